@@ -1,0 +1,138 @@
+//! Thin handlers: extract, call [`AuthService`], map to DTOs.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use beatstream_core::{ApiError, ApiJson, Caller, ClientAddr};
+
+use super::dto::*;
+use crate::model::NewAccount;
+use crate::service::AuthService;
+
+#[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
+    responses((status = 201, body = SessionResponse), (status = 400, description = "invalid input"),
+              (status = 403, description = "sign-up closed"), (status = 409, description = "username taken")))]
+pub async fn signup(
+    State(auth): State<AuthService>,
+    caller: Option<Caller>,
+    ApiJson(body): ApiJson<SignupRequest>,
+) -> Result<(StatusCode, Json<SessionResponse>), ApiError> {
+    let account = NewAccount {
+        username: body.username,
+        password: body.password,
+        email: body.email,
+        display_name: body.display_name,
+    };
+    let session = auth.signup(account, caller.as_ref()).await?;
+    Ok((StatusCode::CREATED, Json(session.into())))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = SessionResponse), (status = 401, description = "invalid credentials"),
+              (status = 429, description = "too many attempts; see Retry-After")))]
+pub async fn login(
+    State(auth): State<AuthService>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<Json<SessionResponse>, ApiError> {
+    let session = auth.login(&body.username, &body.password, client).await?;
+    Ok(Json(session.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses((status = 200, body = SessionResponse), (status = 401, description = "invalid or reused token")))]
+pub async fn refresh(
+    State(auth): State<AuthService>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<Json<SessionResponse>, ApiError> {
+    let session = auth.refresh(&body.refresh_token).await?;
+    Ok(Json(session.into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
+    responses((status = 204, description = "session ended")))]
+pub async fn logout(
+    State(auth): State<AuthService>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<StatusCode, ApiError> {
+    auth.logout(&body.refresh_token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+    responses((status = 200, body = JwksResponse)))]
+pub async fn jwks(State(auth): State<AuthService>) -> Json<JwksResponse> {
+    Json(auth.keys().jwks())
+}
+
+#[utoipa::path(post, path = "/api/v1/me/tokens", tag = "auth", request_body = CreateTokenRequest,
+    responses((status = 201, body = CreatedTokenResponse)), security(("bearer" = [])))]
+pub async fn create_token(
+    State(auth): State<AuthService>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateTokenRequest>,
+) -> Result<(StatusCode, Json<CreatedTokenResponse>), ApiError> {
+    let (token, secret) = auth.create_api_token(&caller, &body.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedTokenResponse {
+            id: token.id,
+            name: token.name,
+            token: secret,
+            created_at: token.created_at,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "auth",
+    responses((status = 200, body = TokenList)), security(("bearer" = [])))]
+pub async fn list_tokens(
+    State(auth): State<AuthService>,
+    caller: Caller,
+) -> Result<Json<TokenList>, ApiError> {
+    let items = auth.list_api_tokens(&caller).await?;
+    Ok(Json(TokenList {
+        items: items.into_iter().map(TokenDto::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/tokens/{id}", tag = "auth",
+    responses((status = 204), (status = 404)), security(("bearer" = [])))]
+pub async fn revoke_token(
+    State(auth): State<AuthService>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    auth.revoke_api_token(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/users", tag = "admin", request_body = CreateUserRequest,
+    responses((status = 201, body = AccountDto), (status = 403), (status = 409)), security(("bearer" = [])))]
+pub async fn create_user(
+    State(auth): State<AuthService>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateUserRequest>,
+) -> Result<(StatusCode, Json<AccountDto>), ApiError> {
+    caller.require_admin()?;
+    let account = NewAccount {
+        username: body.username,
+        password: body.password,
+        email: body.email,
+        display_name: body.display_name,
+    };
+    let created = auth.create_account(account, body.role, true).await?;
+    Ok((StatusCode::CREATED, Json(AccountDto::from(&created))))
+}
+
+#[utoipa::path(post, path = "/api/v1/admin/auth/rotate-key", tag = "admin",
+    responses((status = 200, body = RotatedKeyResponse), (status = 403)), security(("bearer" = [])))]
+pub async fn rotate_key(
+    State(auth): State<AuthService>,
+    caller: Caller,
+) -> Result<Json<RotatedKeyResponse>, ApiError> {
+    caller.require_admin()?;
+    let kid = auth.keys().rotate().await?;
+    Ok(Json(RotatedKeyResponse { kid }))
+}

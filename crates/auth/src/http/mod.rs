@@ -1,0 +1,42 @@
+//! The auth service's routes and their OpenAPI description.
+
+mod dto;
+mod handlers;
+
+use axum::routing::{delete, get, post};
+use axum::Router;
+use utoipa::OpenApi;
+
+use crate::service::AuthService;
+
+pub fn router(auth: AuthService) -> Router {
+    Router::new()
+        .route("/api/v1/auth/signup", post(handlers::signup))
+        .route("/api/v1/auth/login", post(handlers::login))
+        .route("/api/v1/auth/refresh", post(handlers::refresh))
+        .route("/api/v1/auth/logout", post(handlers::logout))
+        .route("/.well-known/jwks.json", get(handlers::jwks))
+        .route(
+            "/api/v1/me/tokens",
+            post(handlers::create_token).get(handlers::list_tokens),
+        )
+        .route("/api/v1/me/tokens/{id}", delete(handlers::revoke_token))
+        .route("/api/v1/admin/users", post(handlers::create_user))
+        .route("/api/v1/admin/auth/rotate-key", post(handlers::rotate_key))
+        .with_state(auth)
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    handlers::signup,
+    handlers::login,
+    handlers::refresh,
+    handlers::logout,
+    handlers::jwks,
+    handlers::create_token,
+    handlers::list_tokens,
+    handlers::revoke_token,
+    handlers::create_user,
+    handlers::rotate_key,
+))]
+pub struct AuthApi;

@@ -1,0 +1,169 @@
+//! Access tokens (EdDSA JWTs), refresh tokens and API tokens (random secrets stored as SHA-256
+//! hashes), and the [`TokenVerifier`] that turns a bearer credential into a [`Caller`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use beatstream_core::{ApiError, Authenticator, Caller, Timestamp, UserId, UserRole};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::AuthError;
+use crate::keys::KeyRing;
+use crate::store::AuthStore;
+
+pub const ISSUER: &str = "beatstream";
+/// Personal API tokens start with this, so the verifier knows them from JWTs at a glance.
+pub const API_TOKEN_PREFIX: &str = "bsp_";
+pub const REFRESH_TOKEN_PREFIX: &str = "bsr_";
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub sub: String,
+    pub name: String,
+    pub role: UserRole,
+    pub iss: String,
+    pub iat: u64,
+    pub exp: u64,
+}
+
+/// A random secret with a prefix, e.g. `bsr_Yk3...` (256 bits).
+pub fn new_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Secrets are stored only as this hash. SHA-256 suffices: they are random, not passwords.
+pub fn hash_secret(secret: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(secret.as_bytes()))
+}
+
+pub fn sign_access_token(
+    keys: &KeyRing,
+    user_id: &UserId,
+    username: &str,
+    role: UserRole,
+    ttl_secs: u64,
+) -> Result<String, AuthError> {
+    let now = (Timestamp::now().millis() / 1000) as u64;
+    keys.sign(&AccessClaims {
+        sub: user_id.to_string(),
+        name: username.to_string(),
+        role,
+        iss: ISSUER.to_string(),
+        iat: now,
+        exp: now + ttl_secs,
+    })
+}
+
+/// Verifies bearer credentials. Verified JWTs are cached until they expire (verifying an
+/// Ed25519 signature costs more than the rest of a typical request); API-token lookups are
+/// cached briefly, so a revoked token stops working within [`API_TOKEN_CACHE_TTL`].
+pub struct TokenVerifier {
+    keys: Arc<KeyRing>,
+    store: AuthStore,
+    jwt_cache: quick_cache::sync::Cache<String, (Caller, u64)>,
+    api_cache: quick_cache::sync::Cache<String, (Option<Caller>, Instant)>,
+}
+
+pub const API_TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
+
+impl TokenVerifier {
+    pub fn new(keys: Arc<KeyRing>, store: AuthStore) -> Self {
+        TokenVerifier {
+            keys,
+            store,
+            jwt_cache: quick_cache::sync::Cache::new(100_000),
+            api_cache: quick_cache::sync::Cache::new(10_000),
+        }
+    }
+
+    pub async fn verify(&self, bearer: &str) -> Result<Caller, AuthError> {
+        if bearer.starts_with(API_TOKEN_PREFIX) {
+            return self.verify_api_token(bearer).await;
+        }
+        let now = (Timestamp::now().millis() / 1000) as u64;
+        if let Some((caller, exp)) = self.jwt_cache.get(bearer) {
+            if exp > now {
+                return Ok(caller);
+            }
+            self.jwt_cache.remove(bearer);
+            return Err(AuthError::InvalidAccessToken("expired".into()));
+        }
+        let (caller, exp) = self.verify_jwt(bearer).await?;
+        self.jwt_cache
+            .insert(bearer.to_string(), (caller.clone(), exp));
+        Ok(caller)
+    }
+
+    async fn verify_jwt(&self, token: &str) -> Result<(Caller, u64), AuthError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|_| AuthError::InvalidAccessToken("malformed".into()))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| AuthError::InvalidAccessToken("no key id".into()))?;
+        let key = match self.keys.decoding_key(&kid) {
+            Some(key) => key,
+            None => {
+                // Another instance may have rotated keys since we loaded them.
+                self.keys.reload().await?;
+                self.keys
+                    .decoding_key(&kid)
+                    .ok_or_else(|| AuthError::InvalidAccessToken("unknown signing key".into()))?
+            }
+        };
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+        validation.set_issuer(&[ISSUER]);
+        validation.leeway = 30;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation).map_err(|e| {
+            let reason = match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => "expired",
+                _ => "bad signature or claims",
+            };
+            AuthError::InvalidAccessToken(reason.into())
+        })?;
+        let claims = data.claims;
+        Ok((
+            Caller {
+                user_id: UserId(claims.sub),
+                username: claims.name,
+                role: claims.role,
+            },
+            claims.exp,
+        ))
+    }
+
+    async fn verify_api_token(&self, token: &str) -> Result<Caller, AuthError> {
+        let hash = hash_secret(token);
+        if let Some((caller, at)) = self.api_cache.get(&hash) {
+            if at.elapsed() < API_TOKEN_CACHE_TTL {
+                return caller.ok_or_else(|| {
+                    AuthError::InvalidAccessToken("unknown or revoked API token".into())
+                });
+            }
+        }
+        let owner = self.store.api_token_owner(&hash).await?;
+        let caller = owner.filter(|c| !c.disabled).map(|c| Caller {
+            user_id: c.user_id,
+            username: c.username,
+            role: c.role,
+        });
+        if caller.is_some() {
+            self.store.touch_api_token(&hash, Timestamp::now()).await?;
+        }
+        self.api_cache
+            .insert(hash, (caller.clone(), Instant::now()));
+        caller.ok_or_else(|| AuthError::InvalidAccessToken("unknown or revoked API token".into()))
+    }
+}
+
+#[async_trait::async_trait]
+impl Authenticator for TokenVerifier {
+    async fn authenticate(&self, bearer: &str) -> Result<Caller, ApiError> {
+        self.verify(bearer).await.map_err(ApiError::from)
+    }
+}

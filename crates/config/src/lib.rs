@@ -1,0 +1,265 @@
+//! Beatstream's configuration: the structs, the service roles, and layered loading.
+//!
+//! Settings come in four layers, each overriding the one before: built-in defaults, a TOML file,
+//! `BEATSTREAM_SECTION__KEY` environment variables, then command-line flags. [`Config::load`] is
+//! pure (it takes the file text and an environment map) so tests never touch the process
+//! environment. Every layer is checked against the same schema: an unknown key anywhere is an
+//! error that names it.
+
+mod layers;
+mod role;
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub use layers::{CliOverrides, ConfigError};
+pub use role::{Role, Roles};
+
+/// The whole configuration of one `beatstream` process.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server binds, e.g. `127.0.0.1:3000`.
+    pub listen: String,
+    /// Where SQLite files, indexes, caches and local blobs live.
+    pub data_dir: PathBuf,
+    /// Music folders to scan.
+    pub library: Vec<PathBuf>,
+    /// Which services this process runs.
+    pub roles: Roles,
+    pub database: DatabaseConfig,
+    pub events: EventsConfig,
+    pub storage: StorageConfig,
+    pub auth: AuthConfig,
+    pub http: HttpConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Empty: one SQLite file per service in `data_dir`. `postgres://...`: one PostgreSQL
+    /// database, each service in its own schema. `sqlite://DIR`: SQLite files in DIR.
+    pub url: String,
+    /// Connections per service pool.
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EventsConfig {
+    /// `memory://` (in-process bus) or `nats://host:port` (NATS JetStream).
+    pub url: String,
+    /// Prefix of subjects and name of the JetStream stream, so several deployments (or test
+    /// runs) can share one NATS server.
+    pub namespace: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// Empty: `data_dir/blobs`. `file:///abs/dir` or `s3://bucket/prefix`.
+    pub url: String,
+    /// For S3-compatible servers other than AWS (MinIO, moto...).
+    pub s3_endpoint: String,
+    pub s3_region: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Whether anyone may sign up. An admin can always create accounts.
+    pub open_signup: bool,
+    /// Lifetime of access tokens (JWT), in seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of refresh tokens, in seconds.
+    pub refresh_token_ttl_secs: u64,
+    /// Login attempts allowed per account per minute before 429.
+    pub login_attempts_per_account_per_minute: u32,
+    /// Login attempts allowed per client address per minute before 429.
+    pub login_attempts_per_address_per_minute: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Largest accepted JSON body, in bytes.
+    pub max_json_body_bytes: usize,
+    /// Seconds in-flight requests get to finish on shutdown.
+    pub shutdown_grace_secs: u64,
+    /// Per-request timeout in seconds (streaming excluded once it exists).
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `beatstream=debug,sqlx=warn`.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:3000".into(),
+            data_dir: PathBuf::from("./data"),
+            library: Vec::new(),
+            roles: Roles::all(),
+            database: DatabaseConfig::default(),
+            events: EventsConfig::default(),
+            storage: StorageConfig::default(),
+            auth: AuthConfig::default(),
+            http: HttpConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            max_connections: 8,
+        }
+    }
+}
+
+impl Default for EventsConfig {
+    fn default() -> Self {
+        Self {
+            url: "memory://".into(),
+            namespace: "beatstream".into(),
+        }
+    }
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            s3_endpoint: String::new(),
+            s3_region: "us-east-1".into(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            open_signup: true,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            login_attempts_per_account_per_minute: 10,
+            login_attempts_per_address_per_minute: 60,
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_json_body_bytes: 1024 * 1024,
+            shutdown_grace_secs: 20,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Builds the configuration from its layers: defaults, `file` (path and text), `env`
+    /// (only `BEATSTREAM_*` keys are read), then `cli`.
+    pub fn load(
+        file: Option<(&Path, &str)>,
+        env: &std::collections::HashMap<String, String>,
+        cli: &CliOverrides,
+    ) -> Result<Self, ConfigError> {
+        let config = layers::load(file, env, cli)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Rejects combinations that cannot work, saying how to fix them.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, message: String| ConfigError::Invalid {
+            key: key.to_string(),
+            message,
+        };
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid(
+                "listen",
+                format!("`{}` is not an address such as 127.0.0.1:3000", self.listen),
+            ));
+        }
+        let db = &self.database.url;
+        if !(db.is_empty()
+            || db.starts_with("sqlite://")
+            || db.starts_with("postgres://")
+            || db.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "database.url",
+                "use sqlite://DIR or postgres://USER@HOST/DB, or leave it empty for SQLite files in data_dir".into(),
+            ));
+        }
+        if self.events.url != "memory://" && !self.events.url.starts_with("nats://") {
+            return Err(invalid(
+                "events.url",
+                "use memory:// (in-process) or nats://HOST:PORT (NATS JetStream)".into(),
+            ));
+        }
+        let ns = &self.events.namespace;
+        if ns.is_empty()
+            || !ns
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(invalid(
+                "events.namespace",
+                "use letters, digits, `_` and `-` only (it names a NATS stream)".into(),
+            ));
+        }
+        let st = &self.storage.url;
+        if !(st.is_empty() || st.starts_with("file://") || st.starts_with("s3://")) {
+            return Err(invalid(
+                "storage.url",
+                "use file:///ABSOLUTE/DIR or s3://BUCKET/PREFIX, or leave it empty for data_dir/blobs".into(),
+            ));
+        }
+        if self.roles.is_empty() {
+            return Err(invalid(
+                "roles",
+                format!("name at least one of: {}", Role::names()),
+            ));
+        }
+        if self.auth.access_token_ttl_secs < 30 {
+            return Err(invalid(
+                "auth.access_token_ttl_secs",
+                "must be at least 30 seconds".into(),
+            ));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(invalid("log.format", "use `text` or `json`".into()));
+        }
+        Ok(())
+    }
+
+    /// The local directory blobs live in when `storage.url` is empty.
+    pub fn default_blob_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
+    }
+}
+
+#[cfg(test)]
+mod tests;

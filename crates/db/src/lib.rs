@@ -1,0 +1,278 @@
+//! Opens a service's database from a URL and applies its embedded migrations.
+//!
+//! Beatstream speaks two SQL backends through sqlx's `Any` driver: SQLite (one WAL-mode file per
+//! service, the zero-set-up default) and PostgreSQL (one database, each service in a schema of
+//! its own, so services never see each other's tables). Stores write their SQL once with `$1`
+//! placeholders, integers for times and booleans, and text for ids, which both backends read
+//! the same way; where the dialects differ a store branches on [`Backend`]. See
+//! `docs/adr/001-one-sql-through-sqlx-any.md`.
+//!
+//! This crate owns no tables and emits no events.
+
+use std::path::Path;
+use std::sync::Once;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use sqlx;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A service's migrations, one folder per backend with the same numbers in both.
+pub struct Migrations {
+    pub sqlite: &'static Migrator,
+    pub postgres: &'static Migrator,
+}
+
+/// A service's connection pool.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the {service} database: {source}")]
+    Connect {
+        service: String,
+        source: sqlx::Error,
+    },
+    #[error("migrating the {service} database failed: {source}")]
+    Migrate {
+        service: String,
+        source: sqlx::migrate::MigrateError,
+    },
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// Where a service's data lives, from `database.url` (empty means SQLite in `data_dir`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DbLocation {
+    SqliteFile(std::path::PathBuf),
+    Postgres { url: String, schema: String },
+}
+
+impl DbLocation {
+    pub fn for_service(database_url: &str, data_dir: &Path, service: &str) -> Self {
+        if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+            DbLocation::Postgres {
+                url: database_url.to_string(),
+                schema: service.to_string(),
+            }
+        } else {
+            let dir = database_url
+                .strip_prefix("sqlite://")
+                .filter(|d| !d.is_empty())
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| data_dir.to_path_buf());
+            DbLocation::SqliteFile(dir.join(format!("{service}.db")))
+        }
+    }
+
+    /// For start-up messages; never contains a password.
+    pub fn describe(&self) -> String {
+        match self {
+            DbLocation::SqliteFile(path) => format!("sqlite {}", path.display()),
+            DbLocation::Postgres { url, schema } => {
+                format!("postgres {} schema {schema}", redact_password(url))
+            }
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}{}@{}", &url[..scheme_end + 3], user, &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+static DRIVERS: Once = Once::new();
+
+impl Db {
+    /// Opens (creating if needed) the database of `service` at `location`.
+    pub async fn open(
+        location: &DbLocation,
+        service: &str,
+        max_connections: u32,
+    ) -> Result<Self, DbError> {
+        DRIVERS.call_once(sqlx::any::install_default_drivers);
+        let connect_err = |source| DbError::Connect {
+            service: service.to_string(),
+            source,
+        };
+        match location {
+            DbLocation::SqliteFile(path) => {
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let options: AnyConnectOptions = url.parse().map_err(connect_err)?;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(max_connections.max(1))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA busy_timeout = 5000").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_err)?;
+                Ok(Db {
+                    pool,
+                    backend: Backend::Sqlite,
+                })
+            }
+            DbLocation::Postgres { url, schema } => {
+                let options: AnyConnectOptions = url.parse().map_err(connect_err)?;
+                let schema = quote_ident(schema);
+                let set_path = format!("SET search_path TO {schema}");
+                // The schema must exist before a connection can use it.
+                let bootstrap = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(connect_err)?;
+                bootstrap
+                    .execute(format!("CREATE SCHEMA IF NOT EXISTS {schema}").as_str())
+                    .await
+                    .map_err(connect_err)?;
+                bootstrap.close().await;
+                let pool = AnyPoolOptions::new()
+                    .max_connections(max_connections.max(1))
+                    .acquire_timeout(Duration::from_secs(10))
+                    .after_connect(move |conn, _meta| {
+                        let set_path = set_path.clone();
+                        Box::pin(async move {
+                            conn.execute(set_path.as_str()).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_err)?;
+                Ok(Db {
+                    pool,
+                    backend: Backend::Postgres,
+                })
+            }
+        }
+    }
+
+    /// Applies the service's pending migrations for this backend.
+    pub async fn migrate(&self, service: &str, migrations: &Migrations) -> Result<(), DbError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => migrations.sqlite,
+            Backend::Postgres => migrations.postgres,
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|source| DbError::Migrate {
+                service: service.to_string(),
+                source,
+            })
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`), so concurrent writers wait their turn (busy timeout) instead of
+    /// failing when a transaction that started by reading tries to write.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Backend::Postgres => self.pool.begin().await,
+        }
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// A cheap query that proves the database answers, for `/readyz`.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Quotes an SQL identifier (a schema name from config or a test).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// True when `error` is a unique-constraint violation on either backend.
+pub fn is_unique_violation(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Database(db) => db.is_unique_violation(),
+        _ => false,
+    }
+}
+
+/// Booleans are stored as integers 0/1 on both backends.
+pub fn bool_to_int(value: bool) -> i64 {
+    i64::from(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_url_means_one_sqlite_file_per_service_in_data_dir() {
+        let loc = DbLocation::for_service("", Path::new("/srv/data"), "auth");
+        assert_eq!(loc, DbLocation::SqliteFile("/srv/data/auth.db".into()));
+    }
+
+    #[test]
+    fn postgres_url_gives_each_service_a_schema() {
+        let loc = DbLocation::for_service("postgres://u:secret@h/db", Path::new("."), "users");
+        assert_eq!(
+            loc,
+            DbLocation::Postgres {
+                url: "postgres://u:secret@h/db".into(),
+                schema: "users".into()
+            }
+        );
+        assert!(!loc.describe().contains("secret"), "{}", loc.describe());
+    }
+}

@@ -1,0 +1,200 @@
+//! The in-process bus of the all-in-one binary: a queue per (topic, group) inside the process.
+//!
+//! `publish` waits until each group with a running consumer has acknowledged the event, so the
+//! outbox relay deletes a row only after its consumers handled it: a crash then loses nothing,
+//! the row is still in the outbox. A group with no running consumer keeps its queue and drains
+//! it when a consumer subscribes again. Groups subscribe at start-up; a group that has never
+//! subscribed does not receive earlier events (JetStream, which keeps a log, does).
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use tokio::sync::{oneshot, Notify};
+
+use crate::bus::{Acker, BusError, Delivery, EventBus, Subscription};
+use crate::Envelope;
+
+/// How long `publish` waits for running consumers before the relay retries later.
+const ACK_WAIT: Duration = Duration::from_secs(30);
+
+#[derive(Default, Clone)]
+pub struct MemoryBus {
+    inner: Arc<Mutex<Topics>>,
+}
+
+type Topics = HashMap<String, HashMap<String, Arc<GroupQueue>>>;
+
+#[derive(Default)]
+struct GroupQueue {
+    state: Mutex<QueueState>,
+    notify: Notify,
+}
+
+#[derive(Default)]
+struct QueueState {
+    pending: VecDeque<Pending>,
+    subscribers: usize,
+}
+
+struct Pending {
+    envelope: Envelope,
+    on_ack: Option<oneshot::Sender<()>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding these locks cannot leave the queues half-updated: recover.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl MemoryBus {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn group(&self, topic: &str, group: &str) -> Arc<GroupQueue> {
+        let mut topics = lock(&self.inner);
+        topics
+            .entry(topic.to_string())
+            .or_default()
+            .entry(group.to_string())
+            .or_default()
+            .clone()
+    }
+}
+
+impl GroupQueue {
+    fn push_back(&self, pending: Pending) {
+        lock(&self.state).pending.push_back(pending);
+        self.notify.notify_one();
+    }
+
+    fn push_front(&self, pending: Pending) {
+        lock(&self.state).pending.push_front(pending);
+        self.notify.notify_one();
+    }
+}
+
+#[async_trait::async_trait]
+impl EventBus for MemoryBus {
+    async fn publish(&self, envelope: &Envelope) -> Result<(), BusError> {
+        let groups: Vec<Arc<GroupQueue>> = lock(&self.inner)
+            .get(&envelope.topic)
+            .map(|groups| groups.values().cloned().collect())
+            .unwrap_or_default();
+        let mut acks = Vec::new();
+        for group in groups {
+            let running = lock(&group.state).subscribers > 0;
+            let on_ack = if running {
+                let (tx, rx) = oneshot::channel();
+                acks.push(rx);
+                Some(tx)
+            } else {
+                None
+            };
+            group.push_back(Pending {
+                envelope: envelope.clone(),
+                on_ack,
+            });
+        }
+        for ack in acks {
+            match tokio::time::timeout(ACK_WAIT, ack).await {
+                Ok(Ok(())) => {}
+                // The sender is gone only when the queue itself was dropped: nothing to wait for.
+                Ok(Err(_)) => {}
+                Err(_) => {
+                    return Err(BusError::Publish {
+                        topic: envelope.topic.clone(),
+                        reason: "a consumer did not acknowledge in time; it stays queued".into(),
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError> {
+        let queue = self.group(topic, group);
+        lock(&queue.state).subscribers += 1;
+        Ok(Box::new(MemorySubscription { queue }))
+    }
+
+    async fn ping(&self) -> Result<(), BusError> {
+        Ok(())
+    }
+
+    fn kind(&self) -> &'static str {
+        "memory"
+    }
+}
+
+struct MemorySubscription {
+    queue: Arc<GroupQueue>,
+}
+
+impl Drop for MemorySubscription {
+    fn drop(&mut self) {
+        let mut state = lock(&self.queue.state);
+        state.subscribers = state.subscribers.saturating_sub(1);
+    }
+}
+
+#[async_trait::async_trait]
+impl Subscription for MemorySubscription {
+    async fn next(&mut self) -> Option<Result<Delivery, BusError>> {
+        loop {
+            let notified = self.queue.notify.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let popped = lock(&self.queue.state).pending.pop_front();
+            if let Some(pending) = popped {
+                let envelope = pending.envelope.clone();
+                let acker = MemoryAcker {
+                    queue: self.queue.clone(),
+                    pending: Some(pending),
+                };
+                return Some(Ok(Delivery::new(envelope, Box::new(acker))));
+            }
+            notified.await;
+        }
+    }
+}
+
+struct MemoryAcker {
+    queue: Arc<GroupQueue>,
+    pending: Option<Pending>,
+}
+
+impl Drop for MemoryAcker {
+    /// Neither acked nor nak'ed (the consumer stopped mid-way): deliver it again.
+    fn drop(&mut self) {
+        if let Some(pending) = self.pending.take() {
+            self.queue.push_front(pending);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Acker for MemoryAcker {
+    async fn ack(mut self: Box<Self>) -> Result<(), BusError> {
+        if let Some(pending) = self.pending.take() {
+            if let Some(on_ack) = pending.on_ack {
+                let _ = on_ack.send(());
+            }
+        }
+        Ok(())
+    }
+
+    async fn nak(mut self: Box<Self>, delay: Duration) -> Result<(), BusError> {
+        if let Some(pending) = self.pending.take() {
+            let queue = self.queue.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                queue.push_back(pending);
+            });
+        }
+        Ok(())
+    }
+}

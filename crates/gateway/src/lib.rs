@@ -1,0 +1,123 @@
+//! The public HTTP entry point: what every request passes through before it reaches a service,
+//! and the routes that belong to the process rather than to a service.
+//!
+//! In one process, [`app`] nests each service's `router(state)` under one axum app and adds:
+//! request ids (`x-request-id`, generated or passed on), one structured log line per request,
+//! Prometheus metrics per route, bearer authentication (the caller lands in the request's
+//! extensions for handlers to extract), JSON errors for unknown routes and panics, body limits
+//! and timeouts. It serves `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json` and
+//! `/api/docs`.
+//!
+//! This crate owns no tables and emits no events. Routing to remote instances (split mode)
+//! arrives with service discovery.
+
+mod authn;
+mod docs;
+mod health;
+mod metrics;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use beatstream_core::{ApiError, Authenticator, ErrorCode};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+pub use health::{Probe, ProbeFn};
+pub use metrics::install_recorder;
+
+/// Everything the process-level app is built from.
+pub struct AppParts {
+    /// Each service's router.
+    pub services: Vec<Router>,
+    /// The OpenAPI document of every mounted service, merged.
+    pub openapi: utoipa::openapi::OpenApi,
+    pub authenticator: Arc<dyn Authenticator>,
+    /// Checked by `/readyz`.
+    pub probes: Vec<Probe>,
+    pub metrics: metrics_exporter_prometheus::PrometheusHandle,
+    pub max_body_bytes: usize,
+    pub request_timeout: Duration,
+}
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn app(parts: AppParts) -> Router {
+    let mut api = Router::new();
+    for service in parts.services {
+        api = api.merge(service);
+    }
+    let openapi_json = docs::render_openapi(parts.openapi);
+    let api = api
+        // Inner to outer: metrics see the matched route; authentication runs before handlers.
+        .route_layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            parts.authenticator,
+            authn::authenticate,
+        ));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz).with_state(Arc::new(parts.probes)))
+        .route("/metrics", get(metrics::render).with_state(parts.metrics))
+        .route("/api/openapi.json", get(docs::openapi_json).with_state(openapi_json))
+        .route("/api/docs", get(docs::docs_page))
+        .merge(api)
+        .fallback(route_not_found)
+        .layer(axum::middleware::map_response(json_method_not_allowed))
+        .layer(DefaultBodyLimit::max(parts.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, parts.request_timeout))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    let request_id = request
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id)
+                })
+                .on_request(())
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+}
+
+async fn route_not_found() -> ApiError {
+    ApiError::not_found("route_not_found", "no such route; see /api/docs")
+}
+
+/// axum answers a wrong method with an empty 405; give it the house error body.
+async fn json_method_not_allowed(response: Response) -> Response {
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !response.headers().contains_key("content-type")
+    {
+        let allow = response.headers().get("allow").cloned();
+        let mut json = ApiError::new(
+            ErrorCode::InvalidArgument,
+            "method_not_allowed",
+            "this route does not accept that method",
+        )
+        .into_response();
+        *json.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+        if let Some(allow) = allow {
+            json.headers_mut().insert("allow", allow);
+        }
+        return json;
+    }
+    response
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    ApiError::internal("handler panicked", &"panic").into_response()
+}

@@ -1,0 +1,209 @@
+//! Wiring: one short function per role builds that service from the configuration and adds its
+//! router, consumers, outbox relay and readiness probe to the process.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use axum::Router;
+use beatstream_config::{Config, Role};
+use beatstream_core::Authenticator;
+use beatstream_db::{Db, DbLocation, Migrations};
+use beatstream_events::outbox::OutboxRelay;
+use beatstream_events::EventBus;
+use beatstream_gateway::Probe;
+use beatstream_storage::{BlobStore, S3Options};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use utoipa::OpenApi;
+
+/// The process, assembled and ready to serve.
+pub struct Wired {
+    pub router: Router,
+    pub shutdown: CancellationToken,
+    /// Consumers and outbox relays; they stop (relays after a last flush) on `shutdown`.
+    pub background: Vec<JoinHandle<()>>,
+    pub dbs: Vec<Db>,
+    /// Where each piece of state lives, for the start-up message.
+    pub locations: Vec<String>,
+}
+
+struct Context<'a> {
+    config: &'a Config,
+    bus: Arc<dyn EventBus>,
+    shutdown: CancellationToken,
+    routers: Vec<Router>,
+    openapi: utoipa::openapi::OpenApi,
+    probes: Vec<Probe>,
+    relays: Vec<OutboxRelay>,
+    background: Vec<JoinHandle<()>>,
+    dbs: Vec<Db>,
+    locations: Vec<String>,
+    authenticator: Option<Arc<dyn Authenticator>>,
+}
+
+/// Opens a service's database and applies its migrations.
+pub async fn open_service_db(
+    config: &Config,
+    service: &str,
+    migrations: &Migrations,
+) -> anyhow::Result<(Db, DbLocation)> {
+    let location = DbLocation::for_service(&config.database.url, &config.data_dir, service);
+    let db = Db::open(&location, service, config.database.max_connections).await?;
+    db.migrate(service, migrations).await?;
+    Ok((db, location))
+}
+
+fn migrations_of(role: Role) -> (&'static str, &'static Migrations) {
+    match role {
+        Role::Auth => (beatstream_auth::SERVICE, &beatstream_auth::MIGRATIONS),
+        Role::Users => (beatstream_users::SERVICE, &beatstream_users::MIGRATIONS),
+    }
+}
+
+/// `beatstream migrate`.
+pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
+    for role in config.roles.iter() {
+        let (service, migrations) = migrations_of(role);
+        let (db, location) = open_service_db(config, service, migrations).await?;
+        println!("{service}: migrated ({})", location.describe());
+        db.close().await;
+    }
+    Ok(())
+}
+
+pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
+    if !config.roles.contains(Role::Auth) {
+        bail!(
+            "roles without `auth` need a remote auth service to verify tokens, which arrives with split mode; \
+             run `auth` in this process too (roles = [\"auth\", ...])"
+        );
+    }
+    let bus = beatstream_events::connect(&config.events.url, &config.events.namespace)
+        .await
+        .context("connecting the event bus")?;
+    let blobs = BlobStore::open(
+        &config.storage.url,
+        &config.default_blob_dir(),
+        &S3Options {
+            endpoint: config.storage.s3_endpoint.clone(),
+            region: config.storage.s3_region.clone(),
+        },
+    )
+    .context("opening blob storage")?;
+    let mut ctx = Context {
+        config,
+        bus: bus.clone(),
+        shutdown: CancellationToken::new(),
+        routers: Vec::new(),
+        openapi: utoipa::openapi::OpenApiBuilder::new().build(),
+        probes: Vec::new(),
+        relays: Vec::new(),
+        background: Vec::new(),
+        dbs: Vec::new(),
+        locations: vec![
+            format!("events: {} ({})", bus.kind(), config.events.url),
+            format!("blobs: {}", blobs.describe()),
+        ],
+        authenticator: None,
+    };
+    let bus_probe = bus.clone();
+    ctx.probes.push(Probe {
+        name: "event bus".into(),
+        check: Arc::new(move || {
+            let bus = bus_probe.clone();
+            Box::pin(async move { bus.ping().await.map_err(|e| e.to_string()) })
+        }),
+    });
+    for role in config.roles.iter() {
+        match role {
+            Role::Auth => wire_auth(&mut ctx).await?,
+            Role::Users => wire_users(&mut ctx).await?,
+        }
+    }
+    // Relays start once every consumer has subscribed, so nothing is published to a group that
+    // is not listening yet.
+    for relay in std::mem::take(&mut ctx.relays) {
+        ctx.background
+            .push(tokio::spawn(relay.run(ctx.shutdown.clone())));
+    }
+    let authenticator = ctx
+        .authenticator
+        .clone()
+        .context("no authenticator was wired")?;
+    let metrics = beatstream_gateway::install_recorder();
+    let router = beatstream_gateway::app(beatstream_gateway::AppParts {
+        services: ctx.routers,
+        openapi: ctx.openapi,
+        authenticator,
+        probes: ctx.probes,
+        metrics,
+        max_body_bytes: config.http.max_json_body_bytes,
+        request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+    });
+    Ok(Wired {
+        router,
+        shutdown: ctx.shutdown,
+        background: ctx.background,
+        dbs: ctx.dbs,
+        locations: ctx.locations,
+    })
+}
+
+/// Opens the service's database, registers its probe and outbox relay.
+async fn service_db(ctx: &mut Context<'_>, role: Role) -> anyhow::Result<(Db, OutboxRelay)> {
+    let (service, migrations) = migrations_of(role);
+    let (db, location) = open_service_db(ctx.config, service, migrations).await?;
+    ctx.locations
+        .push(format!("{service}: {}", location.describe()));
+    let probe_db = db.clone();
+    ctx.probes.push(Probe {
+        name: format!("{service} database"),
+        check: Arc::new(move || {
+            let db = probe_db.clone();
+            Box::pin(async move { db.ping().await.map_err(|e| e.to_string()) })
+        }),
+    });
+    ctx.dbs.push(db.clone());
+    let relay = OutboxRelay::new(service, db.clone(), ctx.bus.clone());
+    Ok((db, relay))
+}
+
+async fn wire_auth(ctx: &mut Context<'_>) -> anyhow::Result<()> {
+    let (db, relay) = service_db(ctx, Role::Auth).await?;
+    let auth_config = &ctx.config.auth;
+    let settings = beatstream_auth::AuthSettings {
+        open_signup: auth_config.open_signup,
+        access_token_ttl_secs: auth_config.access_token_ttl_secs,
+        refresh_token_ttl_secs: auth_config.refresh_token_ttl_secs,
+        login_attempts_per_account_per_minute: auth_config.login_attempts_per_account_per_minute,
+        login_attempts_per_address_per_minute: auth_config.login_attempts_per_address_per_minute,
+    };
+    let store = beatstream_auth::store::AuthStore::new(db);
+    let auth = beatstream_auth::AuthService::new(store, settings, relay.waker())
+        .await
+        .map_err(|e| anyhow::anyhow!("starting the auth service: {e}"))?;
+    let consumers =
+        beatstream_auth::spawn_consumers(auth.clone(), ctx.bus.clone(), ctx.shutdown.clone())
+            .await?;
+    ctx.background.extend(consumers);
+    ctx.relays.push(relay);
+    ctx.authenticator = Some(auth.verifier());
+    ctx.routers.push(beatstream_auth::router(auth));
+    ctx.openapi.merge(beatstream_auth::AuthApi::openapi());
+    Ok(())
+}
+
+async fn wire_users(ctx: &mut Context<'_>) -> anyhow::Result<()> {
+    let (db, relay) = service_db(ctx, Role::Users).await?;
+    let users =
+        beatstream_users::UsersService::new(beatstream_users::UsersStore::new(db), relay.waker());
+    let consumers =
+        beatstream_users::spawn_consumers(users.clone(), ctx.bus.clone(), ctx.shutdown.clone())
+            .await?;
+    ctx.background.extend(consumers);
+    ctx.relays.push(relay);
+    ctx.routers.push(beatstream_users::router(users));
+    ctx.openapi.merge(beatstream_users::UsersApi::openapi());
+    Ok(())
+}
