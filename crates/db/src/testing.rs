@@ -98,6 +98,8 @@ impl TestDb {
 macro_rules! backend_tests {
     ($service:expr, $migrations:expr; $($test:ident),+ $(,)?) => {
         mod sqlite {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[tokio::test]
                 async fn $test() {
@@ -108,6 +110,8 @@ macro_rules! backend_tests {
             )+
         }
         mod postgres {
+            #[allow(unused_imports)]
+            use super::*;
             $(
                 #[tokio::test]
                 async fn $test() {

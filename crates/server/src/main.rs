@@ -3,10 +3,7 @@
 //! `beatstream serve` runs the services named by `roles` (all by default) in this process;
 //! `beatstream migrate` applies their database migrations and exits.
 
-mod cli;
-mod logging;
-mod serve;
-mod wiring;
+use beatstream_server::{cli, logging, serve, wiring};
 
 use std::process::ExitCode;
 
