@@ -62,10 +62,10 @@ fn invalid(field: &'static str, reason: impl Into<String>) -> AuthError {
 
 pub fn validate_username(username: &str) -> Result<(), AuthError> {
     let len = username.chars().count();
-    if !(3..=USERNAME_MAX).contains(&len) {
+    if !(2..=USERNAME_MAX).contains(&len) {
         return Err(invalid(
             "username",
-            format!("must be 3 to {USERNAME_MAX} characters"),
+            format!("must be 2 to {USERNAME_MAX} characters"),
         ));
     }
     if !username
