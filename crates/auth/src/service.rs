@@ -188,6 +188,11 @@ impl AuthService {
         validate_username(&account.username)?;
         validate_password(&account.password)?;
         validate_profile_fields(account.email.as_deref(), account.display_name.as_deref())?;
+        // Closed sign-up answers the same whatever the username, so it reveals no accounts.
+        let closed = !self.inner.settings.open_signup && !by_admin;
+        if closed && self.has_accounts().await? {
+            return Err(AuthError::SignupClosed);
+        }
         let password_hash = hash_password(account.password.clone()).await?;
         let mut credentials = Credentials {
             user_id: UserId::generate(),
@@ -201,22 +206,23 @@ impl AuthService {
             disabled: false,
             created_at: Timestamp::now(),
         };
-        let mut tx = self.inner.store.db().begin_write().await?;
-        // Write first: on SQLite the transaction then holds the write lock from its first
-        // statement, so concurrent sign-ups queue instead of failing to upgrade a read lock.
+        // Serialized with other account creations, so exactly one account is ever the first.
+        let mut tx = self
+            .inner
+            .store
+            .db()
+            .begin_serialized("auth.accounts")
+            .await?;
+        if AuthStore::count_users(&mut tx).await? == 0 {
+            credentials.role = UserRole::Admin;
+        } else if closed {
+            return Err(AuthError::SignupClosed);
+        }
         match AuthStore::insert_credentials(&mut tx, &credentials).await {
             Err(e) if beatstream_db::is_unique_violation(&e) => {
                 return Err(AuthError::UsernameTaken)
             }
             other => other?,
-        }
-        let users = AuthStore::count_users(&mut tx).await?;
-        if users == 1 {
-            credentials.role = UserRole::Admin;
-            AuthStore::set_account_state(&mut tx, &credentials.user_id, UserRole::Admin, false)
-                .await?;
-        } else if !self.inner.settings.open_signup && !by_admin {
-            return Err(AuthError::SignupClosed);
         }
         outbox::append(
             &mut tx,
@@ -234,6 +240,11 @@ impl AuthService {
         self.inner.waker.wake();
         tracing::info!(user_id = %credentials.user_id, role = credentials.role.as_str(), "account created");
         Ok(credentials)
+    }
+
+    async fn has_accounts(&self) -> Result<bool, AuthError> {
+        let mut conn = self.inner.store.db().pool().acquire().await?;
+        Ok(AuthStore::count_users(&mut conn).await? > 0)
     }
 
     pub async fn login(
@@ -294,10 +305,7 @@ impl AuthService {
         if token.expires_at <= now {
             return Err(AuthError::InvalidRefreshToken);
         }
-        let user = self
-            .inner
-            .store
-            .credentials_by_id(&token.user_id)
+        let user = AuthStore::credentials_by_id_in(&mut tx, &token.user_id)
             .await?
             .ok_or(AuthError::InvalidRefreshToken)?;
         if user.disabled {
@@ -407,9 +415,14 @@ impl AuthService {
     /// Consumer of `users.account.changed`: new tokens carry the new role; a disabled account
     /// loses its refresh tokens at once. Idempotent.
     pub async fn apply_account_changed(&self, envelope: &Envelope) -> Result<(), AuthError> {
-        let change: AccountChanged = envelope
-            .decode()
-            .map_err(|e| AuthError::Crypto(format!("undecodable event {}: {e}", envelope.id)))?;
+        let change: AccountChanged = match envelope.decode() {
+            Ok(change) => change,
+            Err(e) => {
+                // Retrying cannot fix it: log it loudly and move on (no dead-letter queue yet).
+                tracing::error!(event_id = %envelope.id, error = %e, "skipping an undecodable event");
+                return Ok(());
+            }
+        };
         let mut tx = self.inner.store.db().begin_write().await?;
         if !inbox::first_delivery(&mut tx, CONSUMER, &envelope.id).await? {
             return Ok(());

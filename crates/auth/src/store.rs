@@ -97,10 +97,18 @@ impl AuthStore {
         &self,
         user_id: &UserId,
     ) -> Result<Option<Credentials>, sqlx::Error> {
+        let mut conn = self.db.pool().acquire().await?;
+        Self::credentials_by_id_in(&mut conn, user_id).await
+    }
+
+    pub async fn credentials_by_id_in(
+        conn: &mut AnyConnection,
+        user_id: &UserId,
+    ) -> Result<Option<Credentials>, sqlx::Error> {
         let sql = format!("SELECT {CREDENTIAL_COLUMNS} FROM credentials WHERE user_id = $1");
         sqlx::query(&sql)
             .bind(user_id.as_str())
-            .fetch_optional(self.db.pool())
+            .fetch_optional(conn)
             .await?
             .as_ref()
             .map(credentials_from_row)

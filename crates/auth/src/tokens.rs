@@ -68,7 +68,10 @@ pub struct TokenVerifier {
     store: AuthStore,
     jwt_cache: quick_cache::sync::Cache<String, (Caller, u64)>,
     api_cache: quick_cache::sync::Cache<String, (Option<Caller>, Instant)>,
+    last_key_reload: std::sync::Mutex<Option<Instant>>,
 }
+
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
 pub const API_TOKEN_CACHE_TTL: Duration = Duration::from_secs(5);
 
@@ -79,6 +82,21 @@ impl TokenVerifier {
             store,
             jwt_cache: quick_cache::sync::Cache::new(100_000),
             api_cache: quick_cache::sync::Cache::new(10_000),
+            last_key_reload: std::sync::Mutex::new(None),
+        }
+    }
+
+    fn may_reload_keys(&self) -> bool {
+        let mut last = self
+            .last_key_reload
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        match *last {
+            Some(at) if at.elapsed() < KEY_RELOAD_INTERVAL => false,
+            _ => {
+                *last = Some(Instant::now());
+                true
+            }
         }
     }
 
@@ -109,7 +127,11 @@ impl TokenVerifier {
         let key = match self.keys.decoding_key(&kid) {
             Some(key) => key,
             None => {
-                // Another instance may have rotated keys since we loaded them.
+                // Another instance may have rotated keys since we loaded them. Reload at most
+                // once per interval, so made-up key ids cannot turn into database load.
+                if !self.may_reload_keys() {
+                    return Err(AuthError::InvalidAccessToken("unknown signing key".into()));
+                }
                 self.keys.reload().await?;
                 self.keys
                     .decoding_key(&kid)

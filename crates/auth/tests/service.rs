@@ -1,5 +1,7 @@
 //! The auth service against both SQL backends: accounts, sessions, API tokens, keys.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use beatstream_auth::model::NewAccount;
 use beatstream_auth::store::AuthStore;
 use beatstream_auth::{AuthError, AuthService, AuthSettings, MIGRATIONS};
@@ -45,6 +47,25 @@ async fn first_account_is_admin_and_later_ones_are_users(db: Db) {
         2,
         "one auth.user.created each"
     );
+}
+
+async fn concurrent_first_signups_make_exactly_one_admin(db: Db) {
+    let auth = service(&db, settings()).await;
+    let signups = (0..6).map(|i| {
+        let auth = auth.clone();
+        tokio::spawn(async move {
+            auth.signup(account(&format!("racer{i}")), None)
+                .await
+                .unwrap()
+        })
+    });
+    let mut admins = 0;
+    for signup in signups {
+        if signup.await.unwrap().user.role == UserRole::Admin {
+            admins += 1;
+        }
+    }
+    assert_eq!(admins, 1);
 }
 
 async fn usernames_are_unique_regardless_of_case(db: Db) {
@@ -315,6 +336,7 @@ async fn disabling_an_account_revokes_refresh_tokens_and_blocks_login(db: Db) {
 
 backend_tests!("auth", &MIGRATIONS;
     first_account_is_admin_and_later_ones_are_users,
+    concurrent_first_signups_make_exactly_one_admin,
     usernames_are_unique_regardless_of_case,
     bad_input_is_refused_before_anything_is_written,
     closed_signup_refuses_strangers_but_not_admins,

@@ -32,6 +32,8 @@ pub enum ConfigError {
 const ENV_PREFIX: &str = "BEATSTREAM_";
 /// Environment variables that are not settings: the config file's own path.
 const ENV_NOT_SETTINGS: [&str; 1] = ["BEATSTREAM_CONFIG"];
+/// Variables for the test suites (`BEATSTREAM_TEST_POSTGRES`, ...), not for the server.
+const ENV_TEST_PREFIX: &str = "BEATSTREAM_TEST_";
 
 pub(crate) fn load(
     file: Option<(&Path, &str)>,
@@ -57,7 +59,11 @@ pub(crate) fn load(
 
     let mut env_vars: Vec<(&String, &String)> = env
         .iter()
-        .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !ENV_NOT_SETTINGS.contains(&k.as_str()))
+        .filter(|(k, _)| {
+            k.starts_with(ENV_PREFIX)
+                && !k.starts_with(ENV_TEST_PREFIX)
+                && !ENV_NOT_SETTINGS.contains(&k.as_str())
+        })
         .collect();
     env_vars.sort();
     for (var, raw) in env_vars {

@@ -75,9 +75,9 @@ pub struct AuthConfig {
     pub access_token_ttl_secs: u64,
     /// Lifetime of refresh tokens, in seconds.
     pub refresh_token_ttl_secs: u64,
-    /// Login attempts allowed per account per minute before 429.
+    /// Login attempts allowed per account per minute before 429 (0: no limit).
     pub login_attempts_per_account_per_minute: u32,
-    /// Login attempts allowed per client address per minute before 429.
+    /// Login attempts allowed per client address per minute before 429 (0: no limit).
     pub login_attempts_per_address_per_minute: u32,
 }
 

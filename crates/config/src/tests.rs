@@ -100,7 +100,11 @@ fn unknown_env_key_is_named() {
 fn other_env_vars_are_ignored() {
     let config = load(
         None,
-        &[("HOME", "/root"), ("BEATSTREAM_CONFIG", "x.toml")],
+        &[
+            ("HOME", "/root"),
+            ("BEATSTREAM_CONFIG", "x.toml"),
+            ("BEATSTREAM_TEST_POSTGRES", "postgres://x"),
+        ],
         CliOverrides::default(),
     );
     assert!(config.is_ok());

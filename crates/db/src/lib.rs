@@ -214,6 +214,24 @@ impl Db {
         }
     }
 
+    /// Begins a write transaction that also excludes every other transaction begun with the
+    /// same `lock` until it ends: for checks over many rows ("is this the first account?",
+    /// "is an admin left?") that must not interleave. SQLite's `BEGIN IMMEDIATE` already
+    /// admits one writer at a time; PostgreSQL takes a transaction-scoped advisory lock.
+    pub async fn begin_serialized(
+        &self,
+        lock: &str,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        let mut tx = self.begin_write().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")
+                .bind(lock)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(tx)
+    }
+
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
@@ -246,11 +264,6 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
         sqlx::Error::Database(db) => db.is_unique_violation(),
         _ => false,
     }
-}
-
-/// Booleans are stored as integers 0/1 on both backends.
-pub fn bool_to_int(value: bool) -> i64 {
-    i64::from(value)
 }
 
 #[cfg(test)]

@@ -1,5 +1,7 @@
 //! One contract suite for both event buses: what a consumer can count on.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::time::Duration;

@@ -1,5 +1,7 @@
 //! The outbox and inbox on both SQL backends, with the in-process bus.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -72,7 +72,7 @@ pub fn app(parts: AppParts) -> Router {
         .route("/api/docs", get(docs::docs_page))
         .merge(api)
         .fallback(route_not_found)
-        .layer(axum::middleware::map_response(json_method_not_allowed))
+        .layer(axum::middleware::map_response(json_error_bodies))
         .layer(DefaultBodyLimit::max(parts.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, parts.request_timeout))
         .layer(CatchPanicLayer::custom(panic_response))
@@ -97,25 +97,28 @@ async fn route_not_found() -> ApiError {
     ApiError::not_found("route_not_found", "no such route; see /api/docs")
 }
 
-/// axum answers a wrong method with an empty 405; give it the house error body.
-async fn json_method_not_allowed(response: Response) -> Response {
-    if response.status() == StatusCode::METHOD_NOT_ALLOWED
-        && !response.headers().contains_key("content-type")
-    {
-        let allow = response.headers().get("allow").cloned();
-        let mut json = ApiError::new(
-            ErrorCode::InvalidArgument,
+/// Layers below the services answer some errors with an empty body (a wrong method, a
+/// timeout); give those the house error body too.
+async fn json_error_bodies(response: Response) -> Response {
+    let (code, message) = match response.status() {
+        StatusCode::METHOD_NOT_ALLOWED => (
             "method_not_allowed",
             "this route does not accept that method",
-        )
-        .into_response();
-        *json.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        if let Some(allow) = allow {
-            json.headers_mut().insert("allow", allow);
-        }
-        return json;
+        ),
+        StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long and was stopped"),
+        _ => return response,
+    };
+    if response.headers().contains_key("content-type") {
+        return response;
     }
-    response
+    let status = response.status();
+    let allow = response.headers().get("allow").cloned();
+    let mut json = ApiError::new(ErrorCode::InvalidArgument, code, message).into_response();
+    *json.status_mut() = status;
+    if let Some(allow) = allow {
+        json.headers_mut().insert("allow", allow);
+    }
+    json
 }
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {

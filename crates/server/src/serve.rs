@@ -55,20 +55,27 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     }
 
-    wired.shutdown.cancel();
-    for task in wired.background {
-        if tokio::time::timeout(Duration::from_secs(15), task)
-            .await
-            .is_err()
-        {
-            tracing::warn!("a background task did not stop in time");
-        }
-    }
+    // Relays first: their last flush may need the consumers (in-process bus).
+    wired.stop_relays.cancel();
+    join_all_within(wired.relays, "outbox relay").await;
+    wired.stop_consumers.cancel();
+    join_all_within(wired.consumers, "event consumer").await;
     for db in &wired.dbs {
         db.close().await;
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+async fn join_all_within(tasks: Vec<tokio::task::JoinHandle<()>>, what: &str) {
+    for task in tasks {
+        if tokio::time::timeout(Duration::from_secs(15), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!(what, "did not stop in time");
+        }
+    }
 }
 
 async fn shutdown_signal() -> &'static str {

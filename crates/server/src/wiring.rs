@@ -20,9 +20,13 @@ use utoipa::OpenApi;
 /// The process, assembled and ready to serve.
 pub struct Wired {
     pub router: Router,
-    pub shutdown: CancellationToken,
-    /// Consumers and outbox relays; they stop (relays after a last flush) on `shutdown`.
-    pub background: Vec<JoinHandle<()>>,
+    /// Stops the outbox relays, each after a last flush.
+    pub stop_relays: CancellationToken,
+    pub relays: Vec<JoinHandle<()>>,
+    /// Stops the event consumers. Cancel it after the relays ended: on the in-process bus a
+    /// relay's flush needs the consumers to acknowledge what it publishes.
+    pub stop_consumers: CancellationToken,
+    pub consumers: Vec<JoinHandle<()>>,
     pub dbs: Vec<Db>,
     /// Where each piece of state lives, for the start-up message.
     pub locations: Vec<String>,
@@ -31,12 +35,12 @@ pub struct Wired {
 struct Context<'a> {
     config: &'a Config,
     bus: Arc<dyn EventBus>,
-    shutdown: CancellationToken,
+    stop_consumers: CancellationToken,
     routers: Vec<Router>,
     openapi: utoipa::openapi::OpenApi,
     probes: Vec<Probe>,
     relays: Vec<OutboxRelay>,
-    background: Vec<JoinHandle<()>>,
+    consumers: Vec<JoinHandle<()>>,
     dbs: Vec<Db>,
     locations: Vec<String>,
     authenticator: Option<Arc<dyn Authenticator>>,
@@ -94,12 +98,12 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
     let mut ctx = Context {
         config,
         bus: bus.clone(),
-        shutdown: CancellationToken::new(),
+        stop_consumers: CancellationToken::new(),
         routers: Vec::new(),
         openapi: utoipa::openapi::OpenApiBuilder::new().build(),
         probes: Vec::new(),
         relays: Vec::new(),
-        background: Vec::new(),
+        consumers: Vec::new(),
         dbs: Vec::new(),
         locations: vec![
             format!("events: {} ({})", bus.kind(), config.events.url),
@@ -123,10 +127,11 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
     }
     // Relays start once every consumer has subscribed, so nothing is published to a group that
     // is not listening yet.
-    for relay in std::mem::take(&mut ctx.relays) {
-        ctx.background
-            .push(tokio::spawn(relay.run(ctx.shutdown.clone())));
-    }
+    let stop_relays = CancellationToken::new();
+    let relays = std::mem::take(&mut ctx.relays)
+        .into_iter()
+        .map(|relay| tokio::spawn(relay.run(stop_relays.clone())))
+        .collect();
     let authenticator = ctx
         .authenticator
         .clone()
@@ -143,8 +148,10 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
     });
     Ok(Wired {
         router,
-        shutdown: ctx.shutdown,
-        background: ctx.background,
+        stop_relays,
+        relays,
+        stop_consumers: ctx.stop_consumers,
+        consumers: ctx.consumers,
         dbs: ctx.dbs,
         locations: ctx.locations,
     })
@@ -184,9 +191,9 @@ async fn wire_auth(ctx: &mut Context<'_>) -> anyhow::Result<()> {
         .await
         .map_err(|e| anyhow::anyhow!("starting the auth service: {e}"))?;
     let consumers =
-        beatstream_auth::spawn_consumers(auth.clone(), ctx.bus.clone(), ctx.shutdown.clone())
+        beatstream_auth::spawn_consumers(auth.clone(), ctx.bus.clone(), ctx.stop_consumers.clone())
             .await?;
-    ctx.background.extend(consumers);
+    ctx.consumers.extend(consumers);
     ctx.relays.push(relay);
     ctx.authenticator = Some(auth.verifier());
     ctx.routers.push(beatstream_auth::router(auth));
@@ -198,10 +205,13 @@ async fn wire_users(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     let (db, relay) = service_db(ctx, Role::Users).await?;
     let users =
         beatstream_users::UsersService::new(beatstream_users::UsersStore::new(db), relay.waker());
-    let consumers =
-        beatstream_users::spawn_consumers(users.clone(), ctx.bus.clone(), ctx.shutdown.clone())
-            .await?;
-    ctx.background.extend(consumers);
+    let consumers = beatstream_users::spawn_consumers(
+        users.clone(),
+        ctx.bus.clone(),
+        ctx.stop_consumers.clone(),
+    )
+    .await?;
+    ctx.consumers.extend(consumers);
     ctx.relays.push(relay);
     ctx.routers.push(beatstream_users::router(users));
     ctx.openapi.merge(beatstream_users::UsersApi::openapi());

@@ -1,6 +1,8 @@
 //! The whole one-process app driven through HTTP requests without a socket (`oneshot`), on
 //! SQLite and the in-process bus: what a client sees at the edge.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::time::Duration;
 
 use axum::body::Body;
@@ -13,7 +15,7 @@ use tower::ServiceExt;
 
 struct App {
     router: Router,
-    wired_shutdown: tokio_util::sync::CancellationToken,
+    stop: Vec<tokio_util::sync::CancellationToken>,
     _dir: tempfile::TempDir,
 }
 
@@ -27,11 +29,14 @@ async fn app_with(file: &str) -> App {
     )
     .unwrap();
     let Wired {
-        router, shutdown, ..
+        router,
+        stop_relays,
+        stop_consumers,
+        ..
     } = wiring::wire(&config).await.unwrap();
     App {
         router,
-        wired_shutdown: shutdown,
+        stop: vec![stop_relays, stop_consumers],
         _dir: dir,
     }
 }
@@ -42,7 +47,7 @@ async fn app() -> App {
 
 impl Drop for App {
     fn drop(&mut self) {
-        self.wired_shutdown.cancel();
+        self.stop.iter().for_each(|token| token.cancel());
     }
 }
 

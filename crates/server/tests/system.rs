@@ -2,6 +2,8 @@
 //! events, graceful shutdown and configuration errors; on SQLite + the in-process bus and on
 //! PostgreSQL + NATS JetStream.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod support;
 
 use std::time::Duration;

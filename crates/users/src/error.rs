@@ -14,8 +14,6 @@ pub enum UsersError {
     Database(#[from] sqlx::Error),
     #[error("outbox: {0}")]
     Outbox(#[from] beatstream_events::outbox::OutboxError),
-    #[error("undecodable event: {0}")]
-    Event(String),
 }
 
 impl From<UsersError> for ApiError {
@@ -32,7 +30,6 @@ impl From<UsersError> for ApiError {
             ),
             UsersError::Database(e) => ApiError::unavailable("users database", &e),
             UsersError::Outbox(e) => ApiError::internal("users outbox", &e),
-            UsersError::Event(e) => ApiError::internal("users event", &e),
         }
     }
 }

@@ -100,9 +100,14 @@ impl UsersService {
 
     /// Consumer of `auth.user.created`: creates the profile. Idempotent.
     pub async fn apply_user_created(&self, envelope: &Envelope) -> Result<(), UsersError> {
-        let created: UserCreated = envelope
-            .decode()
-            .map_err(|e| UsersError::Event(e.to_string()))?;
+        let created: UserCreated = match envelope.decode() {
+            Ok(created) => created,
+            Err(e) => {
+                // Retrying cannot fix it: log it loudly and move on (no dead-letter queue yet).
+                tracing::error!(event_id = %envelope.id, error = %e, "skipping an undecodable event");
+                return Ok(());
+            }
+        };
         let mut tx = self.store.db().begin_write().await?;
         if !inbox::first_delivery(&mut tx, CONSUMER, &envelope.id).await? {
             return Ok(());
@@ -206,8 +211,7 @@ impl UsersService {
         }
     }
 
-    pub async fn list(&self, caller: &Caller, page: &Page) -> Result<Paged<Profile>, UsersError> {
-        let _ = caller;
+    pub async fn list(&self, page: &Page) -> Result<Paged<Profile>, UsersError> {
         let rows = self.store.list(page).await?;
         Ok(Paged::from_rows(rows, page, |p| p.user_id.to_string()))
     }
@@ -219,7 +223,8 @@ impl UsersService {
         user_id: &UserId,
         patch: AccountPatch,
     ) -> Result<Profile, UsersError> {
-        let mut tx = self.store.db().begin_write().await?;
+        // Serialized with other admin changes: two cannot each remove "the other" admin.
+        let mut tx = self.store.db().begin_serialized("users.admins").await?;
         let mut profile = UsersStore::get_in(&mut tx, user_id)
             .await?
             .ok_or(UsersError::NotFound)?;

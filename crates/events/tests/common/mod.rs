@@ -1,5 +1,7 @@
 //! Shared by the bus tests: a bus of each kind, with NATS on a unique namespace per test.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::sync::Arc;
 
 use beatstream_events::{EventBus, MemoryBus, NatsBus};

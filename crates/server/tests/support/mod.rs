@@ -1,6 +1,7 @@
 //! Whole-system test support: start the real `beatstream` binary on a free port, against
 //! SQLite + the in-process bus or a fresh PostgreSQL database + a unique NATS namespace.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};

@@ -56,7 +56,7 @@ pub async fn list_users(
 ) -> Result<Json<AdminUserList>, ApiError> {
     caller.require_admin()?;
     let page = query.page()?;
-    let paged = users.list(&caller, &page).await?;
+    let paged = users.list(&page).await?;
     Ok(Json(AdminUserList {
         items: paged.items.into_iter().map(AdminUser::from).collect(),
         next_cursor: paged.next_cursor,

@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`. See README.md.
+
+CARGO ?= cargo
+NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
+
+.PHONY: run build test fmt lint bench services clean
+
+## Build (release) and run every service in one process on 127.0.0.1:3000, data in ./data.
+run:
+	$(CARGO) run --release --bin beatstream -- serve
+
+build:
+	$(CARGO) build --release --bin beatstream
+
+## Every test. Needs PostgreSQL on 127.0.0.1:5432 and NATS (JetStream) on 127.0.0.1:4222:
+## `make services` starts them on a Debian machine where they are installed.
+test:
+ifeq ($(NEXTEST),yes)
+	$(CARGO) nextest run --workspace --no-fail-fast
+else
+	$(CARGO) test --workspace --no-fail-fast
+endif
+
+services:
+	bash scripts/ensure-services.sh
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Benchmarks: see docs/benchmarks.md for what they measure and the figures.
+bench:
+	bash scripts/bench.sh
+
+clean:
+	$(CARGO) clean
