@@ -72,9 +72,10 @@ pub fn app(parts: AppParts) -> Router {
         .route("/api/docs", get(docs::docs_page))
         .merge(api)
         .fallback(route_not_found)
-        .layer(axum::middleware::map_response(json_error_bodies))
         .layer(DefaultBodyLimit::max(parts.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, parts.request_timeout))
+        // Outside the timeout, so the 408 it makes gets a JSON body too.
+        .layer(axum::middleware::map_response(json_error_bodies))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(
             TraceLayer::new_for_http()
@@ -120,6 +121,9 @@ async fn json_error_bodies(response: Response) -> Response {
     }
     json
 }
+
+#[cfg(test)]
+mod tests;
 
 fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     ApiError::internal("handler panicked", &"panic").into_response()

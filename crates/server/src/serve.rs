@@ -1,6 +1,7 @@
 //! `beatstream serve`: bind, serve until SIGINT/SIGTERM, then shut down in order: stop
-//! accepting, let in-flight requests finish (up to `http.shutdown_grace_secs`), stop consumers,
-//! flush the outboxes, close the databases.
+//! accepting, let in-flight requests finish (up to `http.shutdown_grace_secs`), stop the outbox
+//! relays after a last flush (consumers still running, so in process it is delivered), stop the
+//! consumers, close the databases.
 
 use std::net::SocketAddr;
 use std::time::Duration;
