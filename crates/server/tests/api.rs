@@ -300,6 +300,9 @@ async fn admin_routes_are_for_admins_and_disabling_ends_sessions() {
         .call("GET", "/api/v1/admin/users", Some(&user), None)
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Profiles arrive by event; /me waits for the caller's own, so both exist after these.
+    app_user_id(&app, &admin).await;
+    app_user_id(&app, &user).await;
     let (status, list, _) = app
         .call("GET", "/api/v1/admin/users?limit=1", Some(&admin), None)
         .await;
