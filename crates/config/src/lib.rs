@@ -32,6 +32,7 @@ pub struct Config {
     pub events: EventsConfig,
     pub storage: StorageConfig,
     pub auth: AuthConfig,
+    pub catalog: CatalogConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
 }
@@ -83,6 +84,21 @@ pub struct AuthConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct CatalogConfig {
+    /// Separators that split one artist tag into several artists ("A feat. B", "A; B").
+    pub artist_separators: Vec<String>,
+    /// Separators that split one genre tag into several genres ("Rock;Pop", "Rock / Pop").
+    pub genre_separators: Vec<String>,
+    /// Watch the library folders and rescan what changes while running.
+    pub watch: bool,
+    /// Largest accepted upload, in bytes.
+    pub max_upload_bytes: u64,
+    /// The ffmpeg executable used for transcoding; empty disables transcoding.
+    pub ffmpeg: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     /// Largest accepted JSON body, in bytes.
     pub max_json_body_bytes: usize,
@@ -112,6 +128,7 @@ impl Default for Config {
             events: EventsConfig::default(),
             storage: StorageConfig::default(),
             auth: AuthConfig::default(),
+            catalog: CatalogConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
         }
@@ -154,6 +171,19 @@ impl Default for AuthConfig {
             refresh_token_ttl_secs: 30 * 24 * 3600,
             login_attempts_per_account_per_minute: 10,
             login_attempts_per_address_per_minute: 60,
+        }
+    }
+}
+
+impl Default for CatalogConfig {
+    fn default() -> Self {
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        Self {
+            artist_separators: strings(&[";", " / ", " feat. ", " feat ", " ft. ", " featuring "]),
+            genre_separators: strings(&[";", " / ", "/", ",", "|"]),
+            watch: true,
+            max_upload_bytes: 1024 * 1024 * 1024,
+            ffmpeg: "ffmpeg".into(),
         }
     }
 }

@@ -11,15 +11,17 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub enum Role {
     Auth,
     Users,
+    Catalog,
 }
 
 impl Role {
-    pub const ALL: [Role; 2] = [Role::Auth, Role::Users];
+    pub const ALL: [Role; 3] = [Role::Auth, Role::Users, Role::Catalog];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Auth => "auth",
             Role::Users => "users",
+            Role::Catalog => "catalog",
         }
     }
 

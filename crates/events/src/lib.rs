@@ -19,6 +19,7 @@
 
 pub mod auth;
 mod bus;
+pub mod catalog;
 pub mod consumer;
 mod envelope;
 pub mod inbox;

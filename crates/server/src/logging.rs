@@ -5,8 +5,14 @@ use beatstream_config::LogConfig;
 use tracing_subscriber::EnvFilter;
 
 pub fn init(config: &LogConfig) {
+    // lofty warns about every file whose duration it estimates: noise in a big library.
+    let level = if config.level.contains("lofty") {
+        config.level.clone()
+    } else {
+        format!("{},lofty=error", config.level)
+    };
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.level))
+        .or_else(|_| EnvFilter::try_new(&level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     let builder = tracing_subscriber::fmt()

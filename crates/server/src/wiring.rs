@@ -44,6 +44,7 @@ struct Context<'a> {
     dbs: Vec<Db>,
     locations: Vec<String>,
     authenticator: Option<Arc<dyn Authenticator>>,
+    blobs: BlobStore,
 }
 
 /// Opens a service's database and applies its migrations.
@@ -62,6 +63,7 @@ fn migrations_of(role: Role) -> (&'static str, &'static Migrations) {
     match role {
         Role::Auth => (beatstream_auth::SERVICE, &beatstream_auth::MIGRATIONS),
         Role::Users => (beatstream_users::SERVICE, &beatstream_users::MIGRATIONS),
+        Role::Catalog => (beatstream_catalog::SERVICE, &beatstream_catalog::MIGRATIONS),
     }
 }
 
@@ -86,15 +88,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
     let bus = beatstream_events::connect(&config.events.url, &config.events.namespace)
         .await
         .context("connecting the event bus")?;
-    let blobs = BlobStore::open(
-        &config.storage.url,
-        &config.default_blob_dir(),
-        &S3Options {
-            endpoint: config.storage.s3_endpoint.clone(),
-            region: config.storage.s3_region.clone(),
-        },
-    )
-    .context("opening blob storage")?;
+    let blobs = open_blobs(config)?;
     let mut ctx = Context {
         config,
         bus: bus.clone(),
@@ -108,8 +102,10 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         locations: vec![
             format!("events: {} ({})", bus.kind(), config.events.url),
             format!("blobs: {}", blobs.describe()),
+            format!("library: {}", describe_libraries(config)),
         ],
         authenticator: None,
+        blobs,
     };
     let bus_probe = bus.clone();
     ctx.probes.push(Probe {
@@ -123,6 +119,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         match role {
             Role::Auth => wire_auth(&mut ctx).await?,
             Role::Users => wire_users(&mut ctx).await?,
+            Role::Catalog => wire_catalog(&mut ctx).await?,
         }
     }
     // Relays start once every consumer has subscribed, so nothing is published to a group that
@@ -155,6 +152,43 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         dbs: ctx.dbs,
         locations: ctx.locations,
     })
+}
+
+pub fn open_blobs(config: &Config) -> anyhow::Result<BlobStore> {
+    BlobStore::open(
+        &config.storage.url,
+        &config.default_blob_dir(),
+        &S3Options {
+            endpoint: config.storage.s3_endpoint.clone(),
+            region: config.storage.s3_region.clone(),
+        },
+    )
+    .context("opening blob storage")
+}
+
+fn describe_libraries(config: &Config) -> String {
+    if config.library.is_empty() {
+        return "none configured (--library DIR)".into();
+    }
+    config
+        .library
+        .iter()
+        .map(|l| l.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The catalog's settings from the configuration.
+pub fn catalog_settings(config: &Config) -> beatstream_catalog::CatalogSettings {
+    beatstream_catalog::CatalogSettings {
+        libraries: config.library.clone(),
+        separators: beatstream_catalog::tags::Separators {
+            artists: config.catalog.artist_separators.clone(),
+            genres: config.catalog.genre_separators.clone(),
+        },
+        max_upload_bytes: config.catalog.max_upload_bytes,
+        ffmpeg: config.catalog.ffmpeg.clone(),
+    }
 }
 
 /// Opens the service's database, registers its probe and outbox relay.
@@ -215,5 +249,27 @@ async fn wire_users(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     ctx.relays.push(relay);
     ctx.routers.push(beatstream_users::router(users));
     ctx.openapi.merge(beatstream_users::UsersApi::openapi());
+    Ok(())
+}
+
+async fn wire_catalog(ctx: &mut Context<'_>) -> anyhow::Result<()> {
+    let (db, relay) = service_db(ctx, Role::Catalog).await?;
+    let catalog = beatstream_catalog::CatalogService::new(
+        beatstream_catalog::CatalogStore::new(db),
+        ctx.blobs.clone(),
+        relay.waker(),
+        catalog_settings(ctx.config),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("starting the catalog service: {e}"))?;
+    ctx.consumers
+        .push(catalog.spawn_scan_worker(ctx.stop_consumers.clone()));
+    if !ctx.config.library.is_empty() {
+        // Every start catches up with what changed while the server was down (incremental).
+        catalog.request_scan();
+    }
+    ctx.relays.push(relay);
+    ctx.routers.push(beatstream_catalog::router(catalog));
+    ctx.openapi.merge(beatstream_catalog::CatalogApi::openapi());
     Ok(())
 }

@@ -1,0 +1,39 @@
+//! The catalog service: artists, albums and tracks read from audio files, cover art, and
+//! streaming (originals with ranges, transcodes through ffmpeg).
+//!
+//! Owns the tables `artists`, `albums`, `album_artists`, `tracks`, `track_artists`,
+//! `track_genres`, `scans` and `secrets` (plus its `outbox` and `processed_events`), and the
+//! blob prefixes `covers/` and `transcodes/`. Routes: `/api/v1/artists`, `/api/v1/albums`,
+//! `/api/v1/tracks`, `/api/v1/genres`, `/api/v1/library/scan`, streams and covers.
+//!
+//! Emits `catalog.track.added`, `catalog.track.updated`, `catalog.track.removed` and
+//! `catalog.scan.finished`. Consumes nothing yet.
+
+pub mod cover;
+pub mod error;
+pub mod format;
+pub mod http;
+pub mod model;
+pub mod scan;
+pub mod service;
+pub mod signing;
+pub mod store;
+pub mod stream;
+pub mod tags;
+pub mod transcode;
+
+use beatstream_db::Migrations;
+
+pub use error::CatalogError;
+pub use http::{router, CatalogApi};
+pub use service::{CatalogService, CatalogSettings};
+pub use store::CatalogStore;
+
+pub const SERVICE: &str = "catalog";
+/// The `library` of tracks uploaded over HTTP; their `path` is a blob key.
+pub const UPLOADS_LIBRARY: &str = "uploads";
+
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("migrations/sqlite"),
+    postgres: &sqlx::migrate!("migrations/postgres"),
+};

@@ -1,0 +1,69 @@
+//! Finding each album's cover after a scan: a folder image next to its tracks (`cover.*`,
+//! `folder.*`, `front.*`, `album.*`) wins; else the first track with an embedded picture.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::CatalogError;
+use crate::store::CatalogStore;
+
+const NAMES: [&str; 4] = ["cover", "folder", "front", "album"];
+const EXTENSIONS: [&str; 6] = ["jpg", "jpeg", "png", "webp", "gif", "bmp"];
+
+/// A folder image in `dir`, preferring the names in `NAMES` order.
+pub fn folder_image(dir: &Path) -> Option<PathBuf> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    let mut best: Option<(usize, PathBuf)> = None;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let (Some(stem), Some(ext)) = (path.file_stem(), path.extension()) else {
+            continue;
+        };
+        let stem = stem.to_string_lossy().to_lowercase();
+        let ext = ext.to_string_lossy().to_lowercase();
+        if !EXTENSIONS.contains(&ext.as_str()) || !path.is_file() {
+            continue;
+        }
+        if let Some(rank) = NAMES.iter().position(|n| *n == stem) {
+            if best.as_ref().is_none_or(|(r, _)| rank < *r) {
+                best = Some((rank, path));
+            }
+        }
+    }
+    best.map(|(_, path)| path)
+}
+
+pub async fn find_covers(store: &CatalogStore, touched: &[String]) -> Result<(), CatalogError> {
+    for album_id in store.albums_for_cover_search(touched).await? {
+        let files = store.album_files(&album_id).await?;
+        let found = tokio::task::spawn_blocking(move || {
+            let mut dirs: Vec<PathBuf> = Vec::new();
+            for (_, library, path) in &files {
+                if library == crate::UPLOADS_LIBRARY {
+                    continue;
+                }
+                if let Some(dir) = Path::new(library).join(path).parent() {
+                    if !dirs.iter().any(|d| d == dir) {
+                        dirs.push(dir.to_path_buf());
+                    }
+                }
+            }
+            if let Some(image) = dirs.iter().find_map(|d| folder_image(d)) {
+                return (Some(image.to_string_lossy().into_owned()), None);
+            }
+            for (id, library, path) in &files {
+                if library != crate::UPLOADS_LIBRARY
+                    && crate::tags::read_picture(&Path::new(library).join(path)).is_some()
+                {
+                    return (None, Some(id.clone()));
+                }
+            }
+            (None, None)
+        })
+        .await
+        .map_err(|e| CatalogError::Internal(format!("cover search: {e}")))?;
+        store
+            .set_cover(&album_id, found.0.as_deref(), found.1.as_deref())
+            .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,394 @@
+//! Library scans: walk the folders, read what changed, write it, report.
+//!
+//! Incremental: a file whose size and modification time are unchanged is not read again. A
+//! new file that matches a vanished one (same size, title and duration) is a move and keeps the
+//! vanished track's id; a removed track is only marked removed, so if its file comes back it
+//! keeps its id too. Playlists and likes, which hold track ids, survive rescans.
+
+mod covers;
+mod walk;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use beatstream_core::Timestamp;
+use beatstream_events::catalog::{
+    NamedRef, ScanFinished, TrackAdded, TrackRemoved, TrackSummary, TrackUpdated,
+};
+use beatstream_events::outbox::{self, OutboxWaker};
+use futures_util::StreamExt;
+use serde::Serialize;
+
+use crate::error::CatalogError;
+use crate::model::{album_id, album_identity, artist_id};
+use crate::store::{CatalogStore, IndexedFile, TrackWrite};
+use crate::tags::{read_file, FileTags, Separators};
+
+pub use walk::{library_name, relative, FoundFile};
+
+/// Most problems kept in a scan report; the count is still exact.
+const MAX_REPORTED_ERRORS: usize = 1000;
+/// Tracks written per transaction.
+const BATCH: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanState {
+    Queued,
+    Running,
+    Idle,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScanProblem {
+    pub path: String,
+    pub reason: String,
+}
+
+/// A scan's progress and outcome, as `GET /api/v1/library/scan` shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ScanReport {
+    pub id: String,
+    pub state: ScanState,
+    pub files_seen: u64,
+    pub tracks_added: u64,
+    pub tracks_updated: u64,
+    pub tracks_removed: u64,
+    pub errors: Vec<ScanProblem>,
+    pub error_count: u64,
+    pub started_at: Option<Timestamp>,
+    pub finished_at: Option<Timestamp>,
+}
+
+impl ScanReport {
+    pub fn queued(id: String) -> Self {
+        ScanReport {
+            id,
+            state: ScanState::Queued,
+            files_seen: 0,
+            tracks_added: 0,
+            tracks_updated: 0,
+            tracks_removed: 0,
+            errors: Vec::new(),
+            error_count: 0,
+            started_at: None,
+            finished_at: None,
+        }
+    }
+
+    fn problem(&mut self, path: String, reason: String) {
+        self.error_count += 1;
+        if self.errors.len() < MAX_REPORTED_ERRORS {
+            self.errors.push(ScanProblem { path, reason });
+        }
+    }
+}
+
+/// The live report, shared with whoever watches (HTTP, the progress bar).
+pub type ScanProgress = Arc<Mutex<ScanReport>>;
+
+fn update(progress: &ScanProgress, f: impl FnOnce(&mut ScanReport)) {
+    let mut report = progress.lock().unwrap_or_else(|p| p.into_inner());
+    f(&mut report);
+}
+
+pub struct Scanner {
+    pub store: CatalogStore,
+    pub waker: OutboxWaker,
+    pub libraries: Vec<PathBuf>,
+    pub separators: Separators,
+}
+
+/// A file read in this scan, with the id it will have.
+struct ReadFile {
+    found: FoundFile,
+    id: String,
+    existed: bool,
+    tags: FileTags,
+}
+
+impl Scanner {
+    /// Runs one scan to the end; progress is visible through `progress` as it goes.
+    pub async fn run(&self, progress: &ScanProgress) -> Result<ScanReport, CatalogError> {
+        update(progress, |r| {
+            r.state = ScanState::Running;
+            r.started_at = Some(Timestamp::now());
+        });
+        let index = self.store.file_index().await?;
+        let mut by_path: HashMap<(String, String), IndexedFile> = index
+            .into_iter()
+            .map(|f| ((f.library.clone(), f.path.clone()), f))
+            .collect();
+
+        let found = self.walk(progress).await?;
+        let scanned_libraries: Vec<String> =
+            self.libraries.iter().map(|l| library_name(l)).collect();
+
+        // Unchanged files are done; the rest are read.
+        let mut to_read = Vec::new();
+        for file in found {
+            match by_path.remove(&(file.library.clone(), file.path.clone())) {
+                Some(known)
+                    if !known.removed && known.size == file.size && known.mtime == file.mtime => {}
+                Some(known) => to_read.push((file, Some(known.id))),
+                None => to_read.push((file, None)),
+            }
+        }
+        // What is left of the index in the scanned folders, and live, has vanished.
+        let mut vanished: Vec<IndexedFile> = by_path
+            .into_values()
+            .filter(|f| !f.removed && scanned_libraries.contains(&f.library))
+            .collect();
+
+        let read = self.read_files(to_read, progress).await;
+        let mut files = Vec::with_capacity(read.len());
+        for (file, known_id, result) in read {
+            match result {
+                Ok(tags) => {
+                    let (id, existed) = match known_id {
+                        Some(id) => (id, true),
+                        None => match take_moved(&mut vanished, &file, &tags) {
+                            Some(id) => (id, true),
+                            None => (uuid::Uuid::now_v7().to_string(), false),
+                        },
+                    };
+                    files.push(ReadFile {
+                        found: file,
+                        id,
+                        existed,
+                        tags,
+                    });
+                }
+                Err(reason) => update(progress, |r| r.problem(file.path.clone(), reason)),
+            }
+        }
+
+        let mut touched_albums = Vec::new();
+        for batch in files.chunks(BATCH) {
+            let writes: Vec<(TrackWrite, bool)> = batch
+                .iter()
+                .map(|f| (self.track_write(f), f.existed))
+                .collect();
+            let mut tx = self.store.db().begin_write().await?;
+            let now = Timestamp::now();
+            for (write, existed) in &writes {
+                CatalogStore::write_track(&mut tx, write, now).await?;
+                let summary = summary_of(write);
+                if *existed {
+                    outbox::append(&mut tx, &TrackUpdated { track: summary }).await?;
+                } else {
+                    outbox::append(&mut tx, &TrackAdded { track: summary }).await?;
+                }
+                if !touched_albums.contains(&write.album_id) {
+                    touched_albums.push(write.album_id.clone());
+                }
+            }
+            tx.commit().await?;
+            self.waker.wake();
+            let added = writes.iter().filter(|(_, existed)| !existed).count() as u64;
+            let updated = writes.len() as u64 - added;
+            update(progress, |r| {
+                r.tracks_added += added;
+                r.tracks_updated += updated;
+            });
+        }
+
+        if !vanished.is_empty() {
+            let ids: Vec<String> = vanished.iter().map(|f| f.id.clone()).collect();
+            let mut tx = self.store.db().begin_write().await?;
+            CatalogStore::mark_removed(&mut tx, &ids, Timestamp::now()).await?;
+            for id in &ids {
+                outbox::append(
+                    &mut tx,
+                    &TrackRemoved {
+                        track_id: id.clone(),
+                    },
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            self.waker.wake();
+            update(progress, |r| r.tracks_removed += ids.len() as u64);
+        }
+
+        self.store.refresh_aggregates().await?;
+        covers::find_covers(&self.store, &touched_albums).await?;
+
+        let report = {
+            let mut report = progress.lock().unwrap_or_else(|p| p.into_inner());
+            report.state = ScanState::Idle;
+            report.finished_at = Some(Timestamp::now());
+            report.clone()
+        };
+        let mut tx = self.store.db().begin_write().await?;
+        self.store.save_scan(&mut tx, &report).await?;
+        outbox::append(
+            &mut tx,
+            &ScanFinished {
+                scan_id: report.id.clone(),
+                files_seen: report.files_seen,
+                tracks_added: report.tracks_added,
+                tracks_updated: report.tracks_updated,
+                tracks_removed: report.tracks_removed,
+                errors: report.error_count,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        self.waker.wake();
+        Ok(report)
+    }
+
+    async fn walk(&self, progress: &ScanProgress) -> Result<Vec<FoundFile>, CatalogError> {
+        let libraries = self.libraries.clone();
+        let progress = progress.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            for library in &libraries {
+                let mut problems = Vec::new();
+                walk::walk_library(
+                    library,
+                    &mut |file| {
+                        found.push(file);
+                        if found.len() % 256 == 0 {
+                            let seen = found.len() as u64;
+                            update(&progress, |r| r.files_seen = seen);
+                        }
+                    },
+                    &mut problems,
+                );
+                for problem in problems {
+                    update(&progress, |r| r.problem(problem.path, problem.reason));
+                }
+            }
+            let seen = found.len() as u64;
+            update(&progress, |r| r.files_seen = seen);
+            found
+        })
+        .await
+        .map_err(|e| CatalogError::Internal(format!("walking the library: {e}")))
+    }
+
+    /// Reads files on blocking threads, a few at a time per core.
+    async fn read_files(
+        &self,
+        files: Vec<(FoundFile, Option<String>)>,
+        progress: &ScanProgress,
+    ) -> Vec<(FoundFile, Option<String>, Result<FileTags, String>)> {
+        let parallel = std::thread::available_parallelism()
+            .map(usize::from)
+            .unwrap_or(2)
+            * 2;
+        let separators = Arc::new(self.separators.clone());
+        let _ = progress;
+        futures_util::stream::iter(files)
+            .map(|(file, known)| {
+                let separators = separators.clone();
+                async move {
+                    let path = file.absolute.clone();
+                    let result = tokio::task::spawn_blocking(move || read_file(&path, &separators))
+                        .await
+                        .map_err(|e| format!("reading failed: {e}"))
+                        .and_then(|r| r.map_err(|e| e.to_string()));
+                    (file, known, result)
+                }
+            })
+            .buffer_unordered(parallel)
+            .collect()
+            .await
+    }
+
+    fn track_write(&self, file: &ReadFile) -> TrackWrite {
+        let tags = &file.tags;
+        let stem = std::path::Path::new(&file.found.path)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| file.found.path.clone());
+        let title = tags.title.clone().unwrap_or(stem);
+        let artists = if tags.artists.is_empty() {
+            vec!["Unknown Artist".to_string()]
+        } else {
+            tags.artists.clone()
+        };
+        let album_title = tags
+            .album
+            .clone()
+            .unwrap_or_else(|| "Unknown Album".to_string());
+        let album_artists = if !tags.album_artists.is_empty() {
+            tags.album_artists.clone()
+        } else if tags.compilation {
+            vec!["Various Artists".to_string()]
+        } else {
+            artists[..1].to_vec()
+        };
+        let identity = album_identity(&album_title, &album_artists, tags.mb_album_id.as_deref());
+        let format = tags
+            .format
+            .or_else(|| {
+                std::path::Path::new(&file.found.path)
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .and_then(crate::format::AudioFormat::from_extension)
+            })
+            .map(|f| f.as_str())
+            .unwrap_or("mp3");
+        TrackWrite {
+            id: file.id.clone(),
+            library: file.found.library.clone(),
+            path: file.found.path.clone(),
+            size: file.found.size,
+            mtime: file.found.mtime,
+            title,
+            album_id: album_id(&identity),
+            album_title,
+            album_artists: album_artists
+                .iter()
+                .map(|a| (artist_id(a), a.clone()))
+                .collect(),
+            artists: artists.iter().map(|a| (artist_id(a), a.clone())).collect(),
+            compilation: tags.compilation,
+            tags: tags.clone(),
+            format: format.to_string(),
+        }
+    }
+}
+
+/// A vanished file this new file is (same size, title and duration): its id, taken.
+fn take_moved(
+    vanished: &mut Vec<IndexedFile>,
+    file: &FoundFile,
+    tags: &FileTags,
+) -> Option<String> {
+    let title = tags.title.clone().unwrap_or_default();
+    let position = vanished.iter().position(|v| {
+        v.size == file.size
+            && (v.duration_ms - tags.duration_ms).abs() < 1000
+            && (title.is_empty() || v.title == title)
+    })?;
+    Some(vanished.swap_remove(position).id)
+}
+
+pub fn summary_of(write: &TrackWrite) -> TrackSummary {
+    let named = |(id, name): &(String, String)| NamedRef {
+        id: id.clone(),
+        name: name.clone(),
+    };
+    TrackSummary {
+        track_id: write.id.clone(),
+        title: write.title.clone(),
+        artists: write.artists.iter().map(named).collect(),
+        album: NamedRef {
+            id: write.album_id.clone(),
+            name: write.album_title.clone(),
+        },
+        album_artists: write.album_artists.iter().map(named).collect(),
+        genres: write.tags.genres.clone(),
+        year: write.tags.year,
+        track_number: write.tags.track_number,
+        disc_number: write.tags.disc_number,
+        duration_ms: write.tags.duration_ms,
+        format: write.format.clone(),
+        path: write.path.clone(),
+    }
+}

@@ -1,0 +1,431 @@
+//! The catalog's use cases: browsing, scans, streaming originals and covers.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::http::HeaderMap;
+use axum::response::Response;
+use beatstream_core::{Page, Paged};
+use beatstream_events::outbox::OutboxWaker;
+use beatstream_storage::BlobStore;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::CatalogError;
+use crate::format::AudioFormat;
+use crate::model::{Album, AlbumSort, Artist, Genre, Track};
+use crate::scan::{ScanProgress, ScanReport, ScanState, Scanner};
+use crate::signing::UrlSigner;
+use crate::store::{AlbumFilter, CatalogStore, TrackFilter};
+use crate::stream::{self, Source, Validators};
+use crate::tags::Separators;
+use crate::{cover, UPLOADS_LIBRARY};
+
+/// Settings the catalog takes from the config.
+#[derive(Debug, Clone)]
+pub struct CatalogSettings {
+    pub libraries: Vec<PathBuf>,
+    pub separators: Separators,
+    pub max_upload_bytes: u64,
+    pub ffmpeg: String,
+}
+
+#[derive(Clone)]
+pub struct CatalogService {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: CatalogStore,
+    blobs: BlobStore,
+    waker: OutboxWaker,
+    settings: CatalogSettings,
+    signer: UrlSigner,
+    scans: Mutex<Scans>,
+    scan_requested: Notify,
+}
+
+/// The scan that runs, the one waiting, and the last one finished.
+#[derive(Default)]
+struct Scans {
+    running: Option<ScanProgress>,
+    queued: Option<String>,
+    last: Option<ScanReport>,
+}
+
+impl CatalogService {
+    pub async fn new(
+        store: CatalogStore,
+        blobs: BlobStore,
+        waker: OutboxWaker,
+        settings: CatalogSettings,
+    ) -> Result<Self, CatalogError> {
+        let key = store
+            .secret("stream_url_key", || {
+                use rand::RngCore;
+                let mut bytes = [0u8; 32];
+                rand::rngs::OsRng.fill_bytes(&mut bytes);
+                bytes.iter().map(|b| format!("{b:02x}")).collect()
+            })
+            .await?;
+        let last = store.latest_scan().await?;
+        Ok(CatalogService {
+            inner: Arc::new(Inner {
+                store,
+                blobs,
+                waker,
+                settings,
+                signer: UrlSigner::new(key.into_bytes()),
+                scans: Mutex::new(Scans {
+                    last,
+                    ..Default::default()
+                }),
+                scan_requested: Notify::new(),
+            }),
+        })
+    }
+
+    pub fn store(&self) -> &CatalogStore {
+        &self.inner.store
+    }
+
+    pub fn settings(&self) -> &CatalogSettings {
+        &self.inner.settings
+    }
+
+    pub fn signer(&self) -> &UrlSigner {
+        &self.inner.signer
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.inner.blobs
+    }
+
+    pub fn waker(&self) -> &OutboxWaker {
+        &self.inner.waker
+    }
+
+    // ---- browsing ----
+
+    pub async fn artists(&self, page: &Page) -> Result<Paged<Artist>, CatalogError> {
+        let rows = self.inner.store.list_artists(page).await?;
+        Ok(paged(rows, page))
+    }
+
+    pub async fn artist(&self, id: &str) -> Result<(Artist, Vec<Album>), CatalogError> {
+        let artist = self
+            .inner
+            .store
+            .artist(id)
+            .await?
+            .ok_or(CatalogError::NotFound("artist"))?;
+        let filter = AlbumFilter {
+            artist_id: Some(id.to_string()),
+            ..Default::default()
+        };
+        let page = Page {
+            limit: 500,
+            after: None,
+        };
+        let albums = self
+            .inner
+            .store
+            .list_albums(AlbumSort::Year, &filter, &page)
+            .await?;
+        Ok((artist, albums.into_iter().map(|(a, _)| a).collect()))
+    }
+
+    pub async fn albums(
+        &self,
+        sort: AlbumSort,
+        filter: &AlbumFilter,
+        page: &Page,
+    ) -> Result<Paged<Album>, CatalogError> {
+        let rows = self.inner.store.list_albums(sort, filter, page).await?;
+        Ok(paged(rows, page))
+    }
+
+    pub async fn album(&self, id: &str) -> Result<(Album, Vec<Track>), CatalogError> {
+        let album = self
+            .inner
+            .store
+            .album(id)
+            .await?
+            .ok_or(CatalogError::NotFound("album"))?;
+        let tracks = self.inner.store.album_tracks(id).await?;
+        Ok((album, tracks))
+    }
+
+    pub async fn tracks(
+        &self,
+        filter: &TrackFilter,
+        page: &Page,
+    ) -> Result<Paged<Track>, CatalogError> {
+        let rows = self.inner.store.list_tracks(filter, page).await?;
+        Ok(paged(rows, page))
+    }
+
+    /// A live track.
+    pub async fn track(&self, id: &str) -> Result<Track, CatalogError> {
+        match self.inner.store.track(id).await? {
+            Some((track, false)) => Ok(track),
+            _ => Err(CatalogError::NotFound("track")),
+        }
+    }
+
+    pub async fn genres(&self) -> Result<Vec<Genre>, CatalogError> {
+        Ok(self.inner.store.list_genres().await?)
+    }
+
+    pub async fn lyrics(&self, id: &str) -> Result<Option<String>, CatalogError> {
+        self.track(id).await?;
+        Ok(self.inner.store.track_lyrics(id).await?)
+    }
+
+    // ---- scans ----
+
+    /// Asks for a scan; returns its id. A scan asked for while another waits joins that one.
+    pub fn request_scan(&self) -> String {
+        let mut scans = self.inner.scans.lock().unwrap_or_else(|p| p.into_inner());
+        let id = scans
+            .queued
+            .get_or_insert_with(|| uuid::Uuid::now_v7().to_string())
+            .clone();
+        drop(scans);
+        self.inner.scan_requested.notify_one();
+        id
+    }
+
+    /// The scan running, else the one waiting, else the last one.
+    pub fn scan_status(&self) -> Option<ScanReport> {
+        let scans = self.inner.scans.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(running) = &scans.running {
+            let mut report = running.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if let Some(queued) = &scans.queued {
+                // Still running, but another is due: say so through the state of the next.
+                let _ = queued;
+                report.state = ScanState::Running;
+            }
+            return Some(report);
+        }
+        if let Some(queued) = &scans.queued {
+            return Some(ScanReport::queued(queued.clone()));
+        }
+        scans.last.clone()
+    }
+
+    /// Runs queued scans one at a time until `shutdown`.
+    pub fn spawn_scan_worker(&self, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let service = self.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = {
+                    let mut scans = service
+                        .inner
+                        .scans
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner());
+                    scans.queued.take().map(|id| {
+                        let progress: ScanProgress = Arc::new(Mutex::new(ScanReport::queued(id)));
+                        scans.running = Some(progress.clone());
+                        progress
+                    })
+                };
+                match next {
+                    Some(progress) => {
+                        let outcome = tokio::select! {
+                            _ = shutdown.cancelled() => return,
+                            outcome = service.scan_now(&progress) => outcome,
+                        };
+                        let report = match outcome {
+                            Ok(report) => report,
+                            Err(e) => {
+                                tracing::error!(error = %e, "library scan failed");
+                                let mut report =
+                                    progress.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                                report.state = ScanState::Idle;
+                                report.finished_at = Some(beatstream_core::Timestamp::now());
+                                report.error_count += 1;
+                                report.errors.push(crate::scan::ScanProblem {
+                                    path: String::new(),
+                                    reason:
+                                        "the scan stopped on a server error; see the server log"
+                                            .into(),
+                                });
+                                report
+                            }
+                        };
+                        tracing::info!(
+                            scan_id = %report.id, files = report.files_seen, added = report.tracks_added,
+                            updated = report.tracks_updated, removed = report.tracks_removed, errors = report.error_count,
+                            "library scan finished"
+                        );
+                        let mut scans = service
+                            .inner
+                            .scans
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner());
+                        scans.running = None;
+                        scans.last = Some(report);
+                    }
+                    None => tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = service.inner.scan_requested.notified() => {}
+                    },
+                }
+            }
+        })
+    }
+
+    /// Runs one scan now, reporting through `progress` (used by the worker and `beatstream scan`).
+    pub async fn scan_now(&self, progress: &ScanProgress) -> Result<ScanReport, CatalogError> {
+        let scanner = Scanner {
+            store: self.inner.store.clone(),
+            waker: self.inner.waker.clone(),
+            libraries: self.inner.settings.libraries.clone(),
+            separators: self.inner.settings.separators.clone(),
+        };
+        scanner.run(progress).await
+    }
+
+    // ---- streaming and covers ----
+
+    /// Where a live track's bytes are, with its format, size and modification time.
+    pub async fn source_of(
+        &self,
+        id: &str,
+    ) -> Result<(Source, AudioFormat, u64, i64), CatalogError> {
+        let (library, path, format, size, mtime) = self
+            .inner
+            .store
+            .track_location(id)
+            .await?
+            .ok_or(CatalogError::NotFound("track"))?;
+        let format = AudioFormat::parse(&format).unwrap_or(AudioFormat::Mp3);
+        let source = if library == UPLOADS_LIBRARY {
+            Source::Blob {
+                store: self.inner.blobs.clone(),
+                key: path,
+            }
+        } else {
+            let absolute = Path::new(&library).join(&path);
+            // The file may have changed since the last scan: answer from what is on disk now.
+            let metadata = tokio::fs::metadata(&absolute)
+                .await
+                .map_err(|_| CatalogError::FileMissing)?;
+            let mtime = metadata
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(mtime);
+            return Ok((Source::File(absolute), format, metadata.len(), mtime));
+        };
+        Ok((source, format, u64::try_from(size).unwrap_or(0), mtime))
+    }
+
+    /// The original file, with ranges and validators.
+    pub async fn stream_original(
+        &self,
+        id: &str,
+        request: &HeaderMap,
+    ) -> Result<Response, CatalogError> {
+        let (source, format, size, mtime) = self.source_of(id).await?;
+        let validators = Validators::new(size, mtime, "");
+        stream::respond(source, size, format.mime_type(), &validators, request).await
+    }
+
+    pub async fn cover(
+        &self,
+        album_id: &str,
+        size: Option<u32>,
+        request: &HeaderMap,
+    ) -> Result<Response, CatalogError> {
+        let size = cover::snap_size(size)?;
+        let (folder, track_id) = self
+            .inner
+            .store
+            .album_cover(album_id)
+            .await?
+            .ok_or(CatalogError::NotFound("album"))?;
+        let track_file = match &track_id {
+            Some(id) => match self.inner.store.track_location(id).await? {
+                Some((library, path, ..)) if library != UPLOADS_LIBRARY => {
+                    Some(Path::new(&library).join(path))
+                }
+                _ => None,
+            },
+            None => None,
+        };
+        let folder = folder.map(PathBuf::from);
+        let source = tokio::task::spawn_blocking(move || {
+            cover::load_source(folder.as_deref(), track_file.as_deref())
+        })
+        .await
+        .map_err(|e| CatalogError::Internal(format!("cover: {e}")))??;
+        let (bytes, mime) = match size {
+            None => {
+                let mime = cover::sniff_mime(&source.bytes);
+                (bytes::Bytes::from(source.bytes), mime)
+            }
+            Some(size) => {
+                let key = cover::cache_key(album_id, size, &source.fingerprint);
+                match self.inner.blobs.get(&key).await {
+                    Ok(bytes) => (bytes, "image/jpeg"),
+                    Err(_) => {
+                        let original = source.bytes;
+                        let resized = tokio::task::spawn_blocking(move || {
+                            cover::resize_jpeg(&original, size)
+                        })
+                        .await
+                        .map_err(|e| CatalogError::Internal(format!("cover: {e}")))??;
+                        if let Err(e) = self.inner.blobs.put(&key, resized.clone()).await {
+                            tracing::warn!(error = %e, "could not cache a cover");
+                        }
+                        (resized, "image/jpeg")
+                    }
+                }
+            }
+        };
+        let etag = format!("\"{}-{}\"", source.fingerprint, size.unwrap_or(0));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            axum::http::header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("private, max-age=86400"),
+        );
+        if let Ok(value) = axum::http::HeaderValue::from_str(&etag) {
+            if request
+                .get(axum::http::header::IF_NONE_MATCH)
+                .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+            {
+                headers.insert(axum::http::header::ETAG, value);
+                return Ok((axum::http::StatusCode::NOT_MODIFIED, headers).into_response());
+            }
+            headers.insert(axum::http::header::ETAG, value);
+        }
+        headers.insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static(mime),
+        );
+        Ok((headers, bytes).into_response())
+    }
+}
+
+use axum::response::IntoResponse;
+
+fn paged<T>(rows: Vec<(T, String)>, page: &Page) -> Paged<T> {
+    let more = rows.len() > page.limit as usize;
+    let mut items: Vec<(T, String)> = rows;
+    items.truncate(page.limit as usize);
+    let next_cursor = if more {
+        items
+            .last()
+            .map(|(_, key)| beatstream_core::page::encode_cursor(key))
+    } else {
+        None
+    };
+    Paged {
+        items: items.into_iter().map(|(item, _)| item).collect(),
+        next_cursor,
+    }
+}

@@ -1,0 +1,34 @@
+//! The catalog's tables. SQL is written once for SQLite and PostgreSQL (see the db crate):
+//! `write` holds what scans and uploads change, `read` what browsing asks.
+
+mod read;
+mod scans;
+mod write;
+
+use beatstream_db::Db;
+
+pub use read::{AlbumFilter, TrackFilter};
+pub use write::{IndexedFile, TrackWrite};
+
+#[derive(Clone)]
+pub struct CatalogStore {
+    db: Db,
+}
+
+impl CatalogStore {
+    pub fn new(db: Db) -> Self {
+        CatalogStore { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}
+
+/// `$1, $2, ...` from `start` for `count` values.
+fn placeholders(start: usize, count: usize) -> String {
+    (start..start + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,291 @@
+//! Streaming bytes over HTTP: `Range` (`bytes=a-b`, `a-`, `-n`), `ETag` and `Last-Modified`
+//! with `If-None-Match`, `If-Modified-Since` and `If-Range`, read in 64 KiB chunks so a file is
+//! never held in memory whole.
+
+use std::path::Path;
+use std::time::{Duration, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use beatstream_core::ApiError;
+use futures_util::TryStreamExt;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use crate::error::CatalogError;
+
+const CHUNK: usize = 64 * 1024;
+
+/// The part of a resource a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeRequest {
+    Full,
+    /// Inclusive byte positions.
+    Partial {
+        start: u64,
+        end: u64,
+    },
+    Unsatisfiable,
+}
+
+/// Parses a `Range` header against a resource of `size` bytes. Forms the server does not
+/// serve partially (other units, several ranges, malformed) give the whole resource, as RFC
+/// 9110 allows.
+pub fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
+    let Some(spec) = header.and_then(|h| h.trim().strip_prefix("bytes=")) else {
+        return RangeRequest::Full;
+    };
+    if spec.contains(',') {
+        return RangeRequest::Full;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return RangeRequest::Full;
+    };
+    let (first, last) = (first.trim(), last.trim());
+    let parse = |s: &str| s.parse::<u64>().ok();
+    match (first.is_empty(), last.is_empty()) {
+        (true, true) => RangeRequest::Full,
+        (true, false) => match parse(last) {
+            Some(0) => RangeRequest::Unsatisfiable,
+            Some(n) if size == 0 => {
+                let _ = n;
+                RangeRequest::Unsatisfiable
+            }
+            Some(n) => RangeRequest::Partial {
+                start: size - n.min(size),
+                end: size - 1,
+            },
+            None => RangeRequest::Full,
+        },
+        (false, _) => {
+            let Some(start) = parse(first) else {
+                return RangeRequest::Full;
+            };
+            let end = if last.is_empty() {
+                Some(u64::MAX)
+            } else {
+                parse(last)
+            };
+            match end {
+                None => RangeRequest::Full,
+                Some(end) if end < start => RangeRequest::Full,
+                Some(_) if start >= size => RangeRequest::Unsatisfiable,
+                Some(end) => RangeRequest::Partial {
+                    start,
+                    end: end.min(size - 1),
+                },
+            }
+        }
+    }
+}
+
+/// Validators of one version of a resource.
+#[derive(Debug, Clone)]
+pub struct Validators {
+    pub etag: String,
+    pub last_modified: Option<std::time::SystemTime>,
+}
+
+impl Validators {
+    pub fn new(size: u64, mtime_ms: i64, salt: &str) -> Self {
+        Validators {
+            etag: format!("\"{size:x}-{mtime_ms:x}{salt}\""),
+            last_modified: u64::try_from(mtime_ms)
+                .ok()
+                .map(|ms| UNIX_EPOCH + Duration::from_millis(ms - ms % 1000)),
+        }
+    }
+
+    fn not_modified(&self, headers: &HeaderMap) -> bool {
+        if let Some(inm) = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+        {
+            return inm
+                .split(',')
+                .map(str::trim)
+                .any(|tag| tag == "*" || tag.trim_start_matches("W/") == self.etag);
+        }
+        match (
+            headers
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok()),
+            self.last_modified,
+        ) {
+            (Some(since), Some(modified)) => {
+                httpdate::parse_http_date(since).is_ok_and(|since| modified <= since)
+            }
+            _ => false,
+        }
+    }
+
+    /// `If-Range`: the range applies only to the version the client already has part of.
+    fn range_applies(&self, headers: &HeaderMap) -> bool {
+        match headers.get(header::IF_RANGE).and_then(|v| v.to_str().ok()) {
+            None => true,
+            Some(value) if value.starts_with('"') => value == self.etag,
+            Some(value) => match (httpdate::parse_http_date(value), self.last_modified) {
+                (Ok(date), Some(modified)) => modified <= date,
+                _ => false,
+            },
+        }
+    }
+
+    fn apply(&self, headers: &mut HeaderMap) {
+        if let Ok(value) = HeaderValue::from_str(&self.etag) {
+            headers.insert(header::ETAG, value);
+        }
+        if let Some(modified) = self.last_modified {
+            if let Ok(value) = HeaderValue::from_str(&httpdate::fmt_http_date(modified)) {
+                headers.insert(header::LAST_MODIFIED, value);
+            }
+        }
+    }
+}
+
+/// Where the bytes come from.
+pub enum Source {
+    File(std::path::PathBuf),
+    Blob {
+        store: beatstream_storage::BlobStore,
+        key: String,
+    },
+}
+
+/// Answers a GET for a resource of `size` bytes, honouring ranges and validators.
+pub async fn respond(
+    source: Source,
+    size: u64,
+    content_type: &str,
+    validators: &Validators,
+    request: &HeaderMap,
+) -> Result<Response, CatalogError> {
+    let mut headers = HeaderMap::new();
+    validators.apply(&mut headers);
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if validators.not_modified(request) {
+        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+    }
+    let range_header = request.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let range = if validators.range_applies(request) {
+        parse_range(range_header, size)
+    } else {
+        RangeRequest::Full
+    };
+    let (status, start, end) = match range {
+        RangeRequest::Full => (StatusCode::OK, 0, size.saturating_sub(1)),
+        RangeRequest::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
+        RangeRequest::Unsatisfiable => {
+            let mut response =
+                ApiError::from(CatalogError::RangeNotSatisfiable { size }).into_response();
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            response
+                .headers_mut()
+                .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            return Ok(response);
+        }
+    };
+    let length = if size == 0 { 0 } else { end - start + 1 };
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if status == StatusCode::PARTIAL_CONTENT {
+        if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
+            headers.insert(header::CONTENT_RANGE, value);
+        }
+    }
+    let body = match source {
+        _ if length == 0 => Body::empty(),
+        Source::File(path) => file_body(&path, start, length).await?,
+        Source::Blob { store, key } => {
+            let stream = store.get_range_stream(&key, start, start + length).await?;
+            Body::from_stream(stream.map_err(std::io::Error::other))
+        }
+    };
+    Ok((status, headers, body).into_response())
+}
+
+async fn file_body(path: &Path, start: u64, length: u64) -> Result<Body, CatalogError> {
+    let mut file = tokio::fs::File::open(path)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => CatalogError::FileMissing,
+            _ => CatalogError::Internal(format!("opening a track file: {e}")),
+        })?;
+    if start > 0 {
+        file.seek(std::io::SeekFrom::Start(start))
+            .await
+            .map_err(|e| CatalogError::Internal(format!("seeking a track file: {e}")))?;
+    }
+    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(length), CHUNK);
+    Ok(Body::from_stream(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_forms() {
+        use RangeRequest::*;
+        assert_eq!(parse_range(None, 100), Full);
+        assert_eq!(
+            parse_range(Some("bytes=0-9"), 100),
+            Partial { start: 0, end: 9 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=90-"), 100),
+            Partial { start: 90, end: 99 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=-10"), 100),
+            Partial { start: 90, end: 99 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=-500"), 100),
+            Partial { start: 0, end: 99 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=50-5000"), 100),
+            Partial { start: 50, end: 99 }
+        );
+        assert_eq!(
+            parse_range(Some("bytes=99-99"), 100),
+            Partial { start: 99, end: 99 }
+        );
+    }
+
+    #[test]
+    fn unsatisfiable_and_ignored_ranges() {
+        use RangeRequest::*;
+        assert_eq!(parse_range(Some("bytes=100-"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=200-300"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-0"), 100), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=0-0"), 0), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=9-1"), 100), Full);
+        assert_eq!(parse_range(Some("bytes=0-1,5-9"), 100), Full);
+        assert_eq!(parse_range(Some("items=0-1"), 100), Full);
+        assert_eq!(parse_range(Some("bytes=x-y"), 100), Full);
+        assert_eq!(parse_range(Some("bytes=-"), 100), Full);
+    }
+
+    #[test]
+    fn validators_answer_conditional_requests() {
+        let v = Validators::new(100, 1_700_000_000_000, "");
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&v.etag).unwrap(),
+        );
+        assert!(v.not_modified(&headers));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"other\""));
+        assert!(!v.not_modified(&headers));
+        let mut headers = HeaderMap::new();
+        headers.insert(header::IF_RANGE, HeaderValue::from_static("\"stale\""));
+        assert!(!v.range_applies(&headers));
+    }
+}

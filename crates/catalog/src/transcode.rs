@@ -1,0 +1,278 @@
+//! On-the-fly transcoding with a real ffmpeg process: opus, mp3 or aac at a bitrate cap.
+//!
+//! The first request streams ffmpeg's output as it comes and keeps a copy; when ffmpeg
+//! finishes, the copy goes into blob storage and later requests are served from there like an
+//! original file (with ranges). A client that disconnects drops the stream, which kills its
+//! ffmpeg. Without ffmpeg the original is streamed, with a header saying why.
+
+use std::process::Stdio;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::process::{Child, ChildStdout, Command};
+
+use crate::error::CatalogError;
+use crate::service::CatalogService;
+use crate::stream::{self, Source, Validators};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    Opus,
+    Mp3,
+    Aac,
+}
+
+impl Target {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "opus" => Some(Target::Opus),
+            "mp3" => Some(Target::Mp3),
+            "aac" => Some(Target::Aac),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Target::Opus => "opus",
+            Target::Mp3 => "mp3",
+            Target::Aac => "aac",
+        }
+    }
+
+    pub fn mime_type(self) -> &'static str {
+        match self {
+            Target::Opus => "audio/ogg; codecs=opus",
+            Target::Mp3 => "audio/mpeg",
+            Target::Aac => "audio/aac",
+        }
+    }
+
+    fn ffmpeg_args(self, bitrate: u32) -> Vec<String> {
+        let (codec, container) = match self {
+            Target::Opus => ("libopus", "ogg"),
+            Target::Mp3 => ("libmp3lame", "mp3"),
+            Target::Aac => ("aac", "adts"),
+        };
+        let mut args = vec![
+            "-c:a".to_string(),
+            codec.into(),
+            "-b:a".into(),
+            format!("{bitrate}k"),
+        ];
+        if self == Target::Opus {
+            // Opus runs at 48 kHz; others keep the source rate where they can.
+            args.extend(["-ar".into(), "48000".into()]);
+        }
+        args.extend(["-f".into(), container.into()]);
+        args
+    }
+}
+
+pub const MIN_BITRATE: u32 = 32;
+pub const MAX_BITRATE: u32 = 320;
+const DEFAULT_BITRATE: u32 = 192;
+
+/// Parses and bounds the request: a format (default opus) and a bitrate (default 192 kbps,
+/// clamped to 32..=320).
+pub fn plan(format: Option<&str>, bitrate: Option<u32>) -> Result<(Target, u32), CatalogError> {
+    let target = match format {
+        None => Target::Opus,
+        Some(name) => Target::parse(name).ok_or_else(|| CatalogError::Invalid {
+            field: "format",
+            reason: format!("`{name}`: use opus, mp3 or aac"),
+        })?,
+    };
+    let bitrate = bitrate
+        .unwrap_or(DEFAULT_BITRATE)
+        .clamp(MIN_BITRATE, MAX_BITRATE);
+    Ok((target, bitrate))
+}
+
+pub async fn stream_transcoded(
+    catalog: &CatalogService,
+    id: &str,
+    format: Option<&str>,
+    bitrate: Option<u32>,
+    request: &HeaderMap,
+) -> Result<Response, CatalogError> {
+    let (target, bitrate) = plan(format, bitrate)?;
+    let (source, _, size, mtime) = catalog.source_of(id).await?;
+    let version = Validators::new(size, mtime, "");
+    let key = format!(
+        "transcodes/{id}/{}-{bitrate}-{}.{}",
+        target.name(),
+        version.etag.trim_matches('"'),
+        target.name()
+    );
+    if let Ok(cached_size) = catalog.blobs().size(&key).await {
+        let validators =
+            Validators::new(cached_size, mtime, &format!("-{}{bitrate}", target.name()));
+        let source = Source::Blob {
+            store: catalog.blobs().clone(),
+            key,
+        };
+        return stream::respond(
+            source,
+            cached_size,
+            target.mime_type(),
+            &validators,
+            request,
+        )
+        .await;
+    }
+    let ffmpeg = catalog.settings().ffmpeg.clone();
+    if ffmpeg.is_empty() {
+        return original_instead(
+            catalog,
+            id,
+            request,
+            "transcoding is turned off (catalog.ffmpeg is empty)",
+        )
+        .await;
+    }
+    match spawn_ffmpeg(&ffmpeg, &source, target, bitrate) {
+        Ok((child, stdout)) => {
+            let stream = transcode_stream(catalog.clone(), child, stdout, key);
+            let mut response = (StatusCode::OK, Body::from_stream(stream)).into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(target.mime_type()),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert("x-beatstream-transcode", HeaderValue::from_static("live"));
+            Ok(response)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            original_instead(
+                catalog,
+                id,
+                request,
+                "ffmpeg is not installed on the server",
+            )
+            .await
+        }
+        Err(e) => Err(CatalogError::Internal(format!("starting ffmpeg: {e}"))),
+    }
+}
+
+async fn original_instead(
+    catalog: &CatalogService,
+    id: &str,
+    request: &HeaderMap,
+    why: &'static str,
+) -> Result<Response, CatalogError> {
+    tracing::warn!(why, "serving the original instead of a transcode");
+    let mut response = catalog.stream_original(id, request).await?;
+    response
+        .headers_mut()
+        .insert("x-beatstream-transcode", HeaderValue::from_static(why));
+    Ok(response)
+}
+
+fn spawn_ffmpeg(
+    ffmpeg: &str,
+    source: &Source,
+    target: Target,
+    bitrate: u32,
+) -> std::io::Result<(Child, ChildStdout)> {
+    let mut command = Command::new(ffmpeg);
+    command.args(["-nostdin", "-hide_banner", "-loglevel", "error"]);
+    match source {
+        Source::File(path) => {
+            command.arg("-i").arg(path);
+            command.stdin(Stdio::null());
+        }
+        Source::Blob { .. } => {
+            command.args(["-i", "pipe:0"]);
+            command.stdin(Stdio::piped());
+        }
+    }
+    command.args(["-map", "0:a:0", "-vn", "-sn", "-dn", "-map_metadata", "-1"]);
+    command.args(target.ffmpeg_args(bitrate));
+    command.arg("pipe:1");
+    command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut child = command.spawn()?;
+    if let (Source::Blob { store, key }, Some(mut stdin)) = (source, child.stdin.take()) {
+        let (store, key) = (store.clone(), key.clone());
+        tokio::spawn(async move {
+            if let Ok(bytes) = store.get(&key).await {
+                let _ = stdin.write_all(&bytes).await;
+            }
+        });
+    }
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| std::io::Error::other("ffmpeg has no stdout"))?;
+    Ok((child, stdout))
+}
+
+struct Running {
+    catalog: CatalogService,
+    child: Child,
+    stdout: ChildStdout,
+    copy: Vec<u8>,
+    key: String,
+}
+
+/// ffmpeg's output as a body stream; on a clean end, the copy is cached.
+fn transcode_stream(
+    catalog: CatalogService,
+    child: Child,
+    stdout: ChildStdout,
+    key: String,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
+    let state = Some(Running {
+        catalog,
+        child,
+        stdout,
+        copy: Vec::new(),
+        key,
+    });
+    futures_util::stream::unfold(state, |state| async move {
+        let mut running = state?;
+        let mut buffer = vec![0u8; 64 * 1024];
+        match running.stdout.read(&mut buffer).await {
+            Ok(0) => {
+                if matches!(running.child.wait().await, Ok(status) if status.success())
+                    && !running.copy.is_empty()
+                {
+                    let bytes = Bytes::from(std::mem::take(&mut running.copy));
+                    if let Err(e) = running.catalog.blobs().put(&running.key, bytes).await {
+                        tracing::warn!(error = %e, "could not cache a transcode");
+                    }
+                }
+                None
+            }
+            Ok(n) => {
+                buffer.truncate(n);
+                running.copy.extend_from_slice(&buffer);
+                Some((Ok(Bytes::from(buffer)), Some(running)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+    .boxed()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_default_and_bound_the_bitrate() {
+        assert_eq!(plan(None, None).unwrap(), (Target::Opus, 192));
+        assert_eq!(plan(Some("mp3"), Some(1000)).unwrap(), (Target::Mp3, 320));
+        assert_eq!(plan(Some("aac"), Some(8)).unwrap(), (Target::Aac, 32));
+        assert!(plan(Some("flac"), None).is_err());
+    }
+}

@@ -1,0 +1,80 @@
+//! Events the catalog service emits.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Event;
+
+/// An artist or album as events carry it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedRef {
+    pub id: String,
+    pub name: String,
+}
+
+/// What consumers (playlists, search, recommendations) need of a track.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackSummary {
+    pub track_id: String,
+    pub title: String,
+    pub artists: Vec<NamedRef>,
+    pub album: NamedRef,
+    pub album_artists: Vec<NamedRef>,
+    pub genres: Vec<String>,
+    pub year: Option<i64>,
+    pub track_number: Option<i64>,
+    pub disc_number: Option<i64>,
+    pub duration_ms: i64,
+    pub format: String,
+    /// Path relative to its library folder (or the upload's name), for M3U matching.
+    pub path: String,
+}
+
+/// `catalog.track.added`: a track entered the catalog (new file, upload, or a file that came back).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackAdded {
+    pub track: TrackSummary,
+}
+
+impl Event for TrackAdded {
+    const TOPIC: &'static str = "catalog.track.added";
+    const VERSION: u32 = 1;
+}
+
+/// `catalog.track.updated`: a known track's file changed or moved; its id stays.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackUpdated {
+    pub track: TrackSummary,
+}
+
+impl Event for TrackUpdated {
+    const TOPIC: &'static str = "catalog.track.updated";
+    const VERSION: u32 = 1;
+}
+
+/// `catalog.track.removed`: the track's file is gone. If it comes back it keeps its id and a
+/// `catalog.track.added` follows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrackRemoved {
+    pub track_id: String,
+}
+
+impl Event for TrackRemoved {
+    const TOPIC: &'static str = "catalog.track.removed";
+    const VERSION: u32 = 1;
+}
+
+/// `catalog.scan.finished`: a library scan ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanFinished {
+    pub scan_id: String,
+    pub files_seen: u64,
+    pub tracks_added: u64,
+    pub tracks_updated: u64,
+    pub tracks_removed: u64,
+    pub errors: u64,
+}
+
+impl Event for ScanFinished {
+    const TOPIC: &'static str = "catalog.scan.finished";
+    const VERSION: u32 = 1;
+}
