@@ -125,18 +125,10 @@ fn from_tagged(tagged: &TaggedFile, separators: &Separators) -> FileTags {
             .iter()
             .filter(|t| Some(t.tag_type()) != tagged.primary_tag().map(|p| p.tag_type())),
     );
-    let text = |key: ItemKey| {
-        tags.iter()
-            .find_map(|t| t.get_string(key))
-            .and_then(clean)
-    };
+    let text = |key: ItemKey| tags.iter().find_map(|t| t.get_string(key)).and_then(clean);
     let all = |key: ItemKey| -> Vec<String> {
         tags.iter()
-            .map(|t| {
-                t.get_strings(key)
-                    .filter_map(clean)
-                    .collect::<Vec<_>>()
-            })
+            .map(|t| t.get_strings(key).filter_map(clean).collect::<Vec<_>>())
             .find(|v| !v.is_empty())
             .unwrap_or_default()
     };

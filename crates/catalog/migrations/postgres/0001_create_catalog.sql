@@ -56,10 +56,12 @@ CREATE TABLE tracks (
     format          TEXT NOT NULL,
     mb_recording_id TEXT,
     mb_track_id     TEXT,
-    rg_track_gain   DOUBLE PRECISION,
-    rg_track_peak   DOUBLE PRECISION,
-    rg_album_gain   DOUBLE PRECISION,
-    rg_album_peak   DOUBLE PRECISION,
+    -- ReplayGain as integers (sqlx's Any driver mishandles NULL floats on PostgreSQL):
+    -- gains in hundredths of a dB, peaks in millionths of full scale.
+    rg_track_gain   BIGINT,
+    rg_track_peak   BIGINT,
+    rg_album_gain   BIGINT,
+    rg_album_peak   BIGINT,
     lyrics          TEXT,
     created_at      BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,

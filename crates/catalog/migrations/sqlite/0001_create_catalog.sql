@@ -56,10 +56,12 @@ CREATE TABLE tracks (
     format          TEXT NOT NULL,
     mb_recording_id TEXT,
     mb_track_id     TEXT,
-    rg_track_gain   REAL,
-    rg_track_peak   REAL,
-    rg_album_gain   REAL,
-    rg_album_peak   REAL,
+    -- ReplayGain as integers (sqlx's Any driver mishandles NULL floats on PostgreSQL):
+    -- gains in hundredths of a dB, peaks in millionths of full scale.
+    rg_track_gain   INTEGER,
+    rg_track_peak   INTEGER,
+    rg_album_gain   INTEGER,
+    rg_album_peak   INTEGER,
     lyrics          TEXT,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,

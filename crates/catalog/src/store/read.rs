@@ -512,8 +512,12 @@ fn track_from_row(row: &AnyRow) -> Result<Track, sqlx::Error> {
         size: row.try_get("size")?,
         mtime: row.try_get("mtime")?,
         mb_recording_id: row.try_get("mb_recording_id")?,
-        rg_track_gain: row.try_get("rg_track_gain")?,
-        rg_album_gain: row.try_get("rg_album_gain")?,
+        rg_track_gain: row
+            .try_get::<Option<i64>, _>("rg_track_gain")?
+            .map(|c| c as f64 / 100.0),
+        rg_album_gain: row
+            .try_get::<Option<i64>, _>("rg_album_gain")?
+            .map(|c| c as f64 / 100.0),
         has_lyrics: row
             .try_get::<bool, _>("has_lyrics")
             .or_else(|_| row.try_get::<i64, _>("has_lyrics").map(|v| v != 0))?,

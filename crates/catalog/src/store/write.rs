@@ -137,10 +137,10 @@ impl CatalogStore {
         .bind(&t.format)
         .bind(tags.mb_recording_id.clone())
         .bind(tags.mb_track_id.clone())
-        .bind(tags.rg_track_gain)
-        .bind(tags.rg_track_peak)
-        .bind(tags.rg_album_gain)
-        .bind(tags.rg_album_peak)
+        .bind(tags.rg_track_gain.map(centi))
+        .bind(tags.rg_track_peak.map(micro))
+        .bind(tags.rg_album_gain.map(centi))
+        .bind(tags.rg_album_peak.map(micro))
         .bind(tags.lyrics.clone())
         .bind(now.millis())
         .execute(&mut *conn)
@@ -277,4 +277,14 @@ impl CatalogStore {
             .await?;
         Ok(())
     }
+}
+
+/// Gains are stored in hundredths of a dB.
+fn centi(db: f64) -> i64 {
+    (db * 100.0).round() as i64
+}
+
+/// Peaks are stored in millionths of full scale.
+fn micro(peak: f64) -> i64 {
+    (peak * 1_000_000.0).round() as i64
 }
