@@ -21,6 +21,8 @@ pub mod store;
 pub mod stream;
 pub mod tags;
 pub mod transcode;
+pub mod upload;
+pub mod watch;
 
 use beatstream_db::Migrations;
 

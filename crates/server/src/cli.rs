@@ -24,6 +24,8 @@ pub enum Command {
     Serve(ConfigArgs),
     /// Apply database migrations for the selected services, then exit.
     Migrate(ConfigArgs),
+    /// Scan the library folders once, with a progress bar, then exit.
+    Scan(ConfigArgs),
 }
 
 #[derive(Debug, Args)]
@@ -40,7 +42,7 @@ pub struct ConfigArgs {
     /// A music folder to scan (repeatable).
     #[arg(long)]
     pub library: Vec<PathBuf>,
-    /// Services to run, comma-separated (`all`, or some of: auth, users).
+    /// Services to run, comma-separated (`all`, or some of: auth, users, catalog).
     #[arg(long, value_delimiter = ',')]
     pub roles: Option<Vec<String>>,
 }
@@ -48,7 +50,7 @@ pub struct ConfigArgs {
 impl Cli {
     fn config_args(&self) -> &ConfigArgs {
         match &self.command {
-            Command::Serve(args) | Command::Migrate(args) => args,
+            Command::Serve(args) | Command::Migrate(args) | Command::Scan(args) => args,
         }
     }
 

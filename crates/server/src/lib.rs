@@ -4,5 +4,6 @@
 
 pub mod cli;
 pub mod logging;
+pub mod scan;
 pub mod serve;
 pub mod wiring;

@@ -3,7 +3,7 @@
 //! `beatstream serve` runs the services named by `roles` (all by default) in this process;
 //! `beatstream migrate` applies their database migrations and exits.
 
-use beatstream_server::{cli, logging, serve, wiring};
+use beatstream_server::{cli, logging, scan, serve, wiring};
 
 use std::process::ExitCode;
 
@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         match cli.command {
             cli::Command::Serve(_) => serve::serve(config).await,
             cli::Command::Migrate(_) => wiring::migrate_only(&config).await,
+            cli::Command::Scan(_) => scan::scan_once(&config).await,
         }
     });
     match result {

@@ -264,6 +264,12 @@ async fn wire_catalog(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("starting the catalog service: {e}"))?;
     ctx.consumers
         .push(catalog.spawn_scan_worker(ctx.stop_consumers.clone()));
+    if ctx.config.catalog.watch && !ctx.config.library.is_empty() {
+        let shutdown = ctx.stop_consumers.clone();
+        if let Some(watcher) = beatstream_catalog::watch::spawn_watcher(catalog.clone(), shutdown) {
+            ctx.consumers.push(watcher);
+        }
+    }
     if !ctx.config.library.is_empty() {
         // Every start catches up with what changed while the server was down (incremental).
         catalog.request_scan();

@@ -434,3 +434,123 @@ async fn scans_are_for_admins_and_report_progress() {
     }
     panic!("rescan did not finish");
 }
+
+fn multipart(file_name: &str, content: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "beatstream-test-boundary";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n").as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_upload(
+    app: &App,
+    token: &str,
+    file_name: &str,
+    content: &[u8],
+) -> (StatusCode, Value) {
+    use tower::ServiceExt;
+    let (content_type, body) = multipart(file_name, content);
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/api/v1/tracks")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", content_type)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let response = app.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn admins_upload_audio_that_then_streams_like_any_track() {
+    let (app, admin, library) = scanned().await;
+    let content = std::fs::read(library.path().join("Unicode/Björk – Jóga (日本).ogg")).unwrap();
+    let (status, track) = post_upload(&app, &admin, "upload.ogg", &content).await;
+    assert_eq!(status, StatusCode::CREATED, "{track}");
+    assert_eq!(track["title"], "Jóga");
+    assert_eq!(track["artists"][0]["name"], "Björk");
+    let stream = format!("/api/v1/tracks/{}/stream", track["id"].as_str().unwrap());
+    let (status, headers, body) = app
+        .raw("GET", &stream, Some(&admin), &[("range", "bytes=4-7")])
+        .await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        headers["content-range"],
+        format!("bytes 4-7/{}", content.len()).as_str()
+    );
+    assert_eq!(&body[..], &content[4..8]);
+
+    let user = token(&app.signup("listener").await);
+    let (status, _) = post_upload(&app, &user, "upload.ogg", &content).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let png = std::fs::read(Path::new(FIXTURES).join("../broken/png-pretending.mp3")).unwrap();
+    let (status, body) = post_upload(&app, &admin, "song.mp3", &png).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str().unwrap()),
+        (StatusCode::BAD_REQUEST, "not_audio")
+    );
+    let (status, body) = post_upload(&app, &admin, "notes.txt", b"hello").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str().unwrap()),
+        (StatusCode::BAD_REQUEST, "not_audio")
+    );
+    let (_, all) = {
+        let (status, list, _) = app
+            .call("GET", "/api/v1/tracks?limit=500", Some(&admin), None)
+            .await;
+        (status, list)
+    };
+    assert_eq!(
+        all["items"].as_array().unwrap().len(),
+        17,
+        "only the good upload was added"
+    );
+}
+
+#[tokio::test]
+async fn uploads_over_the_limit_are_refused() {
+    let library = tempfile::tempdir().unwrap();
+    let app = app_with(&format!(
+        "library = [\"{}\"]\n[catalog]\nmax_upload_bytes = 1000\n",
+        library.path().display()
+    ))
+    .await;
+    let admin = token(&app.signup("admin").await);
+    let (status, body) = post_upload(&app, &admin, "big.mp3", &vec![0u8; 5000]).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+}
+
+#[tokio::test]
+async fn the_watcher_picks_up_new_files() {
+    let (app, admin, library) = scanned().await;
+    std::fs::copy(
+        library
+            .path()
+            .join("Other/Greatest Hits/01 Epsilon Hit.mp3"),
+        library
+            .path()
+            .join("Other/Greatest Hits/02 Epsilon Again.mp3"),
+    )
+    .unwrap();
+    for _ in 0..200 {
+        let (_, tracks, _) = app
+            .call("GET", "/api/v1/tracks?limit=500", Some(&admin), None)
+            .await;
+        if tracks["items"].as_array().unwrap().len() == 17 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the new file was not picked up");
+}

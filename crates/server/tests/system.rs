@@ -264,3 +264,80 @@ fn migrate_applies_every_service_migration_and_exits() {
     );
     assert!(dir.path().join("auth.db").exists());
 }
+
+#[tokio::test]
+async fn scan_command_fills_the_catalog_that_serve_then_shows() {
+    let env = Env::embedded().await;
+    let library = env.dir.path().join("library");
+    copy_fixture_library(&library);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_beatstream"))
+        .arg("scan")
+        .arg("--config")
+        .arg(env.config_path())
+        .arg("--library")
+        .arg(&library)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("Scanned 16 files") && stdout.contains("16 added"),
+        "{stdout}"
+    );
+    assert_eq!(
+        env.query_i64("catalog", "SELECT COUNT(*) FROM tracks")
+            .await,
+        16
+    );
+    assert_eq!(
+        env.query_i64("catalog", "SELECT COUNT(*) FROM outbox")
+            .await,
+        17,
+        "16 added + scan finished, waiting for serve"
+    );
+
+    let server = env.start(&[]);
+    let client = reqwest::Client::new();
+    let (_, session) = post(
+        &client,
+        &server.url("/api/v1/auth/signup"),
+        credentials("nora"),
+        None,
+    )
+    .await;
+    let (status, tracks) = get(
+        &client,
+        &server.url("/api/v1/tracks?limit=100"),
+        session["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(tracks["items"].as_array().unwrap().len(), 16);
+    drop(server);
+    env.finish().await;
+}
+
+fn copy_fixture_library(to: &std::path::Path) {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    copy(
+        std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../catalog/tests/fixtures/library"
+        )),
+        to,
+    );
+}

@@ -110,6 +110,29 @@ impl BlobStore {
         Ok(())
     }
 
+    /// Uploads a local file in parts, never holding it in memory whole.
+    pub async fn put_file(&self, key: &str, path: &Path) -> Result<(), StorageError> {
+        use tokio::io::AsyncReadExt;
+        let upload = self.store.put_multipart(&object_key(key)?).await?;
+        let mut writer = object_store::WriteMultipart::new(upload);
+        let mut file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| StorageError::Config(format!("reading {}: {e}", path.display())))?;
+        let mut buffer = vec![0u8; 1 << 20];
+        loop {
+            let n = file
+                .read(&mut buffer)
+                .await
+                .map_err(|e| StorageError::Config(format!("reading {}: {e}", path.display())))?;
+            if n == 0 {
+                break;
+            }
+            writer.write(&buffer[..n]);
+        }
+        writer.finish().await?;
+        Ok(())
+    }
+
     pub async fn get(&self, key: &str) -> Result<Bytes, StorageError> {
         let result = self
             .store
@@ -220,6 +243,19 @@ mod tests {
             .flat_map(|c| c.unwrap().to_vec())
             .collect();
         assert_eq!(bytes, b"234");
+    }
+
+    #[tokio::test]
+    async fn put_file_uploads_a_local_file() {
+        let (dir, store) = local_store();
+        let source = dir.path().join("source.bin");
+        let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&source, &content).unwrap();
+        store.put_file("uploads/big.bin", &source).await.unwrap();
+        assert_eq!(
+            store.get("uploads/big.bin").await.unwrap().as_ref(),
+            &content[..]
+        );
     }
 
     #[tokio::test]

@@ -274,3 +274,33 @@ pub async fn get_scan(
             )
         })
 }
+
+#[utoipa::path(post, path = "/api/v1/tracks", tag = "catalog",
+    request_body(content_type = "multipart/form-data", description = "one audio file as a form field with a file name"),
+    responses((status = 201, body = TrackDto), (status = 400, description = "not an audio file"),
+              (status = 403), (status = 413, description = "over catalog.max_upload_bytes")),
+    security(("bearer" = [])))]
+pub async fn upload_track(
+    State(catalog): State<CatalogService>,
+    caller: Caller,
+    form: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Result<(StatusCode, Json<TrackDto>), ApiError> {
+    caller.require_admin()?;
+    let form = form.map_err(|e| {
+        ApiError::new(
+            beatstream_core::ErrorCode::UnsupportedMediaType,
+            "unsupported_media_type",
+            format!("send the file as multipart/form-data ({})", e.body_text()),
+        )
+    })?;
+    let id = crate::upload::upload(&catalog, form).await?;
+    let track = catalog.track(&id).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TrackDto::new(
+            &track,
+            catalog.signer(),
+            caller.user_id.as_str(),
+        )),
+    ))
+}

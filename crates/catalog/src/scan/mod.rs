@@ -300,57 +300,63 @@ impl Scanner {
     }
 
     fn track_write(&self, file: &ReadFile) -> TrackWrite {
-        let tags = &file.tags;
-        let stem = std::path::Path::new(&file.found.path)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| file.found.path.clone());
-        let title = tags.title.clone().unwrap_or(stem);
-        let artists = if tags.artists.is_empty() {
-            vec!["Unknown Artist".to_string()]
-        } else {
-            tags.artists.clone()
-        };
-        let album_title = tags
-            .album
-            .clone()
-            .unwrap_or_else(|| "Unknown Album".to_string());
-        let album_artists = if !tags.album_artists.is_empty() {
-            tags.album_artists.clone()
-        } else if tags.compilation {
-            vec!["Various Artists".to_string()]
-        } else {
-            artists[..1].to_vec()
-        };
-        let identity = album_identity(&album_title, &album_artists, tags.mb_album_id.as_deref());
-        let format = tags
-            .format
-            .or_else(|| {
-                std::path::Path::new(&file.found.path)
-                    .extension()
-                    .and_then(|e| e.to_str())
-                    .and_then(crate::format::AudioFormat::from_extension)
-            })
-            .map(|f| f.as_str())
-            .unwrap_or("mp3");
-        TrackWrite {
-            id: file.id.clone(),
-            library: file.found.library.clone(),
-            path: file.found.path.clone(),
-            size: file.found.size,
-            mtime: file.found.mtime,
-            title,
-            album_id: album_id(&identity),
-            album_title,
-            album_artists: album_artists
-                .iter()
-                .map(|a| (artist_id(a), a.clone()))
-                .collect(),
-            artists: artists.iter().map(|a| (artist_id(a), a.clone())).collect(),
-            compilation: tags.compilation,
-            tags: tags.clone(),
-            format: format.to_string(),
-        }
+        track_write(&file.found, &file.id, &file.tags)
+    }
+}
+
+/// A track's row from its file and tags: titles and artists fall back to the path and
+/// "Unknown ...", the album is found from its album artists (or "Various Artists" for a
+/// compilation, or the first track artist) and title, or its MusicBrainz release.
+pub fn track_write(found: &FoundFile, id: &str, tags: &FileTags) -> TrackWrite {
+    let stem = std::path::Path::new(&found.path)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| found.path.clone());
+    let title = tags.title.clone().unwrap_or(stem);
+    let artists = if tags.artists.is_empty() {
+        vec!["Unknown Artist".to_string()]
+    } else {
+        tags.artists.clone()
+    };
+    let album_title = tags
+        .album
+        .clone()
+        .unwrap_or_else(|| "Unknown Album".to_string());
+    let album_artists = if !tags.album_artists.is_empty() {
+        tags.album_artists.clone()
+    } else if tags.compilation {
+        vec!["Various Artists".to_string()]
+    } else {
+        artists[..1].to_vec()
+    };
+    let identity = album_identity(&album_title, &album_artists, tags.mb_album_id.as_deref());
+    let format = tags
+        .format
+        .or_else(|| {
+            std::path::Path::new(&found.path)
+                .extension()
+                .and_then(|e| e.to_str())
+                .and_then(crate::format::AudioFormat::from_extension)
+        })
+        .map(|f| f.as_str())
+        .unwrap_or("mp3");
+    TrackWrite {
+        id: id.to_string(),
+        library: found.library.clone(),
+        path: found.path.clone(),
+        size: found.size,
+        mtime: found.mtime,
+        title,
+        album_id: album_id(&identity),
+        album_title,
+        album_artists: album_artists
+            .iter()
+            .map(|a| (artist_id(a), a.clone()))
+            .collect(),
+        artists: artists.iter().map(|a| (artist_id(a), a.clone())).collect(),
+        compilation: tags.compilation,
+        tags: tags.clone(),
+        format: format.to_string(),
     }
 }
 
