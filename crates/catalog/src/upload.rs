@@ -14,7 +14,7 @@ use crate::error::CatalogError;
 use crate::format::AudioFormat;
 use crate::scan::{summary_of, track_write, FoundFile};
 use crate::service::CatalogService;
-use crate::store::CatalogStore;
+use crate::store::{CatalogStore, WriteCache};
 use crate::tags::read_file;
 use crate::UPLOADS_LIBRARY;
 
@@ -99,7 +99,13 @@ pub async fn upload(catalog: &CatalogService, mut form: Multipart) -> Result<Str
         }
         let store = catalog.store();
         let mut tx = store.db().begin_write().await?;
-        CatalogStore::write_track(&mut tx, &write, Timestamp::now()).await?;
+        CatalogStore::write_tracks(
+            &mut tx,
+            &[(write.clone(), true)],
+            Timestamp::now(),
+            &mut WriteCache::default(),
+        )
+        .await?;
         outbox::append(
             &mut tx,
             &TrackAdded {

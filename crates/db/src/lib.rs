@@ -253,6 +253,20 @@ impl Db {
     }
 }
 
+/// Placeholders for `count` values from `start`: `$start, $start+1, ...` on PostgreSQL, and plain
+/// `?` on SQLite, which binds named parameters (`$N`) by a linear search per parameter: for a
+/// statement of many rows that is quadratic, while `?` binds in order.
+pub fn bulk_placeholders(conn: &sqlx::AnyConnection, start: usize, count: usize) -> String {
+    if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        vec!["?"; count].join(", ")
+    } else {
+        (start..start + count)
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Quotes an SQL identifier (a schema name from config or a test).
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

@@ -39,6 +39,31 @@ pub async fn append<E: Event>(
     Ok(envelope)
 }
 
+/// Appends many events in one statement per few hundred (bulk changes such as a library scan).
+pub async fn append_all(
+    conn: &mut AnyConnection,
+    envelopes: &[Envelope],
+) -> Result<(), OutboxError> {
+    for chunk in envelopes.chunks(300) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|i| format!("({})", beatstream_db::bulk_placeholders(conn, i * 3 + 1, 3)))
+            .collect();
+        let sql = format!(
+            "INSERT INTO outbox (event_id, topic, envelope) VALUES {}",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(&sql);
+        for envelope in chunk {
+            query = query
+                .bind(envelope.id.clone())
+                .bind(envelope.topic.clone())
+                .bind(serde_json::to_string(envelope)?);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 /// Wakes a relay right after a commit, so events go out at once instead of at the next poll.
 #[derive(Clone, Default)]
 pub struct OutboxWaker(Arc<Notify>);

@@ -32,10 +32,19 @@ pub fn folder_image(dir: &Path) -> Option<PathBuf> {
     best.map(|(_, path)| path)
 }
 
+/// Looks for covers: every album without one gets a folder-image check (cheap, so a
+/// `cover.jpg` added later is found); albums this scan touched are also probed for embedded
+/// pictures (their first two tracks: an album's tracks share their art).
 pub async fn find_covers(store: &CatalogStore, touched: &[String]) -> Result<(), CatalogError> {
-    for album_id in store.albums_for_cover_search(touched).await? {
-        let files = store.album_files(&album_id).await?;
-        let found = tokio::task::spawn_blocking(move || {
+    let candidates = store.albums_for_cover_search(touched).await?;
+    if candidates.is_empty() {
+        return Ok(());
+    }
+    let files = store.album_files_of(&candidates).await?;
+    let touched: std::collections::HashSet<String> = touched.iter().cloned().collect();
+    let found = tokio::task::spawn_blocking(move || {
+        let mut found = Vec::new();
+        for (album_id, files) in files {
             let mut dirs: Vec<PathBuf> = Vec::new();
             for (_, library, path) in &files {
                 if library == crate::UPLOADS_LIBRARY {
@@ -48,22 +57,26 @@ pub async fn find_covers(store: &CatalogStore, touched: &[String]) -> Result<(),
                 }
             }
             if let Some(image) = dirs.iter().find_map(|d| folder_image(d)) {
-                return (Some(image.to_string_lossy().into_owned()), None);
+                found.push((album_id, Some(image.to_string_lossy().into_owned()), None));
+                continue;
             }
-            for (id, library, path) in &files {
-                if library != crate::UPLOADS_LIBRARY
-                    && crate::tags::read_picture(&Path::new(library).join(path)).is_some()
-                {
-                    return (None, Some(id.clone()));
-                }
+            if !touched.contains(&album_id) {
+                continue;
             }
-            (None, None)
-        })
-        .await
-        .map_err(|e| CatalogError::Internal(format!("cover search: {e}")))?;
-        store
-            .set_cover(&album_id, found.0.as_deref(), found.1.as_deref())
-            .await?;
-    }
+            let embedded = files
+                .iter()
+                .take(2)
+                .filter(|(_, library, _)| library != crate::UPLOADS_LIBRARY)
+                .find(|(_, library, path)| {
+                    crate::tags::read_picture(&Path::new(library).join(path)).is_some()
+                })
+                .map(|(id, _, _)| id.clone());
+            found.push((album_id, None, embedded));
+        }
+        found
+    })
+    .await
+    .map_err(|e| CatalogError::Internal(format!("cover search: {e}")))?;
+    store.set_covers(&found).await?;
     Ok(())
 }

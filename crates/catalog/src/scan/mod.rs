@@ -17,12 +17,13 @@ use beatstream_events::catalog::{
     NamedRef, ScanFinished, TrackAdded, TrackRemoved, TrackSummary, TrackUpdated,
 };
 use beatstream_events::outbox::{self, OutboxWaker};
+use beatstream_events::Envelope;
 use futures_util::StreamExt;
 use serde::Serialize;
 
 use crate::error::CatalogError;
 use crate::model::{album_id, album_identity, artist_id};
-use crate::store::{CatalogStore, IndexedFile, TrackWrite};
+use crate::store::{CatalogStore, IndexedFile, TrackWrite, WriteCache};
 use crate::tags::{read_file, FileTags, Separators};
 
 pub use walk::{library_name, relative, FoundFile};
@@ -30,7 +31,7 @@ pub use walk::{library_name, relative, FoundFile};
 /// Most problems kept in a scan report; the count is still exact.
 const MAX_REPORTED_ERRORS: usize = 1000;
 /// Tracks written per transaction.
-const BATCH: usize = 256;
+const BATCH: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -115,6 +116,7 @@ impl Scanner {
             r.state = ScanState::Running;
             r.started_at = Some(Timestamp::now());
         });
+        let started = std::time::Instant::now();
         let index = self.store.file_index().await?;
         let mut by_path: HashMap<(String, String), IndexedFile> = index
             .into_iter()
@@ -122,6 +124,7 @@ impl Scanner {
             .collect();
 
         let found = self.walk(progress).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), files = found.len(), "scan: index loaded and folders walked");
         let scanned_libraries: Vec<String> =
             self.libraries.iter().map(|l| library_name(l)).collect();
 
@@ -141,58 +144,44 @@ impl Scanner {
             .filter(|f| !f.removed && scanned_libraries.contains(&f.library))
             .collect();
 
-        let read = self.read_files(to_read, progress).await;
-        let mut files = Vec::with_capacity(read.len());
-        for (file, known_id, result) in read {
-            match result {
-                Ok(tags) => {
-                    let (id, existed) = match known_id {
-                        Some(id) => (id, true),
-                        None => match take_moved(&mut vanished, &file, &tags) {
-                            Some(id) => (id, true),
-                            None => (uuid::Uuid::now_v7().to_string(), false),
-                        },
-                    };
-                    files.push(ReadFile {
-                        found: file,
-                        id,
-                        existed,
-                        tags,
-                    });
-                }
-                Err(reason) => update(progress, |r| r.problem(file.path.clone(), reason)),
-            }
-        }
-
+        // Reading (on blocking threads) and writing overlap: while one batch is written, the
+        // next is read.
+        let (batches, mut incoming) = tokio::sync::mpsc::channel(2);
+        let reader = tokio::spawn(read_in_batches(to_read, self.separators.clone(), batches));
         let mut touched_albums = Vec::new();
-        for batch in files.chunks(BATCH) {
-            let writes: Vec<(TrackWrite, bool)> = batch
-                .iter()
-                .map(|f| (self.track_write(f), f.existed))
-                .collect();
-            let mut tx = self.store.db().begin_write().await?;
-            let now = Timestamp::now();
-            for (write, existed) in &writes {
-                CatalogStore::write_track(&mut tx, write, now).await?;
-                let summary = summary_of(write);
-                if *existed {
-                    outbox::append(&mut tx, &TrackUpdated { track: summary }).await?;
-                } else {
-                    outbox::append(&mut tx, &TrackAdded { track: summary }).await?;
-                }
-                if !touched_albums.contains(&write.album_id) {
-                    touched_albums.push(write.album_id.clone());
+        let mut written = WriteCache::default();
+        while let Some(read) = incoming.recv().await {
+            let mut files = Vec::with_capacity(read.len());
+            for (file, known_id, result) in read {
+                match result {
+                    Ok(tags) => {
+                        let (id, existed) = match known_id {
+                            Some(id) => (id, true),
+                            None => match take_moved(&mut vanished, &file, &tags) {
+                                Some(id) => (id, true),
+                                None => (uuid::Uuid::now_v7().to_string(), false),
+                            },
+                        };
+                        files.push(ReadFile {
+                            found: file,
+                            id,
+                            existed,
+                            tags,
+                        });
+                    }
+                    Err(reason) => update(progress, |r| r.problem(file.path.clone(), reason)),
                 }
             }
-            tx.commit().await?;
-            self.waker.wake();
-            let added = writes.iter().filter(|(_, existed)| !existed).count() as u64;
-            let updated = writes.len() as u64 - added;
-            update(progress, |r| {
-                r.tracks_added += added;
-                r.tracks_updated += updated;
-            });
+            if files.is_empty() {
+                continue;
+            }
+            self.write_batch(&files, &mut written, &mut touched_albums, progress)
+                .await?;
         }
+        reader
+            .await
+            .map_err(|e| CatalogError::Internal(format!("reading files: {e}")))?;
+        tracing::debug!(elapsed = ?started.elapsed(), "scan: changed files read and written");
 
         if !vanished.is_empty() {
             let ids: Vec<String> = vanished.iter().map(|f| f.id.clone()).collect();
@@ -212,8 +201,13 @@ impl Scanner {
             update(progress, |r| r.tracks_removed += ids.len() as u64);
         }
 
+        touched_albums.sort();
+        touched_albums.dedup();
+        tracing::debug!(elapsed = ?started.elapsed(), "scan: tracks written");
         self.store.refresh_aggregates().await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "scan: albums and artists recounted");
         covers::find_covers(&self.store, &touched_albums).await?;
+        tracing::debug!(elapsed = ?started.elapsed(), "scan: covers found");
 
         let report = {
             let mut report = progress.lock().unwrap_or_else(|p| p.into_inner());
@@ -270,33 +264,41 @@ impl Scanner {
         .map_err(|e| CatalogError::Internal(format!("walking the library: {e}")))
     }
 
-    /// Reads files on blocking threads, a few at a time per core.
-    async fn read_files(
+    /// Writes one batch of read files with their events, in one transaction.
+    async fn write_batch(
         &self,
-        files: Vec<(FoundFile, Option<String>)>,
+        files: &[ReadFile],
+        written: &mut WriteCache,
+        touched_albums: &mut Vec<String>,
         progress: &ScanProgress,
-    ) -> Vec<(FoundFile, Option<String>, Result<FileTags, String>)> {
-        let parallel = std::thread::available_parallelism()
-            .map(usize::from)
-            .unwrap_or(2)
-            * 2;
-        let separators = Arc::new(self.separators.clone());
-        let _ = progress;
-        futures_util::stream::iter(files)
-            .map(|(file, known)| {
-                let separators = separators.clone();
-                async move {
-                    let path = file.absolute.clone();
-                    let result = tokio::task::spawn_blocking(move || read_file(&path, &separators))
-                        .await
-                        .map_err(|e| format!("reading failed: {e}"))
-                        .and_then(|r| r.map_err(|e| e.to_string()));
-                    (file, known, result)
-                }
-            })
-            .buffer_unordered(parallel)
-            .collect()
-            .await
+    ) -> Result<(), CatalogError> {
+        let rows: Vec<(TrackWrite, bool)> = files
+            .iter()
+            .map(|f| (self.track_write(f), !f.existed))
+            .collect();
+        let mut envelopes = Vec::with_capacity(rows.len());
+        for (write, fresh) in &rows {
+            let track = summary_of(write);
+            let envelope = if *fresh {
+                Envelope::new(&TrackAdded { track })
+            } else {
+                Envelope::new(&TrackUpdated { track })
+            };
+            envelopes.push(envelope.map_err(beatstream_events::outbox::OutboxError::from)?);
+            touched_albums.push(write.album_id.clone());
+        }
+        let mut tx = self.store.db().begin_write().await?;
+        CatalogStore::write_tracks(&mut tx, &rows, Timestamp::now(), written).await?;
+        outbox::append_all(&mut tx, &envelopes).await?;
+        tx.commit().await?;
+        self.waker.wake();
+        let added = rows.iter().filter(|(_, fresh)| *fresh).count() as u64;
+        let updated = rows.len() as u64 - added;
+        update(progress, |r| {
+            r.tracks_added += added;
+            r.tracks_updated += updated;
+        });
+        Ok(())
     }
 
     fn track_write(&self, file: &ReadFile) -> TrackWrite {
@@ -357,6 +359,43 @@ pub fn track_write(found: &FoundFile, id: &str, tags: &FileTags) -> TrackWrite {
         compilation: tags.compilation,
         tags: tags.clone(),
         format: format.to_string(),
+    }
+}
+
+type ReadResult = (FoundFile, Option<String>, Result<FileTags, String>);
+
+/// Reads files on blocking threads, two at a time per core, and sends them on in batches.
+async fn read_in_batches(
+    files: Vec<(FoundFile, Option<String>)>,
+    separators: Separators,
+    batches: tokio::sync::mpsc::Sender<Vec<ReadResult>>,
+) {
+    let parallel = std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2)
+        * 2;
+    let separators = Arc::new(separators);
+    let mut files = files.into_iter().peekable();
+    while files.peek().is_some() {
+        let chunk: Vec<(FoundFile, Option<String>)> = files.by_ref().take(BATCH).collect();
+        let read: Vec<ReadResult> = futures_util::stream::iter(chunk)
+            .map(|(file, known)| {
+                let separators = separators.clone();
+                async move {
+                    let path = file.absolute.clone();
+                    let result = tokio::task::spawn_blocking(move || read_file(&path, &separators))
+                        .await
+                        .map_err(|e| format!("reading failed: {e}"))
+                        .and_then(|r| r.map_err(|e| e.to_string()));
+                    (file, known, result)
+                }
+            })
+            .buffer_unordered(parallel)
+            .collect()
+            .await;
+        if batches.send(read).await.is_err() {
+            return;
+        }
     }
 }
 

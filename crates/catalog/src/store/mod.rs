@@ -8,7 +8,7 @@ mod write;
 use beatstream_db::Db;
 
 pub use read::{AlbumFilter, TrackFilter};
-pub use write::{IndexedFile, TrackWrite};
+pub use write::{IndexedFile, TrackWrite, WriteCache};
 
 #[derive(Clone)]
 pub struct CatalogStore {

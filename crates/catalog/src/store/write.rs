@@ -19,6 +19,13 @@ pub struct IndexedFile {
     pub duration_ms: i64,
 }
 
+/// Artists and albums already written in this run.
+#[derive(Debug, Default)]
+pub struct WriteCache {
+    artists: std::collections::HashSet<String>,
+    albums: std::collections::HashSet<String>,
+}
+
 /// One track to insert or update, with its resolved album and artists.
 #[derive(Debug, Clone)]
 pub struct TrackWrite {
@@ -60,55 +67,34 @@ impl CatalogStore {
             .collect()
     }
 
-    /// Inserts or updates one track with its artists, album and genres. A removed track that
-    /// comes back is live again.
-    pub async fn write_track(
+    /// Inserts or updates tracks with their artists, albums and genres, a few statements per
+    /// few hundred tracks. A removed track that comes back is live again. `written` remembers
+    /// the artists and albums already written in this run, so a scan writes each once; a track
+    /// marked fresh is new, with no old artists or genres to replace.
+    pub async fn write_tracks(
         conn: &mut AnyConnection,
-        t: &TrackWrite,
+        tracks: &[(TrackWrite, bool)],
         now: Timestamp,
+        written: &mut WriteCache,
     ) -> Result<(), sqlx::Error> {
-        for (id, name) in t.artists.iter().chain(t.album_artists.iter()) {
-            sqlx::query(
-                "INSERT INTO artists (id, name, sort_name) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(id)
-            .bind(name)
-            .bind(crate::model::sort_key(name))
-            .execute(&mut *conn)
-            .await?;
-        }
-        sqlx::query(
-            "INSERT INTO albums (id, title, sort_title, year, mb_album_id, compilation, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-        )
-        .bind(&t.album_id)
-        .bind(&t.album_title)
-        .bind(crate::model::sort_key(&t.album_title))
-        .bind(t.tags.year)
-        .bind(t.tags.mb_album_id.clone())
-        .bind(i64::from(t.compilation))
-        .bind(now.millis())
-        .execute(&mut *conn)
-        .await?;
-        for (position, (artist_id, _)) in t.album_artists.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO album_artists (album_id, artist_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(&t.album_id)
-            .bind(artist_id)
-            .bind(position as i64)
-            .execute(&mut *conn)
-            .await?;
-        }
-        let tags = &t.tags;
-        sqlx::query(
+        let mut artists = Rows::new(
+            "INSERT INTO artists (id, name, sort_name) VALUES",
+            "ON CONFLICT (id) DO NOTHING",
+        );
+        let mut albums = Rows::new(
+            "INSERT INTO albums (id, title, sort_title, year, mb_album_id, compilation, created_at) VALUES",
+            "ON CONFLICT (id) DO NOTHING",
+        );
+        let mut album_artists = Rows::new(
+            "INSERT INTO album_artists (album_id, artist_id, position) VALUES",
+            "ON CONFLICT DO NOTHING",
+        );
+        let mut rows = Rows::new(
             "INSERT INTO tracks (id, library, path, size, mtime, title, sort_title, album_id, track_number, \
              disc_number, year, date, duration_ms, bitrate_kbps, sample_rate, channels, format, mb_recording_id, \
              mb_track_id, rg_track_gain, rg_track_peak, rg_album_gain, rg_album_peak, lyrics, created_at, \
-             updated_at, removed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, \
-             $21, $22, $23, $24, $25, $25, NULL) \
-             ON CONFLICT (id) DO UPDATE SET library = excluded.library, path = excluded.path, size = excluded.size, \
+             updated_at) VALUES",
+            "ON CONFLICT (id) DO UPDATE SET library = excluded.library, path = excluded.path, size = excluded.size, \
              mtime = excluded.mtime, title = excluded.title, sort_title = excluded.sort_title, \
              album_id = excluded.album_id, track_number = excluded.track_number, disc_number = excluded.disc_number, \
              year = excluded.year, date = excluded.date, duration_ms = excluded.duration_ms, \
@@ -117,62 +103,110 @@ impl CatalogStore {
              rg_track_gain = excluded.rg_track_gain, rg_track_peak = excluded.rg_track_peak, \
              rg_album_gain = excluded.rg_album_gain, rg_album_peak = excluded.rg_album_peak, lyrics = excluded.lyrics, \
              updated_at = excluded.updated_at, removed_at = NULL",
-        )
-        .bind(&t.id)
-        .bind(&t.library)
-        .bind(&t.path)
-        .bind(t.size)
-        .bind(t.mtime)
-        .bind(&t.title)
-        .bind(crate::model::sort_key(&t.title))
-        .bind(&t.album_id)
-        .bind(tags.track_number)
-        .bind(tags.disc_number)
-        .bind(tags.year)
-        .bind(tags.date.clone())
-        .bind(tags.duration_ms)
-        .bind(tags.bitrate_kbps)
-        .bind(tags.sample_rate)
-        .bind(tags.channels)
-        .bind(&t.format)
-        .bind(tags.mb_recording_id.clone())
-        .bind(tags.mb_track_id.clone())
-        .bind(tags.rg_track_gain.map(centi))
-        .bind(tags.rg_track_peak.map(micro))
-        .bind(tags.rg_album_gain.map(centi))
-        .bind(tags.rg_album_peak.map(micro))
-        .bind(tags.lyrics.clone())
-        .bind(now.millis())
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query("DELETE FROM track_artists WHERE track_id = $1")
-            .bind(&t.id)
-            .execute(&mut *conn)
-            .await?;
-        for (position, (artist_id, _)) in t.artists.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO track_artists (track_id, artist_id, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(&t.id)
-            .bind(artist_id)
-            .bind(position as i64)
-            .execute(&mut *conn)
-            .await?;
+        );
+        let mut track_artists = Rows::new(
+            "INSERT INTO track_artists (track_id, artist_id, position) VALUES",
+            "ON CONFLICT DO NOTHING",
+        );
+        let mut track_genres = Rows::new(
+            "INSERT INTO track_genres (track_id, genre, position) VALUES",
+            "ON CONFLICT DO NOTHING",
+        );
+        let mut replaced: Vec<String> = Vec::new();
+        for (t, fresh) in tracks {
+            for (id, name) in t.artists.iter().chain(t.album_artists.iter()) {
+                if written.artists.insert(id.clone()) {
+                    artists.push(vec![
+                        text(id),
+                        text(name),
+                        text(&crate::model::sort_key(name)),
+                    ]);
+                }
+            }
+            if written.albums.insert(t.album_id.clone()) {
+                albums.push(vec![
+                    text(&t.album_id),
+                    text(&t.album_title),
+                    text(&crate::model::sort_key(&t.album_title)),
+                    Value::Int(t.tags.year),
+                    Value::Text(t.tags.mb_album_id.clone()),
+                    Value::Int(Some(i64::from(t.compilation))),
+                    Value::Int(Some(now.millis())),
+                ]);
+                for (position, (artist_id, _)) in t.album_artists.iter().enumerate() {
+                    album_artists.push(vec![
+                        text(&t.album_id),
+                        text(artist_id),
+                        Value::Int(Some(position as i64)),
+                    ]);
+                }
+            }
+            let tags = &t.tags;
+            rows.push(vec![
+                text(&t.id),
+                text(&t.library),
+                text(&t.path),
+                Value::Int(Some(t.size)),
+                Value::Int(Some(t.mtime)),
+                text(&t.title),
+                text(&crate::model::sort_key(&t.title)),
+                text(&t.album_id),
+                Value::Int(tags.track_number),
+                Value::Int(tags.disc_number),
+                Value::Int(tags.year),
+                Value::Text(tags.date.clone()),
+                Value::Int(Some(tags.duration_ms)),
+                Value::Int(tags.bitrate_kbps),
+                Value::Int(tags.sample_rate),
+                Value::Int(tags.channels),
+                text(&t.format),
+                Value::Text(tags.mb_recording_id.clone()),
+                Value::Text(tags.mb_track_id.clone()),
+                Value::Int(tags.rg_track_gain.map(centi)),
+                Value::Int(tags.rg_track_peak.map(micro)),
+                Value::Int(tags.rg_album_gain.map(centi)),
+                Value::Int(tags.rg_album_peak.map(micro)),
+                Value::Text(tags.lyrics.clone()),
+                Value::Int(Some(now.millis())),
+                Value::Int(Some(now.millis())),
+            ]);
+            if !fresh {
+                replaced.push(t.id.clone());
+            }
+            for (position, (artist_id, _)) in t.artists.iter().enumerate() {
+                track_artists.push(vec![
+                    text(&t.id),
+                    text(artist_id),
+                    Value::Int(Some(position as i64)),
+                ]);
+            }
+            for (position, genre) in tags.genres.iter().enumerate() {
+                track_genres.push(vec![
+                    text(&t.id),
+                    text(genre),
+                    Value::Int(Some(position as i64)),
+                ]);
+            }
         }
-        sqlx::query("DELETE FROM track_genres WHERE track_id = $1")
-            .bind(&t.id)
-            .execute(&mut *conn)
-            .await?;
-        for (position, genre) in tags.genres.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO track_genres (track_id, genre, position) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(&t.id)
-            .bind(genre)
-            .bind(position as i64)
-            .execute(&mut *conn)
-            .await?;
+        artists.execute(conn).await?;
+        albums.execute(conn).await?;
+        album_artists.execute(conn).await?;
+        rows.execute(conn).await?;
+        for table in ["track_artists", "track_genres"] {
+            for chunk in replaced.chunks(500) {
+                let sql = format!(
+                    "DELETE FROM {table} WHERE track_id IN ({})",
+                    placeholders(1, chunk.len())
+                );
+                let mut query = sqlx::query(&sql);
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                query.execute(&mut *conn).await?;
+            }
         }
+        track_artists.execute(conn).await?;
+        track_genres.execute(conn).await?;
         Ok(())
     }
 
@@ -240,41 +274,108 @@ impl CatalogStore {
         Ok(ids)
     }
 
-    /// Live tracks of an album as (id, library, path), in disc/track order.
-    pub async fn album_files(
+    /// Live tracks of the given albums as (id, library, path), in disc/track order.
+    pub async fn album_files_of(
         &self,
-        album_id: &str,
-    ) -> Result<Vec<(String, String, String)>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT id, library, path FROM tracks WHERE album_id = $1 AND removed_at IS NULL \
-             ORDER BY disc_number, track_number, sort_title",
-        )
-        .bind(album_id)
-        .fetch_all(self.db.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
+        album_ids: &[String],
+    ) -> Result<Vec<(String, Vec<(String, String, String)>)>, sqlx::Error> {
+        let mut by_album: std::collections::BTreeMap<String, Vec<(String, String, String)>> =
+            Default::default();
+        for chunk in album_ids.chunks(500) {
+            let sql = format!(
+                "SELECT album_id, id, library, path FROM tracks WHERE removed_at IS NULL AND album_id IN ({}) \
+                 ORDER BY album_id, COALESCE(disc_number, 1), COALESCE(track_number, 100000), sort_title",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(self.db.pool()).await? {
+                by_album.entry(row.try_get("album_id")?).or_default().push((
                     row.try_get("id")?,
                     row.try_get("library")?,
                     row.try_get("path")?,
-                ))
-            })
-            .collect()
+                ));
+            }
+        }
+        Ok(by_album.into_iter().collect())
     }
 
-    pub async fn set_cover(
+    /// Sets each album's cover (folder image, track with a picture), in one transaction.
+    pub async fn set_covers(
         &self,
-        album_id: &str,
-        cover_path: Option<&str>,
-        cover_track_id: Option<&str>,
+        covers: &[(String, Option<String>, Option<String>)],
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE albums SET cover_path = $1, cover_track_id = $2 WHERE id = $3")
-            .bind(cover_path.map(str::to_string))
-            .bind(cover_track_id.map(str::to_string))
-            .bind(album_id)
-            .execute(self.db.pool())
-            .await?;
+        let mut tx = self.db.begin_write().await?;
+        for (album_id, cover_path, cover_track_id) in covers {
+            sqlx::query("UPDATE albums SET cover_path = $1, cover_track_id = $2 WHERE id = $3")
+                .bind(cover_path.clone())
+                .bind(cover_track_id.clone())
+                .bind(album_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+}
+
+/// A value bound into a multi-row statement.
+enum Value {
+    Text(Option<String>),
+    Int(Option<i64>),
+}
+
+fn text(value: &str) -> Value {
+    Value::Text(Some(value.to_string()))
+}
+
+/// Rows of one multi-row `INSERT`, sent a few hundred at a time (within both backends'
+/// parameter limits).
+struct Rows {
+    head: &'static str,
+    tail: &'static str,
+    rows: Vec<Vec<Value>>,
+}
+
+const MAX_PARAMETERS: usize = 30_000;
+
+impl Rows {
+    fn new(head: &'static str, tail: &'static str) -> Self {
+        Rows {
+            head,
+            tail,
+            rows: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, row: Vec<Value>) {
+        self.rows.push(row);
+    }
+
+    async fn execute(self, conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        let Some(width) = self.rows.first().map(Vec::len) else {
+            return Ok(());
+        };
+        for chunk in self.rows.chunks((MAX_PARAMETERS / width).max(1)) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|row| {
+                    format!(
+                        "({})",
+                        beatstream_db::bulk_placeholders(conn, row * width + 1, width)
+                    )
+                })
+                .collect();
+            let sql = format!("{} {} {}", self.head, values.join(", "), self.tail);
+            let mut query = sqlx::query(&sql);
+            for value in chunk.iter().flatten() {
+                query = match value {
+                    Value::Text(v) => query.bind(v.clone()),
+                    Value::Int(v) => query.bind(*v),
+                };
+            }
+            query.execute(&mut *conn).await?;
+        }
         Ok(())
     }
 }
