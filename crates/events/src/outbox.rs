@@ -150,27 +150,45 @@ impl OutboxRelay {
             if rows.is_empty() {
                 return Ok(published);
             }
+            let mut done: Vec<i64> = Vec::with_capacity(rows.len());
             for row in rows {
                 let seq: i64 = row.try_get("seq")?;
                 let text: String = row.try_get("envelope")?;
                 match serde_json::from_str::<Envelope>(&text) {
                     Ok(envelope) => {
-                        self.bus
-                            .publish(&envelope)
-                            .await
-                            .map_err(|e| RelayError::Bus(e.to_string()))?;
+                        let sent = self.bus.publish(&envelope).await;
+                        if let Err(e) = sent {
+                            // Keep what was published so far out of the outbox, then retry.
+                            self.delete(&done).await?;
+                            return Err(RelayError::Bus(e.to_string()));
+                        }
                         published += 1;
                     }
                     Err(e) => {
                         tracing::error!(service = self.service, seq, error = %e, "dropping an outbox row that does not parse");
                     }
                 }
-                sqlx::query("DELETE FROM outbox WHERE seq = $1")
-                    .bind(seq)
-                    .execute(self.db.pool())
-                    .await?;
+                done.push(seq);
             }
+            // One delete per batch. By the rows' own numbers, not "up to the last one": on
+            // PostgreSQL a lower number can commit after a higher one was relayed.
+            self.delete(&done).await?;
         }
+    }
+
+    async fn delete(&self, seqs: &[i64]) -> Result<(), sqlx::Error> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
+        let list = seqs
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        sqlx::query(&format!("DELETE FROM outbox WHERE seq IN ({list})"))
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
     }
 }
 

@@ -189,7 +189,7 @@ fn main() -> ExitCode {
                         return ExitCode::FAILURE;
                     }
                     written += 1;
-                    if written % 10_000 == 0 {
+                    if written.is_multiple_of(10_000) {
                         eprintln!(
                             "{written} tracks ({:.1} s)",
                             started.elapsed().as_secs_f64()
