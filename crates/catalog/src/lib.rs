@@ -9,6 +9,7 @@
 //! Emits `catalog.track.added`, `catalog.track.updated`, `catalog.track.removed` and
 //! `catalog.scan.finished`. Consumes nothing yet.
 
+pub mod cache;
 pub mod cover;
 pub mod error;
 pub mod format;

@@ -11,6 +11,7 @@ use beatstream_storage::BlobStore;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
+use crate::cache::{Generation, GenerationCache};
 use crate::error::CatalogError;
 use crate::format::AudioFormat;
 use crate::model::{Album, AlbumSort, Artist, Genre, Track};
@@ -43,7 +44,13 @@ struct Inner {
     signer: UrlSigner,
     scans: Mutex<Scans>,
     scan_requested: Notify,
+    generation: Generation,
+    album_pages: GenerationCache<String, Paged<Album>>,
+    locations: GenerationCache<String, Option<Location>>,
 }
+
+/// Where a live track's bytes are: (library, path, format, size, mtime).
+type Location = (String, String, String, i64, i64);
 
 /// The scan that runs, the one waiting, and the last one finished.
 #[derive(Default)]
@@ -69,8 +76,12 @@ impl CatalogService {
             })
             .await?;
         let last = store.latest_scan().await?;
+        let generation = Generation::default();
         Ok(CatalogService {
             inner: Arc::new(Inner {
+                album_pages: GenerationCache::new(generation.clone(), 10_000),
+                locations: GenerationCache::new(generation.clone(), 100_000),
+                generation,
                 store,
                 blobs,
                 waker,
@@ -141,8 +152,24 @@ impl CatalogService {
         filter: &AlbumFilter,
         page: &Page,
     ) -> Result<Paged<Album>, CatalogError> {
+        // Pages are cached until the catalog next changes.
+        let key = format!(
+            "{sort:?}|{:?}|{:?}|{}|{:?}",
+            filter.genre, filter.artist_id, page.limit, page.after
+        );
+        if let Some(cached) = self.inner.album_pages.get(&key) {
+            return Ok(cached);
+        }
+        let made = self.inner.album_pages.generation();
         let rows = self.inner.store.list_albums(sort, filter, page).await?;
-        Ok(paged(rows, page))
+        let result = paged(rows, page);
+        self.inner.album_pages.insert(key, made, result.clone());
+        Ok(result)
+    }
+
+    /// Marks the catalog changed (uploads; scans bump it themselves).
+    pub fn changed(&self) {
+        self.inner.generation.bump();
     }
 
     pub async fn album(&self, id: &str) -> Result<(Album, Vec<Track>), CatalogError> {
@@ -284,23 +311,34 @@ impl CatalogService {
             waker: self.inner.waker.clone(),
             libraries: self.inner.settings.libraries.clone(),
             separators: self.inner.settings.separators.clone(),
+            generation: self.inner.generation.clone(),
         };
         scanner.run(progress).await
     }
 
     // ---- streaming and covers ----
 
-    /// Where a live track's bytes are, with its format, size and modification time.
+    async fn location(&self, id: &str) -> Result<Location, CatalogError> {
+        let key = id.to_string();
+        let location = match self.inner.locations.get(&key) {
+            Some(location) => location,
+            None => {
+                let made = self.inner.locations.generation();
+                let location = self.inner.store.track_location(id).await?;
+                self.inner.locations.insert(key, made, location.clone());
+                location
+            }
+        };
+        location.ok_or(CatalogError::NotFound("track"))
+    }
+
+    /// Where a live track's bytes are, with its format, size and modification time as last
+    /// scanned.
     pub async fn source_of(
         &self,
         id: &str,
     ) -> Result<(Source, AudioFormat, u64, i64), CatalogError> {
-        let (library, path, format, size, mtime) = self
-            .inner
-            .store
-            .track_location(id)
-            .await?
-            .ok_or(CatalogError::NotFound("track"))?;
+        let (library, path, format, size, mtime) = self.location(id).await?;
         let format = AudioFormat::parse(&format).unwrap_or(AudioFormat::Mp3);
         let source = if library == UPLOADS_LIBRARY {
             Source::Blob {
@@ -308,31 +346,25 @@ impl CatalogService {
                 key: path,
             }
         } else {
-            let absolute = Path::new(&library).join(&path);
-            // The file may have changed since the last scan: answer from what is on disk now.
-            let metadata = tokio::fs::metadata(&absolute)
-                .await
-                .map_err(|_| CatalogError::FileMissing)?;
-            let mtime = metadata
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map(|d| d.as_millis() as i64)
-                .unwrap_or(mtime);
-            return Ok((Source::File(absolute), format, metadata.len(), mtime));
+            Source::File(Path::new(&library).join(&path))
         };
         Ok((source, format, u64::try_from(size).unwrap_or(0), mtime))
     }
 
-    /// The original file, with ranges and validators.
+    /// The original file, with ranges and validators (of the file as it is now).
     pub async fn stream_original(
         &self,
         id: &str,
         request: &HeaderMap,
     ) -> Result<Response, CatalogError> {
         let (source, format, size, mtime) = self.source_of(id).await?;
-        let validators = Validators::new(size, mtime, "");
-        stream::respond(source, size, format.mime_type(), &validators, request).await
+        match source {
+            Source::File(path) => stream::respond_file(path, format.mime_type(), "", request).await,
+            blob => {
+                let validators = Validators::new(size, mtime, "");
+                stream::respond(blob, size, format.mime_type(), &validators, request).await
+            }
+        }
     }
 
     pub async fn cover(

@@ -14,7 +14,9 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use crate::error::CatalogError;
 
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 256 * 1024;
+/// Responses up to this size are read in one go, with the open, on one blocking thread.
+const SMALL: u64 = 1024 * 1024;
 
 /// The part of a resource a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +207,154 @@ pub async fn respond(
             Body::from_stream(stream.map_err(std::io::Error::other))
         }
     };
+    Ok((status, headers, body).into_response())
+}
+
+/// What one trip to a blocking thread found out about a file request.
+enum FileAnswer {
+    NotModified(Validators),
+    Unsatisfiable(u64),
+    Bytes {
+        status: StatusCode,
+        start: u64,
+        end: u64,
+        size: u64,
+        validators: Validators,
+        bytes: Vec<u8>,
+    },
+    Stream {
+        status: StatusCode,
+        start: u64,
+        end: u64,
+        size: u64,
+        validators: Validators,
+        file: std::fs::File,
+    },
+}
+
+/// Answers a GET for a local file: open, validators, range and (for small answers) the bytes,
+/// all in one blocking call; large answers then stream in 256 KiB chunks.
+pub async fn respond_file(
+    path: std::path::PathBuf,
+    content_type: &str,
+    salt: &str,
+    request: &HeaderMap,
+) -> Result<Response, CatalogError> {
+    let request = request.clone();
+    let salt = salt.to_string();
+    let answer = tokio::task::spawn_blocking(move || -> Result<FileAnswer, CatalogError> {
+        use std::io::{Read, Seek};
+        let mut file = std::fs::File::open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => CatalogError::FileMissing,
+            _ => CatalogError::Internal(format!("opening a track file: {e}")),
+        })?;
+        let metadata = file
+            .metadata()
+            .map_err(|e| CatalogError::Internal(format!("reading a track file: {e}")))?;
+        let size = metadata.len();
+        let mtime = metadata
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let validators = Validators::new(size, mtime, &salt);
+        if validators.not_modified(&request) {
+            return Ok(FileAnswer::NotModified(validators));
+        }
+        let range_header = request.get(header::RANGE).and_then(|v| v.to_str().ok());
+        let range = if validators.range_applies(&request) {
+            parse_range(range_header, size)
+        } else {
+            RangeRequest::Full
+        };
+        let (status, start, end) = match range {
+            RangeRequest::Full => (StatusCode::OK, 0, size.saturating_sub(1)),
+            RangeRequest::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
+            RangeRequest::Unsatisfiable => return Ok(FileAnswer::Unsatisfiable(size)),
+        };
+        let length = if size == 0 { 0 } else { end - start + 1 };
+        let io = |e: std::io::Error| CatalogError::Internal(format!("reading a track file: {e}"));
+        if length <= SMALL {
+            file.seek(std::io::SeekFrom::Start(start)).map_err(io)?;
+            let mut bytes = vec![0u8; length as usize];
+            file.read_exact(&mut bytes).map_err(io)?;
+            return Ok(FileAnswer::Bytes {
+                status,
+                start,
+                end,
+                size,
+                validators,
+                bytes,
+            });
+        }
+        file.seek(std::io::SeekFrom::Start(start)).map_err(io)?;
+        Ok(FileAnswer::Stream {
+            status,
+            start,
+            end,
+            size,
+            validators,
+            file,
+        })
+    })
+    .await
+    .map_err(|e| CatalogError::Internal(format!("file task: {e}")))??;
+
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    let (status, start, end, size, body) = match answer {
+        FileAnswer::NotModified(validators) => {
+            validators.apply(&mut headers);
+            return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+        }
+        FileAnswer::Unsatisfiable(size) => {
+            let mut response =
+                ApiError::from(CatalogError::RangeNotSatisfiable { size }).into_response();
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
+            response
+                .headers_mut()
+                .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+            return Ok(response);
+        }
+        FileAnswer::Bytes {
+            status,
+            start,
+            end,
+            size,
+            validators,
+            bytes,
+        } => {
+            validators.apply(&mut headers);
+            (status, start, end, size, Body::from(bytes))
+        }
+        FileAnswer::Stream {
+            status,
+            start,
+            end,
+            size,
+            validators,
+            file,
+        } => {
+            validators.apply(&mut headers);
+            let length = end - start + 1;
+            let file = tokio::fs::File::from_std(file);
+            let stream = tokio_util::io::ReaderStream::with_capacity(file.take(length), CHUNK);
+            (status, start, end, size, Body::from_stream(stream))
+        }
+    };
+    let length = if size == 0 { 0 } else { end - start + 1 };
+    if let Ok(value) = HeaderValue::from_str(content_type) {
+        headers.insert(header::CONTENT_TYPE, value);
+    }
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if status == StatusCode::PARTIAL_CONTENT {
+        if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
+            headers.insert(header::CONTENT_RANGE, value);
+        }
+    }
     Ok((status, headers, body).into_response())
 }
 

@@ -116,6 +116,7 @@ pub async fn upload(catalog: &CatalogService, mut form: Multipart) -> Result<Str
         tx.commit().await?;
         catalog.waker().wake();
         store.refresh_aggregates().await?;
+        catalog.changed();
         tracing::info!(track_id = %id, size, "track uploaded");
         return Ok(id);
     }

@@ -99,6 +99,8 @@ pub struct Scanner {
     pub waker: OutboxWaker,
     pub libraries: Vec<PathBuf>,
     pub separators: Separators,
+    /// Bumped after every write, so read caches know they are stale.
+    pub generation: crate::cache::Generation,
 }
 
 /// A file read in this scan, with the id it will have.
@@ -205,8 +207,10 @@ impl Scanner {
         touched_albums.dedup();
         tracing::debug!(elapsed = ?started.elapsed(), "scan: tracks written");
         self.store.refresh_aggregates().await?;
+        self.generation.bump();
         tracing::debug!(elapsed = ?started.elapsed(), "scan: albums and artists recounted");
         covers::find_covers(&self.store, &touched_albums).await?;
+        self.generation.bump();
         tracing::debug!(elapsed = ?started.elapsed(), "scan: covers found");
 
         let report = {
@@ -291,6 +295,7 @@ impl Scanner {
         CatalogStore::write_tracks(&mut tx, &rows, Timestamp::now(), written).await?;
         outbox::append_all(&mut tx, &envelopes).await?;
         tx.commit().await?;
+        self.generation.bump();
         self.waker.wake();
         let added = rows.iter().filter(|(_, fresh)| *fresh).count() as u64;
         let updated = rows.len() as u64 - added;
