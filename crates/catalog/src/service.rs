@@ -396,10 +396,19 @@ impl CatalogService {
         .await
         .map_err(|e| CatalogError::Internal(format!("cover: {e}")))??;
         let (bytes, mime) = match size {
-            None => {
-                let mime = cover::sniff_mime(&source.bytes);
-                (bytes::Bytes::from(source.bytes), mime)
-            }
+            None => match cover::sniff_mime(&source.bytes) {
+                mime @ ("image/jpeg" | "image/webp") => (bytes::Bytes::from(source.bytes), mime),
+                // Other formats (PNG, GIF, BMP) are re-encoded, at their own size, as JPEG.
+                _ => {
+                    let original = source.bytes;
+                    let jpeg = tokio::task::spawn_blocking(move || {
+                        cover::resize_jpeg(&original, cover::MAX_SIZE)
+                    })
+                    .await
+                    .map_err(|e| CatalogError::Internal(format!("cover: {e}")))??;
+                    (jpeg, "image/jpeg")
+                }
+            },
             Some(size) => {
                 let key = cover::cache_key(album_id, size, &source.fingerprint);
                 match self.inner.blobs.get(&key).await {

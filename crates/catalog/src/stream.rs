@@ -1,6 +1,6 @@
 //! Streaming bytes over HTTP: `Range` (`bytes=a-b`, `a-`, `-n`), `ETag` and `Last-Modified`
-//! with `If-None-Match`, `If-Modified-Since` and `If-Range`, read in 64 KiB chunks so a file is
-//! never held in memory whole.
+//! with `If-None-Match`, `If-Modified-Since` and `If-Range`. Answers up to 1 MiB are read at once;
+//! larger ones stream in 256 KiB chunks, so a file is never held in memory whole.
 
 use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};

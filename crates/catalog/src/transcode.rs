@@ -102,6 +102,11 @@ pub async fn stream_transcoded(
 ) -> Result<Response, CatalogError> {
     let (target, bitrate) = plan(format, bitrate)?;
     let (source, _, size, mtime) = catalog.source_of(id).await?;
+    if let Source::File(path) = &source {
+        if tokio::fs::metadata(path).await.is_err() {
+            return Err(CatalogError::FileMissing);
+        }
+    }
     let version = Validators::new(size, mtime, "");
     let key = format!(
         "transcodes/{id}/{}-{bitrate}-{}.{}",

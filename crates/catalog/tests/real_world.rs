@@ -17,9 +17,9 @@ use beatstream_db::{backend_tests, Db};
 use beatstream_events::outbox::OutboxWaker;
 use beatstream_storage::{BlobStore, S3Options};
 
-/// Where `make testdata` puts the data (override with BEATSTREAM_TESTDATA).
+/// Where `make testdata` puts the data (override with BEATSTREAM_TEST_DATA).
 fn testdata(what: &str) -> PathBuf {
-    let root = std::env::var("BEATSTREAM_TESTDATA")
+    let root = std::env::var("BEATSTREAM_TEST_DATA")
         .map(PathBuf::from)
         .unwrap_or_else(|_| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../.testdata")));
     let path = root.join(what);

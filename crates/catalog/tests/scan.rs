@@ -345,6 +345,25 @@ async fn deleted_file_is_removed_and_comes_back_with_its_id(db: Db) {
     assert_eq!(lib.track_id("Epsilon Hit").await, id, "same id as before");
 }
 
+async fn an_emptied_library_folder_keeps_its_tracks(db: Db) {
+    let lib = library(db).await;
+    lib.scan().await;
+    let id = lib.track_id("One").await;
+    // As an unmounted disk looks: the folder is there, the files are not.
+    std::fs::rename(lib.root(), lib.dir.path().join("elsewhere")).unwrap();
+    std::fs::create_dir_all(lib.root()).unwrap();
+    let report = lib.scan().await;
+    assert_eq!(report.tracks_removed, 0, "{report:?}");
+    assert!(
+        report
+            .errors
+            .iter()
+            .any(|e| e.reason.contains("missing or holds no audio")),
+        "{report:?}"
+    );
+    lib.catalog.track(&id).await.unwrap();
+}
+
 async fn symlink_loops_are_survived(db: Db) {
     let lib = library(db).await;
     std::os::unix::fs::symlink(lib.root(), lib.root().join("Alpha Artist/loop")).unwrap();
@@ -453,5 +472,6 @@ backend_tests!("catalog", &MIGRATIONS;
     changed_file_is_reread_with_the_same_id,
     deleted_file_is_removed_and_comes_back_with_its_id,
     symlink_loops_are_survived,
+    an_emptied_library_folder_keeps_its_tracks,
     browsing_pages_sorts_and_filters,
 );

@@ -25,11 +25,11 @@ pub struct TrackSummary {
     pub disc_number: Option<i64>,
     pub duration_ms: i64,
     pub format: String,
-    /// Path relative to its library folder (or the upload's name), for M3U matching.
+    /// Path relative to its library folder (for an upload, its blob key), for M3U matching.
     pub path: String,
 }
 
-/// `catalog.track.added`: a track entered the catalog (new file, upload, or a file that came back).
+/// `catalog.track.added`: a new track entered the catalog (a new file or an upload).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackAdded {
     pub track: TrackSummary,
@@ -40,7 +40,8 @@ impl Event for TrackAdded {
     const VERSION: u32 = 1;
 }
 
-/// `catalog.track.updated`: a known track's file changed or moved; its id stays.
+/// `catalog.track.updated`: a known track's file changed, moved, or came back after removal; its
+/// id stays.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackUpdated {
     pub track: TrackSummary,
@@ -52,7 +53,7 @@ impl Event for TrackUpdated {
 }
 
 /// `catalog.track.removed`: the track's file is gone. If it comes back it keeps its id and a
-/// `catalog.track.added` follows.
+/// `catalog.track.updated` follows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackRemoved {
     pub track_id: String,

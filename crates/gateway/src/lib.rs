@@ -27,7 +27,6 @@ use axum::Router;
 use beatstream_core::{ApiError, Authenticator, ErrorCode};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -73,7 +72,7 @@ pub fn app(parts: AppParts) -> Router {
         .merge(api)
         .fallback(route_not_found)
         .layer(DefaultBodyLimit::max(parts.max_body_bytes))
-        .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, parts.request_timeout))
+        .layer(axum::middleware::from_fn_with_state(parts.request_timeout, request_timeout))
         // Outside the timeout, so the 408 it makes gets a JSON body too.
         .layer(axum::middleware::map_response(json_error_bodies))
         .layer(CatchPanicLayer::custom(panic_response))
@@ -120,6 +119,37 @@ async fn json_error_bodies(response: Response) -> Response {
         json.headers_mut().insert("allow", allow);
     }
     json
+}
+
+/// Ends a request that takes longer than `limit` with 408 `timeout`. Uploads (multipart bodies)
+/// are exempt: a large file on a slow link may take longer, and its size is limited anyway.
+/// Only producing the response is timed: a long download streams for as long as it takes.
+async fn request_timeout(
+    axum::extract::State(limit): axum::extract::State<Duration>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let multipart = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/"));
+    if multipart {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut response = ApiError::new(
+                ErrorCode::InvalidArgument,
+                "timeout",
+                "the request took too long and was stopped",
+            )
+            .into_response();
+            *response.status_mut() = StatusCode::REQUEST_TIMEOUT;
+            response
+        }
+    }
 }
 
 #[cfg(test)]

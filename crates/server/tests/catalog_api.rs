@@ -364,6 +364,7 @@ async fn covers_are_resized_and_cached_and_missing_ones_are_404() {
 #[tokio::test]
 async fn transcodes_stream_live_then_from_cache_with_ranges() {
     let (app, admin, _library) = scanned().await;
+    let _library = &_library;
     let track = first_track(&app, &admin, "Flac Song").await;
     let url = format!(
         "/api/v1/tracks/{}/stream?format=mp3&bitrate=96",

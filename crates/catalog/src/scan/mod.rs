@@ -130,6 +130,8 @@ impl Scanner {
         let scanned_libraries: Vec<String> =
             self.libraries.iter().map(|l| library_name(l)).collect();
 
+        let found_libraries: std::collections::HashSet<String> =
+            found.iter().map(|f| f.library.clone()).collect();
         // Unchanged files are done; the rest are read.
         let mut to_read = Vec::new();
         for file in found {
@@ -140,10 +142,29 @@ impl Scanner {
                 None => to_read.push((file, None)),
             }
         }
-        // What is left of the index in the scanned folders, and live, has vanished.
+        // What is left of the index in the scanned folders, and live, has vanished. A library
+        // folder with no audio file at all is more likely unmounted than emptied: its tracks
+        // are kept, and the report says why.
+        let present: std::collections::HashSet<String> = found_libraries;
+        for library in &scanned_libraries {
+            let known = by_path
+                .values()
+                .any(|f| !f.removed && &f.library == library);
+            if known && !present.contains(library) {
+                update(progress, |r| {
+                    r.problem(
+                        String::new(),
+                        "a library folder is missing or holds no audio files; its tracks were kept (is a disk unmounted?)"
+                            .into(),
+                    )
+                });
+            }
+        }
         let mut vanished: Vec<IndexedFile> = by_path
             .into_values()
-            .filter(|f| !f.removed && scanned_libraries.contains(&f.library))
+            .filter(|f| {
+                !f.removed && scanned_libraries.contains(&f.library) && present.contains(&f.library)
+            })
             .collect();
 
         // Reading (on blocking threads) and writing overlap: while one batch is written, the
