@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build test testdata fmt lint bench services clean
+.PHONY: run build test testdata fmt lint bench bench-catalog services clean
 
 ## Build (release) and run every service in one process on 127.0.0.1:3000, data in ./data.
 run:
@@ -40,6 +40,10 @@ lint:
 ## Benchmarks: see docs/benchmarks.md for what they measure and the figures.
 bench:
 	bash scripts/bench.sh
+
+## Catalog benchmarks (a generated 50,000-track library, nginx side by side).
+bench-catalog:
+	bash scripts/bench-catalog.sh 50000 10
 
 clean:
 	$(CARGO) clean
