@@ -104,15 +104,7 @@ pub fn validate_profile_fields(
     display_name: Option<&str>,
 ) -> Result<(), AuthError> {
     if let Some(email) = email {
-        let well_formed = email.len() <= 254
-            && email.split_once('@').is_some_and(|(local, domain)| {
-                !local.is_empty()
-                    && domain.contains('.')
-                    && !domain.starts_with('.')
-                    && !domain.ends_with('.')
-            })
-            && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-        if !well_formed {
+        if !beatstream_core::validate::is_email(email) {
             return Err(invalid("email", "is not an e-mail address"));
         }
     }

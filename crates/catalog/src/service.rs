@@ -360,9 +360,10 @@ impl CatalogService {
         let (source, format, size, mtime) = self.source_of(id).await?;
         match source {
             Source::File(path) => stream::respond_file(path, format.mime_type(), "", request).await,
-            blob => {
+            Source::Blob { store, key } => {
                 let validators = Validators::new(size, mtime, "");
-                stream::respond(blob, size, format.mime_type(), &validators, request).await
+                stream::respond_blob(store, key, size, format.mime_type(), &validators, request)
+                    .await
             }
         }
     }

@@ -2,7 +2,6 @@
 //! with `If-None-Match`, `If-Modified-Since` and `If-Range`. Answers up to 1 MiB are read at once;
 //! larger ones stream in 256 KiB chunks, so a file is never held in memory whole.
 
-use std::path::Path;
 use std::time::{Duration, UNIX_EPOCH};
 
 use axum::body::Body;
@@ -10,7 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use beatstream_core::ApiError;
 use futures_util::TryStreamExt;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::io::AsyncReadExt;
 
 use crate::error::CatalogError;
 
@@ -154,9 +153,11 @@ pub enum Source {
     },
 }
 
-/// Answers a GET for a resource of `size` bytes, honouring ranges and validators.
-pub async fn respond(
-    source: Source,
+/// Answers a GET for a blob of `size` bytes, honouring ranges and validators. (Local files go
+/// through [`respond_file`], which opens and reads them in one blocking call.)
+pub async fn respond_blob(
+    store: beatstream_storage::BlobStore,
+    key: String,
     size: u64,
     content_type: &str,
     validators: &Validators,
@@ -177,37 +178,22 @@ pub async fn respond(
     let (status, start, end) = match range {
         RangeRequest::Full => (StatusCode::OK, 0, size.saturating_sub(1)),
         RangeRequest::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
-        RangeRequest::Unsatisfiable => {
-            let mut response =
-                ApiError::from(CatalogError::RangeNotSatisfiable { size }).into_response();
-            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                response.headers_mut().insert(header::CONTENT_RANGE, value);
-            }
-            response
-                .headers_mut()
-                .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-            return Ok(response);
-        }
+        RangeRequest::Unsatisfiable => return Ok(unsatisfiable(size)),
     };
     let length = if size == 0 { 0 } else { end - start + 1 };
-    if let Ok(value) = HeaderValue::from_str(content_type) {
-        headers.insert(header::CONTENT_TYPE, value);
-    }
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    if status == StatusCode::PARTIAL_CONTENT {
-        if let Ok(value) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
-            headers.insert(header::CONTENT_RANGE, value);
-        }
-    }
-    let body = match source {
-        _ if length == 0 => Body::empty(),
-        Source::File(path) => file_body(&path, start, length).await?,
-        Source::Blob { store, key } => {
-            let stream = store.get_range_stream(&key, start, start + length).await?;
-            Body::from_stream(stream.map_err(std::io::Error::other))
-        }
+    let body = if length == 0 {
+        Body::empty()
+    } else {
+        let stream = store.get_range_stream(&key, start, start + length).await?;
+        Body::from_stream(stream.map_err(std::io::Error::other))
     };
-    Ok((status, headers, body).into_response())
+    Ok(content(
+        status,
+        (start, end, size),
+        content_type,
+        headers,
+        body,
+    ))
 }
 
 /// What one trip to a blocking thread found out about a file request.
@@ -308,17 +294,7 @@ pub async fn respond_file(
             validators.apply(&mut headers);
             return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
         }
-        FileAnswer::Unsatisfiable(size) => {
-            let mut response =
-                ApiError::from(CatalogError::RangeNotSatisfiable { size }).into_response();
-            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
-                response.headers_mut().insert(header::CONTENT_RANGE, value);
-            }
-            response
-                .headers_mut()
-                .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-            return Ok(response);
-        }
+        FileAnswer::Unsatisfiable(size) => return Ok(unsatisfiable(size)),
         FileAnswer::Bytes {
             status,
             start,
@@ -345,6 +321,35 @@ pub async fn respond_file(
             (status, start, end, size, Body::from_stream(stream))
         }
     };
+    Ok(content(
+        status,
+        (start, end, size),
+        content_type,
+        headers,
+        body,
+    ))
+}
+
+/// 416 with the resource's size, in the house error format.
+fn unsatisfiable(size: u64) -> Response {
+    let mut response = ApiError::from(CatalogError::RangeNotSatisfiable { size }).into_response();
+    if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+        response.headers_mut().insert(header::CONTENT_RANGE, value);
+    }
+    response
+        .headers_mut()
+        .insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    response
+}
+
+/// A 200 or 206 with its length, type and range headers.
+fn content(
+    status: StatusCode,
+    (start, end, size): (u64, u64, u64),
+    content_type: &str,
+    mut headers: HeaderMap,
+    body: Body,
+) -> Response {
     let length = if size == 0 { 0 } else { end - start + 1 };
     if let Ok(value) = HeaderValue::from_str(content_type) {
         headers.insert(header::CONTENT_TYPE, value);
@@ -355,23 +360,7 @@ pub async fn respond_file(
             headers.insert(header::CONTENT_RANGE, value);
         }
     }
-    Ok((status, headers, body).into_response())
-}
-
-async fn file_body(path: &Path, start: u64, length: u64) -> Result<Body, CatalogError> {
-    let mut file = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => CatalogError::FileMissing,
-            _ => CatalogError::Internal(format!("opening a track file: {e}")),
-        })?;
-    if start > 0 {
-        file.seek(std::io::SeekFrom::Start(start))
-            .await
-            .map_err(|e| CatalogError::Internal(format!("seeking a track file: {e}")))?;
-    }
-    let stream = tokio_util::io::ReaderStream::with_capacity(file.take(length), CHUNK);
-    Ok(Body::from_stream(stream))
+    (status, headers, body).into_response()
 }
 
 #[cfg(test)]

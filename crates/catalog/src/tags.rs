@@ -75,13 +75,18 @@ pub fn read_file(path: &Path, separators: &Separators) -> Result<FileTags, ReadE
     if metadata.len() == 0 {
         return Err(ReadError::Empty);
     }
-    let tagged = probe(path, false)?;
+    let tagged = match probe(path, false, true) {
+        Ok(tagged) => tagged,
+        // Broken tags over good audio: the file still appears, named from its path.
+        Err(ReadError::Corrupt(_)) => probe(path, false, false)?,
+        Err(other) => return Err(other),
+    };
     Ok(from_tagged(&tagged, separators))
 }
 
 /// The file's first embedded picture (front cover preferred), for cover art.
 pub fn read_picture(path: &Path) -> Option<Vec<u8>> {
-    let tagged = probe(path, true).ok()?;
+    let tagged = probe(path, true, true).ok()?;
     let mut best: Option<&lofty::picture::Picture> = None;
     for tag in tagged.tags() {
         for picture in tag.pictures() {
@@ -97,8 +102,12 @@ pub fn read_picture(path: &Path) -> Option<Vec<u8>> {
     best.map(|p| p.data().to_vec())
 }
 
-fn probe(path: &Path, cover_art: bool) -> Result<TaggedFile, ReadError> {
-    let options = ParseOptions::new().read_cover_art(cover_art);
+fn probe(path: &Path, cover_art: bool, tags: bool) -> Result<TaggedFile, ReadError> {
+    // Relaxed: a malformed frame or comment is skipped rather than failing the whole file.
+    let options = ParseOptions::new()
+        .read_cover_art(cover_art)
+        .read_tags(tags)
+        .parsing_mode(lofty::config::ParsingMode::Relaxed);
     let probe = Probe::open(path)
         .map_err(|e| ReadError::Io(e.to_string()))?
         .options(options)

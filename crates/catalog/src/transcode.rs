@@ -117,12 +117,9 @@ pub async fn stream_transcoded(
     if let Ok(cached_size) = catalog.blobs().size(&key).await {
         let validators =
             Validators::new(cached_size, mtime, &format!("-{}{bitrate}", target.name()));
-        let source = Source::Blob {
-            store: catalog.blobs().clone(),
+        return stream::respond_blob(
+            catalog.blobs().clone(),
             key,
-        };
-        return stream::respond(
-            source,
             cached_size,
             target.mime_type(),
             &validators,

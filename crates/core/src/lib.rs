@@ -10,6 +10,7 @@ pub mod extract;
 pub mod ids;
 pub mod page;
 pub mod time;
+pub mod validate;
 
 pub use caller::{AuthOutcome, Authenticator, Caller, ClientAddr, UserRole};
 pub use error::{ApiError, ErrorCode};

@@ -75,15 +75,7 @@ fn clean_email(email: Option<String>) -> Result<Option<String>, UsersError> {
     else {
         return Ok(None);
     };
-    let well_formed = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
-    if !well_formed {
+    if !beatstream_core::validate::is_email(&email) {
         return Err(invalid("email", "is not an e-mail address"));
     }
     Ok(Some(email))
