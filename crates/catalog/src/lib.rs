@@ -7,7 +7,8 @@
 //! `/api/v1/tracks`, `/api/v1/genres`, `/api/v1/library/scan`, streams and covers.
 //!
 //! Emits `catalog.track.added`, `catalog.track.updated`, `catalog.track.removed` and
-//! `catalog.scan.finished`. Consumes nothing yet.
+//! `catalog.scan.finished`. Consumes `users.preferences.changed` (group `catalog`) for each
+//! listener's streaming quality.
 
 pub mod cache;
 pub mod cover;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod format;
 pub mod http;
 pub mod model;
+pub mod preferences;
 pub mod scan;
 pub mod service;
 pub mod signing;
@@ -40,3 +42,31 @@ pub static MIGRATIONS: Migrations = Migrations {
     sqlite: &sqlx::migrate!("migrations/sqlite"),
     postgres: &sqlx::migrate!("migrations/postgres"),
 };
+
+/// Starts the consumers of the events this service reads.
+pub async fn spawn_consumers(
+    catalog: CatalogService,
+    bus: std::sync::Arc<dyn beatstream_events::EventBus>,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, beatstream_events::BusError> {
+    use beatstream_events::Event;
+    Ok(vec![
+        beatstream_events::consumer::spawn_consumer(
+            bus,
+            beatstream_events::users::PreferencesChanged::TOPIC,
+            preferences::CONSUMER,
+            move |envelope| {
+                let catalog = catalog.clone();
+                async move {
+                    catalog
+                        .store()
+                        .apply_preferences_changed(&envelope)
+                        .await
+                        .map_err(|e| Box::new(e) as beatstream_events::consumer::HandlerError)
+                }
+            },
+            shutdown,
+        )
+        .await?,
+    ])
+}

@@ -98,8 +98,19 @@ pub async fn stream_transcoded(
     id: &str,
     format: Option<&str>,
     bitrate: Option<u32>,
+    user_id: &str,
     request: &HeaderMap,
 ) -> Result<Response, CatalogError> {
+    // No bitrate asked: the listener's streaming quality picks it.
+    let bitrate = match bitrate {
+        Some(bitrate) => Some(bitrate),
+        None => catalog
+            .store()
+            .streaming_quality(user_id)
+            .await?
+            .as_deref()
+            .and_then(crate::preferences::bitrate_for),
+    };
     let (target, bitrate) = plan(format, bitrate)?;
     let (source, _, size, mtime) = catalog.source_of(id).await?;
     if let Source::File(path) = &source {
@@ -117,7 +128,7 @@ pub async fn stream_transcoded(
     if let Ok(cached_size) = catalog.blobs().size(&key).await {
         let validators =
             Validators::new(cached_size, mtime, &format!("-{}{bitrate}", target.name()));
-        return stream::respond_blob(
+        let mut response = stream::respond_blob(
             catalog.blobs().clone(),
             key,
             cached_size,
@@ -125,7 +136,11 @@ pub async fn stream_transcoded(
             &validators,
             request,
         )
-        .await;
+        .await?;
+        response
+            .headers_mut()
+            .insert("x-beatstream-bitrate", HeaderValue::from(bitrate));
+        return Ok(response);
     }
     let ffmpeg = catalog.settings().ffmpeg.clone();
     if ffmpeg.is_empty() {
@@ -148,6 +163,7 @@ pub async fn stream_transcoded(
             );
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             headers.insert("x-beatstream-transcode", HeaderValue::from_static("live"));
+            headers.insert("x-beatstream-bitrate", HeaderValue::from(bitrate));
             Ok(response)
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -274,6 +274,13 @@ async fn wire_catalog(ctx: &mut Context<'_>) -> anyhow::Result<()> {
         // Every start catches up with what changed while the server was down (incremental).
         catalog.request_scan();
     }
+    let consumers = beatstream_catalog::spawn_consumers(
+        catalog.clone(),
+        ctx.bus.clone(),
+        ctx.stop_consumers.clone(),
+    )
+    .await?;
+    ctx.consumers.extend(consumers);
     ctx.relays.push(relay);
     ctx.routers.push(beatstream_catalog::router(catalog));
     ctx.openapi.merge(beatstream_catalog::CatalogApi::openapi());

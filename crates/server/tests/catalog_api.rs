@@ -555,3 +555,42 @@ async fn the_watcher_picks_up_new_files() {
     }
     panic!("the new file was not picked up");
 }
+
+#[tokio::test]
+async fn streaming_quality_picks_the_bitrate_of_a_transcode() {
+    let (app, admin, _library) = scanned().await;
+    let track = first_track(&app, &admin, "Flac Song").await;
+    let url = format!(
+        "/api/v1/tracks/{}/stream?format=mp3",
+        track["id"].as_str().unwrap()
+    );
+    let (_, headers, _) = app.raw("GET", &url, Some(&admin), &[]).await;
+    assert_eq!(
+        headers["x-beatstream-bitrate"], "192",
+        "no preference: the default"
+    );
+    let (status, _, _) = app
+        .call(
+            "PATCH",
+            "/api/v1/me",
+            Some(&admin),
+            Some(serde_json::json!({"preferences": {"streaming_quality": "low"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    // The catalog learns it from users.preferences.changed.
+    for _ in 0..100 {
+        let (_, headers, _) = app.raw("GET", &url, Some(&admin), &[]).await;
+        if headers["x-beatstream-bitrate"] == "96" {
+            let explicit = format!("{url}&bitrate=128");
+            let (_, headers, _) = app.raw("GET", &explicit, Some(&admin), &[]).await;
+            assert_eq!(
+                headers["x-beatstream-bitrate"], "128",
+                "an explicit bitrate wins"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the preference did not reach the catalog");
+}

@@ -209,7 +209,7 @@ pub async fn stream_track(
     ApiQuery(query): ApiQuery<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    authorize(
+    let user = authorize(
         &catalog,
         caller,
         &uri,
@@ -223,6 +223,7 @@ pub async fn stream_track(
             &id,
             query.format.as_deref(),
             query.bitrate,
+            &user,
             &headers,
         )
         .await?);
