@@ -1,6 +1,6 @@
 // Plays every track of a running Beatstream in headless Chromium through its signed stream URL,
 // seeks each one (a range request), and plays one live transcode. Formats browsers cannot
-// decode (AIFF, APE, WavPack, Musepack) are played as opus transcodes, as a player would.
+// decode (AIFF, ALAC, APE, WavPack, Musepack) are played as opus transcodes, as a player would.
 //
 //   BASE=http://127.0.0.1:3000 TOKEN=<access token> node scripts/check-browser-playback.mjs
 //
@@ -13,7 +13,7 @@ if (!token) { console.error('set TOKEN to an access token'); process.exit(2); }
 const api = async (path) => (await fetch(base + path, { headers: { authorization: `Bearer ${token}` } })).json();
 
 const tracks = (await api('/api/v1/tracks?limit=500')).items;
-const browserless = new Set(['aiff', 'ape', 'wv', 'mpc']);
+const browserless = new Set(['aiff', 'alac', 'ape', 'wv', 'mpc']);
 const jobs = tracks.map((t) => ({
   title: t.title,
   format: t.format,

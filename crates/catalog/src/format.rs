@@ -9,6 +9,8 @@ pub enum AudioFormat {
     Ogg,
     Opus,
     M4a,
+    /// Apple Lossless in an MP4 container (`.m4a`): browsers cannot decode it.
+    Alac,
     Aac,
     Wav,
     Aiff,
@@ -18,12 +20,13 @@ pub enum AudioFormat {
 }
 
 impl AudioFormat {
-    pub const ALL: [AudioFormat; 11] = [
+    pub const ALL: [AudioFormat; 12] = [
         AudioFormat::Mp3,
         AudioFormat::Flac,
         AudioFormat::Ogg,
         AudioFormat::Opus,
         AudioFormat::M4a,
+        AudioFormat::Alac,
         AudioFormat::Aac,
         AudioFormat::Wav,
         AudioFormat::Aiff,
@@ -40,6 +43,7 @@ impl AudioFormat {
             AudioFormat::Ogg => "ogg",
             AudioFormat::Opus => "opus",
             AudioFormat::M4a => "m4a",
+            AudioFormat::Alac => "alac",
             AudioFormat::Aac => "aac",
             AudioFormat::Wav => "wav",
             AudioFormat::Aiff => "aiff",
@@ -59,7 +63,7 @@ impl AudioFormat {
             AudioFormat::Flac => "audio/flac",
             AudioFormat::Ogg => "audio/ogg",
             AudioFormat::Opus => "audio/ogg; codecs=opus",
-            AudioFormat::M4a => "audio/mp4",
+            AudioFormat::M4a | AudioFormat::Alac => "audio/mp4",
             AudioFormat::Aac => "audio/aac",
             AudioFormat::Wav => "audio/wav",
             AudioFormat::Aiff => "audio/aiff",

@@ -81,7 +81,24 @@ pub fn read_file(path: &Path, separators: &Separators) -> Result<FileTags, ReadE
         Err(ReadError::Corrupt(_)) => probe(path, false, false)?,
         Err(other) => return Err(other),
     };
-    Ok(from_tagged(&tagged, separators))
+    let mut tags = from_tagged(&tagged, separators);
+    if tags.format == Some(AudioFormat::M4a) && is_alac(path) {
+        tags.format = Some(AudioFormat::Alac);
+    }
+    Ok(tags)
+}
+
+/// Whether an MP4 file holds Apple Lossless (the generic properties do not say).
+fn is_alac(path: &Path) -> bool {
+    use lofty::file::AudioFile;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let options = ParseOptions::new().read_tags(false).read_cover_art(false);
+    lofty::mp4::Mp4File::read_from(&mut file, options)
+        .ok()
+        .and_then(|mp4| mp4.properties().codec())
+        .is_some_and(|codec| codec == lofty::mp4::Mp4Codec::ALAC)
 }
 
 /// The file's first embedded picture (front cover preferred), for cover art.

@@ -116,7 +116,7 @@ async fn every_format_is_read_with_its_tags(db: Db) {
     formats.dedup();
     assert_eq!(
         formats,
-        vec!["aiff", "flac", "m4a", "mp3", "ogg", "opus", "wav", "wv"]
+        vec!["aiff", "alac", "flac", "m4a", "mp3", "ogg", "opus", "wav", "wv"]
     );
     for track in &tracks {
         assert!(
@@ -126,6 +126,15 @@ async fn every_format_is_read_with_its_tags(db: Db) {
             track.duration_ms
         );
     }
+
+    let alac = tracks.iter().find(|t| t.title == "Alac Song").unwrap();
+    assert_eq!(
+        alac.format.as_str(),
+        "alac",
+        "Apple Lossless is told from AAC in .m4a"
+    );
+    let aac = tracks.iter().find(|t| t.title == "M4A Song").unwrap();
+    assert_eq!(aac.format.as_str(), "m4a");
 
     let flac = tracks.iter().find(|t| t.format.as_str() == "flac").unwrap();
     assert_eq!(flac.title, "Flac Song");

@@ -56,7 +56,8 @@ pub struct TrackDto {
     pub duration_ms: i64,
     pub year: Option<i64>,
     pub genres: Vec<String>,
-    /// `mp3`, `flac`, `ogg`, `opus`, `m4a`, `aac`, `wav`, `aiff`, `ape`, `wv`, `mpc`.
+    /// `mp3`, `flac`, `ogg`, `opus`, `m4a` (AAC in MP4), `alac` (Apple Lossless in MP4, which
+    /// browsers cannot decode), `aac`, `wav`, `aiff`, `ape`, `wv`, `mpc`.
     pub format: String,
     pub bitrate_kbps: Option<i64>,
     pub sample_rate: Option<i64>,
