@@ -223,22 +223,33 @@ impl CatalogService {
         id
     }
 
-    /// The scan running, else the one waiting, else the last one.
-    pub fn scan_status(&self) -> Option<ScanReport> {
-        let scans = self.inner.scans.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(running) = &scans.running {
-            let mut report = running.lock().unwrap_or_else(|p| p.into_inner()).clone();
-            if let Some(queued) = &scans.queued {
-                // Still running, but another is due: say so through the state of the next.
-                let _ = queued;
-                report.state = ScanState::Running;
+    /// The scan running, else the one waiting, else the last one finished (read from the
+    /// database, so a `beatstream scan` run by another process shows too).
+    pub async fn scan_status(&self) -> Result<Option<ScanReport>, CatalogError> {
+        {
+            let scans = self.inner.scans.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(running) = &scans.running {
+                return Ok(Some(
+                    running.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                ));
             }
-            return Some(report);
+            if let Some(queued) = &scans.queued {
+                return Ok(Some(ScanReport::queued(queued.clone())));
+            }
         }
-        if let Some(queued) = &scans.queued {
-            return Some(ScanReport::queued(queued.clone()));
-        }
-        scans.last.clone()
+        let stored = self.inner.store.latest_scan().await?;
+        let last = self
+            .inner
+            .scans
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .last
+            .clone();
+        // A failed scan is only in memory; prefer whichever is newer.
+        Ok(match (stored, last) {
+            (Some(stored), Some(last)) if last.started_at > stored.started_at => Some(last),
+            (stored, last) => stored.or(last),
+        })
     }
 
     /// Runs queued scans one at a time until `shutdown`.

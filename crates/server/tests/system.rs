@@ -317,6 +317,17 @@ async fn scan_command_fills_the_catalog_that_serve_then_shows() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(tracks["items"].as_array().unwrap().len(), 16);
+    let (status, scan) = get(
+        &client,
+        &server.url("/api/v1/library/scan"),
+        session["access_token"].as_str(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        scan["tracks_added"], 16,
+        "the scan run by the command shows: {scan}"
+    );
     drop(server);
     env.finish().await;
 }

@@ -267,6 +267,7 @@ pub async fn get_scan(
 ) -> Result<Json<ScanDto>, ApiError> {
     catalog
         .scan_status()
+        .await?
         .map(|report| Json(ScanDto::from(report)))
         .ok_or_else(|| {
             ApiError::not_found(

@@ -79,11 +79,14 @@ impl CatalogStore {
     ) -> Result<(), sqlx::Error> {
         let mut artists = Rows::new(
             "INSERT INTO artists (id, name, sort_name) VALUES",
-            "ON CONFLICT (id) DO NOTHING",
+            "ON CONFLICT (id) DO UPDATE SET name = excluded.name, sort_name = excluded.sort_name",
         );
         let mut albums = Rows::new(
             "INSERT INTO albums (id, title, sort_title, year, mb_album_id, compilation, created_at) VALUES",
-            "ON CONFLICT (id) DO NOTHING",
+            // The id comes from the normalized identity: a retag that changes only the title's
+            // case or the compilation flag keeps the album and shows the new spelling.
+            "ON CONFLICT (id) DO UPDATE SET title = excluded.title, sort_title = excluded.sort_title, \
+             compilation = excluded.compilation, mb_album_id = COALESCE(excluded.mb_album_id, albums.mb_album_id)",
         );
         let mut album_artists = Rows::new(
             "INSERT INTO album_artists (album_id, artist_id, position) VALUES",
