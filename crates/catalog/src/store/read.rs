@@ -214,23 +214,17 @@ impl CatalogStore {
         Ok(())
     }
 
-    /// Artist refs of each owner id, in position order, from `album_artists` or `track_artists`.
-    async fn refs_for(
+    /// Rows of `sql` (whose `{ids}` is replaced by an `IN` list) for `ids`, a few hundred at a
+    /// time, grouped by the column `owner`, each row mapped by `item`.
+    async fn grouped<T>(
         &self,
-        table: &str,
-        owner: &str,
+        sql: &str,
         ids: &[String],
-    ) -> Result<HashMap<String, Vec<ArtistRef>>, sqlx::Error> {
-        let mut out: HashMap<String, Vec<ArtistRef>> = HashMap::new();
+        item: impl Fn(&AnyRow) -> Result<T, sqlx::Error>,
+    ) -> Result<HashMap<String, Vec<T>>, sqlx::Error> {
+        let mut out: HashMap<String, Vec<T>> = HashMap::new();
         for chunk in ids.chunks(500) {
-            if chunk.is_empty() {
-                continue;
-            }
-            let sql = format!(
-                "SELECT x.{owner} AS owner, ar.id, ar.name FROM {table} x JOIN artists ar ON ar.id = x.artist_id \
-                 WHERE x.{owner} IN ({}) ORDER BY x.{owner}, x.position",
-                placeholders(1, chunk.len())
-            );
+            let sql = sql.replace("{ids}", &placeholders(1, chunk.len()));
             let mut query = sqlx::query(&sql);
             for id in chunk {
                 query = query.bind(id);
@@ -238,66 +232,47 @@ impl CatalogStore {
             for row in query.fetch_all(self.db.pool()).await? {
                 out.entry(row.try_get("owner")?)
                     .or_default()
-                    .push(ArtistRef {
-                        id: row.try_get("id")?,
-                        name: row.try_get("name")?,
-                    });
+                    .push(item(&row)?);
             }
         }
         Ok(out)
+    }
+
+    /// Artist refs of each owner id, in position order, from `album_artists` or `track_artists`.
+    async fn refs_for(
+        &self,
+        table: &str,
+        owner: &str,
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<ArtistRef>>, sqlx::Error> {
+        let sql = format!(
+            "SELECT x.{owner} AS owner, ar.id, ar.name FROM {table} x JOIN artists ar ON ar.id = x.artist_id \
+             WHERE x.{owner} IN ({{ids}}) ORDER BY x.{owner}, x.position"
+        );
+        self.grouped(&sql, ids, |row| {
+            Ok(ArtistRef {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+            })
+        })
+        .await
     }
 
     async fn album_genres(
         &self,
         ids: &[String],
     ) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
-        let mut out: HashMap<String, Vec<String>> = HashMap::new();
-        for chunk in ids.chunks(500) {
-            if chunk.is_empty() {
-                continue;
-            }
-            let sql = format!(
-                "SELECT DISTINCT t.album_id, g.genre FROM tracks t JOIN track_genres g ON g.track_id = t.id \
-                 WHERE t.removed_at IS NULL AND t.album_id IN ({}) ORDER BY t.album_id, g.genre",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            for row in query.fetch_all(self.db.pool()).await? {
-                out.entry(row.try_get("album_id")?)
-                    .or_default()
-                    .push(row.try_get("genre")?);
-            }
-        }
-        Ok(out)
+        let sql = "SELECT DISTINCT t.album_id AS owner, g.genre FROM tracks t JOIN track_genres g ON g.track_id = t.id \
+                   WHERE t.removed_at IS NULL AND t.album_id IN ({ids}) ORDER BY t.album_id, g.genre";
+        self.grouped(sql, ids, |row| row.try_get("genre")).await
     }
 
     async fn track_genres(
         &self,
         ids: &[String],
     ) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
-        let mut out: HashMap<String, Vec<String>> = HashMap::new();
-        for chunk in ids.chunks(500) {
-            if chunk.is_empty() {
-                continue;
-            }
-            let sql = format!(
-                "SELECT track_id, genre FROM track_genres WHERE track_id IN ({}) ORDER BY track_id, position",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            for row in query.fetch_all(self.db.pool()).await? {
-                out.entry(row.try_get("track_id")?)
-                    .or_default()
-                    .push(row.try_get("genre")?);
-            }
-        }
-        Ok(out)
+        let sql = "SELECT track_id AS owner, genre FROM track_genres WHERE track_id IN ({ids}) ORDER BY track_id, position";
+        self.grouped(sql, ids, |row| row.try_get("genre")).await
     }
 
     pub async fn list_tracks(
