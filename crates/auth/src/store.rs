@@ -93,14 +93,6 @@ impl AuthStore {
             .transpose()
     }
 
-    pub async fn credentials_by_id(
-        &self,
-        user_id: &UserId,
-    ) -> Result<Option<Credentials>, sqlx::Error> {
-        let mut conn = self.db.pool().acquire().await?;
-        Self::credentials_by_id_in(&mut conn, user_id).await
-    }
-
     pub async fn credentials_by_id_in(
         conn: &mut AnyConnection,
         user_id: &UserId,

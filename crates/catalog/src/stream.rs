@@ -48,10 +48,7 @@ pub fn parse_range(header: Option<&str>, size: u64) -> RangeRequest {
         (true, true) => RangeRequest::Full,
         (true, false) => match parse(last) {
             Some(0) => RangeRequest::Unsatisfiable,
-            Some(n) if size == 0 => {
-                let _ = n;
-                RangeRequest::Unsatisfiable
-            }
+            Some(_) if size == 0 => RangeRequest::Unsatisfiable,
             Some(n) => RangeRequest::Partial {
                 start: size - n.min(size),
                 end: size - 1,

@@ -426,14 +426,6 @@ impl CatalogStore {
             })
             .collect()
     }
-
-    /// How many live tracks the catalog has.
-    pub async fn track_count(&self) -> Result<i64, sqlx::Error> {
-        sqlx::query("SELECT COUNT(*) AS n FROM tracks WHERE removed_at IS NULL")
-            .fetch_one(self.db.pool())
-            .await?
-            .try_get("n")
-    }
 }
 
 fn artist_from_row(row: &AnyRow) -> Result<Artist, sqlx::Error> {
