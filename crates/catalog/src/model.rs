@@ -42,6 +42,35 @@ pub struct Track {
     pub created_at: Timestamp,
 }
 
+impl Track {
+    /// The track as events carry it; `path` is relative to its library folder.
+    pub fn summary(self, path: String) -> beatstream_events::catalog::TrackSummary {
+        use beatstream_events::catalog::{NamedRef, TrackSummary};
+        let named = |r: ArtistRef| NamedRef {
+            id: r.id,
+            name: r.name,
+        };
+        TrackSummary {
+            track_id: self.id,
+            title: self.title,
+            artists: self.artists.into_iter().map(named).collect(),
+            album: NamedRef {
+                id: self.album.id,
+                name: self.album.title,
+            },
+            album_artists: self.album_artists.into_iter().map(named).collect(),
+            genres: self.genres,
+            year: self.year,
+            track_number: self.track_number,
+            disc_number: self.disc_number,
+            duration_ms: self.duration_ms,
+            format: self.format.as_str().to_string(),
+            bitrate_kbps: self.bitrate_kbps,
+            path,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Album {
     pub id: String,

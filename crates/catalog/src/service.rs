@@ -200,6 +200,26 @@ impl CatalogService {
         }
     }
 
+    /// Live tracks as events describe them, for other services' read models (the playlists
+    /// service asks for tracks it has not heard of yet): those among `ids`, or else a page of up
+    /// to `limit` in id order after `after`.
+    pub async fn track_summaries(
+        &self,
+        ids: Option<&[String]>,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<beatstream_events::catalog::TrackSummary>, CatalogError> {
+        let tracks = self
+            .inner
+            .store
+            .live_tracks_with_paths(ids, after, limit)
+            .await?;
+        Ok(tracks
+            .into_iter()
+            .map(|(track, path)| track.summary(path))
+            .collect())
+    }
+
     pub async fn genres(&self) -> Result<Vec<Genre>, CatalogError> {
         Ok(self.inner.store.list_genres().await?)
     }

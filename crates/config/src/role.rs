@@ -12,16 +12,19 @@ pub enum Role {
     Auth,
     Users,
     Catalog,
+    /// Playlists and the listener's library (likes, plays).
+    Playlists,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Auth, Role::Users, Role::Catalog];
+    pub const ALL: [Role; 4] = [Role::Auth, Role::Users, Role::Catalog, Role::Playlists];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Auth => "auth",
             Role::Users => "users",
             Role::Catalog => "catalog",
+            Role::Playlists => "playlists",
         }
     }
 

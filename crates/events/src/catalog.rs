@@ -25,6 +25,9 @@ pub struct TrackSummary {
     pub disc_number: Option<i64>,
     pub duration_ms: i64,
     pub format: String,
+    /// Absent in events from before it was added.
+    #[serde(default)]
+    pub bitrate_kbps: Option<i64>,
     /// Path relative to its library folder (for an upload, its blob key), for M3U matching.
     pub path: String,
 }

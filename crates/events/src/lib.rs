@@ -23,9 +23,11 @@ pub mod catalog;
 pub mod consumer;
 mod envelope;
 pub mod inbox;
+pub mod library;
 mod memory;
 mod nats;
 pub mod outbox;
+pub mod playlists;
 pub mod users;
 
 pub use bus::{BusError, Delivery, EventBus, Subscription};

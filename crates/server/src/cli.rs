@@ -42,7 +42,7 @@ pub struct ConfigArgs {
     /// A music folder to scan (repeatable).
     #[arg(long)]
     pub library: Vec<PathBuf>,
-    /// Services to run, comma-separated (`all`, or some of: auth, users, catalog).
+    /// Services to run, comma-separated (`all`, or some of: auth, users, catalog, playlists).
     #[arg(long, value_delimiter = ',')]
     pub roles: Option<Vec<String>>,
 }

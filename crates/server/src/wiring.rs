@@ -9,9 +9,11 @@ use axum::Router;
 use beatstream_config::{Config, Role};
 use beatstream_core::Authenticator;
 use beatstream_db::{Db, DbLocation, Migrations};
+use beatstream_events::catalog::TrackSummary;
 use beatstream_events::outbox::OutboxRelay;
 use beatstream_events::EventBus;
 use beatstream_gateway::Probe;
+use beatstream_playlists::directory::{NoDirectory, TrackDirectory};
 use beatstream_storage::{BlobStore, S3Options};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -45,6 +47,8 @@ struct Context<'a> {
     locations: Vec<String>,
     authenticator: Option<Arc<dyn Authenticator>>,
     blobs: BlobStore,
+    /// The catalog, when this process runs it (roles are wired in order, catalog first).
+    catalog: Option<beatstream_catalog::CatalogService>,
 }
 
 /// Opens a service's database and applies its migrations.
@@ -64,6 +68,10 @@ fn migrations_of(role: Role) -> (&'static str, &'static Migrations) {
         Role::Auth => (beatstream_auth::SERVICE, &beatstream_auth::MIGRATIONS),
         Role::Users => (beatstream_users::SERVICE, &beatstream_users::MIGRATIONS),
         Role::Catalog => (beatstream_catalog::SERVICE, &beatstream_catalog::MIGRATIONS),
+        Role::Playlists => (
+            beatstream_playlists::SERVICE,
+            &beatstream_playlists::MIGRATIONS,
+        ),
     }
 }
 
@@ -106,6 +114,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         ],
         authenticator: None,
         blobs,
+        catalog: None,
     };
     let bus_probe = bus.clone();
     ctx.probes.push(Probe {
@@ -120,6 +129,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
             Role::Auth => wire_auth(&mut ctx).await?,
             Role::Users => wire_users(&mut ctx).await?,
             Role::Catalog => wire_catalog(&mut ctx).await?,
+            Role::Playlists => wire_playlists(&mut ctx).await?,
         }
     }
     // Relays start once every consumer has subscribed, so nothing is published to a group that
@@ -282,7 +292,63 @@ async fn wire_catalog(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     .await?;
     ctx.consumers.extend(consumers);
     ctx.relays.push(relay);
+    ctx.catalog = Some(catalog.clone());
     ctx.routers.push(beatstream_catalog::router(catalog));
     ctx.openapi.merge(beatstream_catalog::CatalogApi::openapi());
+    Ok(())
+}
+
+/// The catalog in this process, as the playlists service's track directory.
+struct LocalCatalog(beatstream_catalog::CatalogService);
+
+#[async_trait::async_trait]
+impl TrackDirectory for LocalCatalog {
+    async fn tracks(&self, ids: &[String]) -> Result<Vec<TrackSummary>, String> {
+        self.0
+            .track_summaries(Some(ids), "", 0)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn page(&self, after: &str, limit: u32) -> Result<Vec<TrackSummary>, String> {
+        self.0
+            .track_summaries(None, after, limit)
+            .await
+            .map_err(|e| e.to_string())
+    }
+}
+
+async fn wire_playlists(ctx: &mut Context<'_>) -> anyhow::Result<()> {
+    let (db, relay) = service_db(ctx, Role::Playlists).await?;
+    let directory: Arc<dyn TrackDirectory> = match &ctx.catalog {
+        Some(catalog) => Arc::new(LocalCatalog(catalog.clone())),
+        // Split mode brings a remote directory; until then events alone fill the read model.
+        None => Arc::new(NoDirectory),
+    };
+    let playlists = beatstream_playlists::PlaylistsService::new(
+        beatstream_playlists::PlaylistsStore::new(db),
+        relay.waker(),
+        directory,
+    );
+    let consumers = beatstream_playlists::spawn_consumers(
+        playlists.clone(),
+        ctx.bus.clone(),
+        ctx.stop_consumers.clone(),
+    )
+    .await?;
+    ctx.consumers.extend(consumers);
+    // A catalog older than this service: fill the track read model once, in the background.
+    let backfill = playlists.clone();
+    ctx.consumers.push(tokio::spawn(async move {
+        match backfill.backfill_tracks().await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tracks = n, "playlists: filled the track read model from the catalog"),
+            Err(e) => tracing::warn!(error = %e, "playlists: could not fill the track read model from the catalog"),
+        }
+    }));
+    ctx.relays.push(relay);
+    ctx.routers.push(beatstream_playlists::router(playlists));
+    ctx.openapi
+        .merge(beatstream_playlists::PlaylistsApi::openapi());
     Ok(())
 }

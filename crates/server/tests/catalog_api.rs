@@ -9,46 +9,8 @@ use std::path::Path;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use harness::{app_with, token, App};
+use harness::{app_with, scanned, token, App, FIXTURES};
 use serde_json::Value;
-
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../catalog/tests/fixtures/library"
-);
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// The app with a copy of the fixture library, scanned, and an admin token.
-async fn scanned() -> (App, String, tempfile::TempDir) {
-    let library = tempfile::tempdir().unwrap();
-    copy_dir(Path::new(FIXTURES), library.path());
-    let app = app_with(&format!("library = [\"{}\"]\n", library.path().display())).await;
-    let admin = token(&app.signup("admin").await);
-    // The start-up scan runs on its own; wait for it.
-    for _ in 0..200 {
-        let (status, scan, _) = app
-            .call("GET", "/api/v1/library/scan", Some(&admin), None)
-            .await;
-        if status == StatusCode::OK && scan["state"] == "idle" {
-            assert_eq!(scan["tracks_added"], 16, "{scan}");
-            return (app, admin, library);
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the start-up scan did not finish");
-}
 
 async fn first_track(app: &App, token: &str, title: &str) -> Value {
     let (_, tracks, _) = app

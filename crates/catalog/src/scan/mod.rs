@@ -460,6 +460,7 @@ pub fn summary_of(write: &TrackWrite) -> TrackSummary {
         disc_number: write.tags.disc_number,
         duration_ms: write.tags.duration_ms,
         format: write.format.clone(),
+        bitrate_kbps: write.tags.bitrate_kbps,
         path: write.path.clone(),
     }
 }

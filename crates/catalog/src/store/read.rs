@@ -349,6 +349,49 @@ impl CatalogStore {
         Ok(tracks.pop().map(|(t, _)| (t, removed)))
     }
 
+    /// Live tracks with their relative paths, for other services' read models: the ones among
+    /// `ids` (any order), or else up to `limit` in id order after `after`.
+    pub async fn live_tracks_with_paths(
+        &self,
+        ids: Option<&[String]>,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(Track, String)>, sqlx::Error> {
+        let mut rows = Vec::new();
+        match ids {
+            Some(ids) => {
+                for chunk in ids.chunks(500) {
+                    let sql = format!(
+                        "SELECT {TRACK_COLUMNS}, t.path FROM tracks t JOIN albums a ON a.id = t.album_id \
+                         WHERE t.removed_at IS NULL AND t.id IN ({})",
+                        placeholders(1, chunk.len())
+                    );
+                    let mut query = sqlx::query(&sql);
+                    for id in chunk {
+                        query = query.bind(id);
+                    }
+                    rows.extend(query.fetch_all(self.db.pool()).await?);
+                }
+            }
+            None => {
+                rows = sqlx::query(&format!(
+                    "SELECT {TRACK_COLUMNS}, t.path FROM tracks t JOIN albums a ON a.id = t.album_id \
+                     WHERE t.removed_at IS NULL AND t.id > $1 ORDER BY t.id LIMIT $2"
+                ))
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(self.db.pool())
+                .await?;
+            }
+        }
+        let mut tracks = rows
+            .iter()
+            .map(|row| Ok((track_from_row(row)?, row.try_get("path")?)))
+            .collect::<Result<Vec<(Track, String)>, sqlx::Error>>()?;
+        self.fill_track_details(&mut tracks).await?;
+        Ok(tracks)
+    }
+
     async fn fill_track_details(&self, tracks: &mut [(Track, String)]) -> Result<(), sqlx::Error> {
         let ids: Vec<String> = tracks.iter().map(|(t, _)| t.id.clone()).collect();
         let album_ids: Vec<String> = tracks.iter().map(|(t, _)| t.album.id.clone()).collect();

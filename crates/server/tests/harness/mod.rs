@@ -94,6 +94,39 @@ impl App {
 }
 
 impl App {
+    /// A request with extra headers and a raw body; returns status, headers and body as JSON
+    /// (or as a JSON string when it is not JSON).
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: impl Into<Body>,
+    ) -> (StatusCode, Value, HeaderMap) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body.into()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 64 << 20)
+            .await
+            .unwrap();
+        let json = serde_json::from_slice(&bytes)
+            .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into()));
+        (status, json, headers)
+    }
+
     /// A request with extra headers; returns status, headers and raw body.
     pub async fn raw(
         &self,
@@ -122,6 +155,44 @@ impl App {
             .unwrap();
         (status, headers, bytes)
     }
+}
+
+pub const FIXTURES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../catalog/tests/fixtures/library"
+);
+
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// The app with a copy of the fixture library, scanned, and an admin token.
+pub async fn scanned() -> (App, String, tempfile::TempDir) {
+    let library = tempfile::tempdir().unwrap();
+    copy_dir(std::path::Path::new(FIXTURES), library.path());
+    let app = app_with(&format!("library = [\"{}\"]\n", library.path().display())).await;
+    let admin = token(&app.signup("admin").await);
+    // The start-up scan runs on its own; wait for it.
+    for _ in 0..200 {
+        let (status, scan, _) = app
+            .call("GET", "/api/v1/library/scan", Some(&admin), None)
+            .await;
+        if status == StatusCode::OK && scan["state"] == "idle" {
+            assert_eq!(scan["tracks_added"], 16, "{scan}");
+            return (app, admin, library);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the start-up scan did not finish");
 }
 
 pub fn token(session: &Value) -> String {

@@ -1,0 +1,369 @@
+//! Thin handlers: extract, call [`PlaylistsService`], map to DTOs.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use beatstream_core::{ApiError, ApiJson, ApiQuery, Caller, PageQuery, Timestamp, UserId};
+
+use super::dto::*;
+use crate::model::{NewPlaylist, PlayReport, PlaylistPatch};
+use crate::service::PlaylistsService;
+use crate::store::HistoryFilter;
+
+/// The version an `If-Match` header names: `"7"`, `W/"7"` or a bare `7`. `*` (or no header)
+/// asks for none; a value that is no version can never match (412).
+fn if_match(headers: &HeaderMap) -> Option<i64> {
+    let value = headers.get(header::IF_MATCH)?.to_str().unwrap_or("").trim();
+    if value == "*" {
+        return None;
+    }
+    let bare = value.trim_start_matches("W/").trim_matches('"');
+    Some(bare.parse().unwrap_or(-1))
+}
+
+fn etag(version: i64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+fn with_etag(version: i64, body: impl IntoResponse) -> Response {
+    let mut response = body.into_response();
+    response.headers_mut().insert(header::ETAG, etag(version));
+    response
+}
+
+#[utoipa::path(post, path = "/api/v1/playlists", tag = "playlists", request_body = CreatePlaylistRequest,
+    responses((status = 201, body = PlaylistDto), (status = 400)), security(("bearer" = [])))]
+pub async fn create_playlist(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreatePlaylistRequest>,
+) -> Result<Response, ApiError> {
+    let new = NewPlaylist {
+        name: body.name,
+        description: body.description,
+        public: body.public,
+        collaborative: body.collaborative,
+    };
+    let playlist = service.create_playlist(&caller, new).await?;
+    Ok(with_etag(
+        playlist.version,
+        (StatusCode::CREATED, Json(PlaylistDto::from(&playlist))),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/me/playlists", tag = "playlists", params(PageQuery),
+    responses((status = 200, body = PlaylistList)), security(("bearer" = [])))]
+pub async fn my_playlists(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<PlaylistList>, ApiError> {
+    let page = query.page()?;
+    let paged = service.my_playlists(&caller, &page).await?;
+    Ok(Json(PlaylistList {
+        items: paged.items.iter().map(PlaylistDto::from).collect(),
+        next_cursor: paged.next_cursor,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/playlists/{id}", tag = "playlists", params(EntriesQuery),
+    responses((status = 200, body = PlaylistWithTracks, description = "with an ETag carrying the version"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn get_playlist(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiQuery(query): ApiQuery<EntriesQuery>,
+) -> Result<Response, ApiError> {
+    let offset = query.offset.unwrap_or(0);
+    let limit = query.limit.unwrap_or(i64::MAX);
+    if offset < 0 || limit < 0 {
+        return Err(ApiError::invalid(
+            "invalid_argument",
+            "offset and limit must not be negative",
+        ));
+    }
+    let (playlist, entries) = service
+        .playlist_with_entries(&caller, &id, offset, limit)
+        .await?;
+    let body = PlaylistWithTracks {
+        playlist: PlaylistDto::from(&playlist),
+        tracks: entries.iter().map(EntryDto::from).collect(),
+    };
+    Ok(with_etag(playlist.version, Json(body)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/playlists/{id}", tag = "playlists", request_body = PatchPlaylistRequest,
+    responses((status = 200, body = PlaylistDto), (status = 403), (status = 404), (status = 412)),
+    security(("bearer" = [])))]
+pub async fn patch_playlist(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<PatchPlaylistRequest>,
+) -> Result<Response, ApiError> {
+    let patch = PlaylistPatch {
+        name: body.name,
+        description: body.description,
+        public: body.public,
+        collaborative: body.collaborative,
+    };
+    let playlist = service
+        .update_playlist(&caller, &id, if_match(&headers), patch)
+        .await?;
+    Ok(with_etag(
+        playlist.version,
+        Json(PlaylistDto::from(&playlist)),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/playlists/{id}", tag = "playlists",
+    responses((status = 204), (status = 403), (status = 404), (status = 412)), security(("bearer" = [])))]
+pub async fn delete_playlist(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    service
+        .delete_playlist(&caller, &id, if_match(&headers))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/v1/playlists/{id}/tracks", tag = "playlists", request_body = AddTracksRequest,
+    responses((status = 201, body = VersionResponse), (status = 400), (status = 403), (status = 404), (status = 412)),
+    security(("bearer" = [])))]
+pub async fn add_tracks(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<AddTracksRequest>,
+) -> Result<Response, ApiError> {
+    let version = service
+        .add_tracks(
+            &caller,
+            &id,
+            if_match(&headers),
+            body.track_ids,
+            body.position,
+        )
+        .await?;
+    Ok(with_etag(
+        version,
+        (StatusCode::CREATED, Json(VersionResponse { version })),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/playlists/{id}/tracks", tag = "playlists", request_body = RemoveTracksRequest,
+    responses((status = 200, body = VersionResponse), (status = 400), (status = 403), (status = 404), (status = 412)),
+    security(("bearer" = [])))]
+pub async fn remove_tracks(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<RemoveTracksRequest>,
+) -> Result<Response, ApiError> {
+    let version = service
+        .remove_tracks(&caller, &id, if_match(&headers), body.positions)
+        .await?;
+    Ok(with_etag(version, Json(VersionResponse { version })))
+}
+
+#[utoipa::path(post, path = "/api/v1/playlists/{id}/tracks/move", tag = "playlists", request_body = MoveTracksRequest,
+    responses((status = 200, body = VersionResponse), (status = 400), (status = 403), (status = 404), (status = 412)),
+    security(("bearer" = [])))]
+pub async fn move_tracks(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<MoveTracksRequest>,
+) -> Result<Response, ApiError> {
+    let version = service
+        .move_tracks(
+            &caller,
+            &id,
+            if_match(&headers),
+            body.from,
+            body.to,
+            body.count.unwrap_or(1),
+        )
+        .await?;
+    Ok(with_etag(version, Json(VersionResponse { version })))
+}
+
+#[utoipa::path(put, path = "/api/v1/playlists/{id}/collaborators/{user_id}", tag = "playlists",
+    responses((status = 200, body = PlaylistDto), (status = 403), (status = 404), (status = 409, description = "already a collaborator")),
+    security(("bearer" = [])))]
+pub async fn add_collaborator(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path((id, user_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let playlist = service
+        .add_collaborator(&caller, &id, if_match(&headers), &UserId(user_id))
+        .await?;
+    Ok(with_etag(
+        playlist.version,
+        Json(PlaylistDto::from(&playlist)),
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/v1/playlists/{id}/collaborators/{user_id}", tag = "playlists",
+    responses((status = 200, body = PlaylistDto), (status = 403), (status = 404)), security(("bearer" = [])))]
+pub async fn remove_collaborator(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path((id, user_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let playlist = service
+        .remove_collaborator(&caller, &id, if_match(&headers), &UserId(user_id))
+        .await?;
+    Ok(with_etag(
+        playlist.version,
+        Json(PlaylistDto::from(&playlist)),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/playlists/{id}/export.m3u8", tag = "playlists",
+    responses((status = 200, content_type = "audio/x-mpegurl", description = "extended M3U8 with library-relative paths"), (status = 404)),
+    security(("bearer" = [])))]
+pub async fn export_m3u(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let (name, text) = service.export_m3u(&caller, &id).await?;
+    let file_name: String = name
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == ' ' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let disposition = format!("attachment; filename=\"{}.m3u8\"", file_name.trim());
+    let mut response = (
+        [(header::CONTENT_TYPE, "audio/x-mpegurl; charset=utf-8")],
+        text,
+    )
+        .into_response();
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(response)
+}
+
+#[utoipa::path(post, path = "/api/v1/playlists/import", tag = "playlists", params(ImportQuery),
+    request_body(content = String, content_type = "audio/x-mpegurl", description = "M3U or M3U8 text"),
+    responses((status = 201, body = ImportResponse), (status = 400)), security(("bearer" = [])))]
+pub async fn import_m3u(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<ImportQuery>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let text = String::from_utf8_lossy(&body);
+    let import = service.import_m3u(&caller, &text, query.name).await?;
+    Ok(with_etag(
+        import.playlist.version,
+        (StatusCode::CREATED, Json(ImportResponse::from(&import))),
+    ))
+}
+
+#[utoipa::path(put, path = "/api/v1/me/likes/tracks/{id}", tag = "library",
+    responses((status = 204), (status = 404)), security(("bearer" = [])))]
+pub async fn like_track(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service.like(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/likes/tracks/{id}", tag = "library",
+    responses((status = 204)), security(("bearer" = [])))]
+pub async fn unlike_track(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service.unlike(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me/likes/tracks", tag = "library", params(PageQuery),
+    responses((status = 200, body = LikeList)), security(("bearer" = [])))]
+pub async fn list_likes(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<LikeList>, ApiError> {
+    let page = query.page()?;
+    let paged = service.likes(&caller, &page).await?;
+    Ok(Json(LikeList {
+        items: paged.items.iter().map(LikeDto::from).collect(),
+        next_cursor: paged.next_cursor,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/plays", tag = "library", request_body = PlayRequest,
+    responses((status = 202, body = PlayDto), (status = 400), (status = 404)), security(("bearer" = [])))]
+pub async fn record_play(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    ApiJson(body): ApiJson<PlayRequest>,
+) -> Result<(StatusCode, Json<PlayDto>), ApiError> {
+    let started_at = match body.started_at.as_deref() {
+        None => None,
+        Some(text) => Some(Timestamp::parse_rfc3339(text).ok_or_else(|| {
+            ApiError::invalid(
+                "invalid_argument",
+                "started_at: not an RFC 3339 time such as 2026-01-31T20:15:00Z",
+            )
+        })?),
+    };
+    let report = PlayReport {
+        track_id: body.track_id,
+        played_ms: body.played_ms,
+        started_at,
+    };
+    let play = service.record_play(&caller, report).await?;
+    Ok((StatusCode::ACCEPTED, Json(PlayDto::from(&play))))
+}
+
+#[utoipa::path(get, path = "/api/v1/me/history", tag = "library", params(HistoryQuery),
+    responses((status = 200, body = PlayList)), security(("bearer" = [])))]
+pub async fn history(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> Result<Json<PlayList>, ApiError> {
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .page()?;
+    let filter = if query.include_skips.unwrap_or(false) {
+        HistoryFilter::PlaysAndSkips
+    } else {
+        HistoryFilter::Plays
+    };
+    let paged = service.history(&caller, filter, &page).await?;
+    Ok(Json(PlayList {
+        items: paged.items.iter().map(PlayDto::from).collect(),
+        next_cursor: paged.next_cursor,
+    }))
+}

@@ -1,0 +1,80 @@
+//! The playlists service: playlists (ordered, versioned, shareable, collaborative, M3U in and
+//! out) and the listener's library (likes and play history).
+//!
+//! Owns the tables `playlists`, `playlist_collaborators`, `playlist_entries`, `likes`, `plays`,
+//! and two read models: `tracks` (from catalog events) and `users` (from auth events), plus its
+//! `outbox` and `processed_events`. Routes: `/api/v1/playlists...`, `/api/v1/me/playlists`,
+//! `/api/v1/me/likes/tracks...`, `/api/v1/me/plays`, `/api/v1/me/history`.
+//!
+//! Consumes (as consumer group `playlists`): `catalog.track.added`, `catalog.track.updated`,
+//! `catalog.track.removed`, `auth.user.created`. Tracks it has not heard of yet are looked up
+//! through a [`directory::TrackDirectory`] (the catalog, in process or not).
+//!
+//! Emits: `playlists.playlist.changed`, `playlists.playlist.deleted`, `library.track.liked`,
+//! `library.track.played`.
+
+pub mod directory;
+pub mod error;
+pub mod http;
+pub mod m3u;
+pub mod model;
+pub mod service;
+pub mod store;
+
+use std::sync::Arc;
+
+use beatstream_db::Migrations;
+use beatstream_events::auth::UserCreated;
+use beatstream_events::catalog::{TrackAdded, TrackRemoved, TrackUpdated};
+use beatstream_events::consumer::{spawn_consumer, HandlerError};
+use beatstream_events::{BusError, Event, EventBus};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use error::PlaylistsError;
+pub use http::{router, PlaylistsApi};
+pub use service::PlaylistsService;
+pub use store::PlaylistsStore;
+
+pub const SERVICE: &str = "playlists";
+
+pub static MIGRATIONS: Migrations = Migrations {
+    sqlite: &sqlx::migrate!("migrations/sqlite"),
+    postgres: &sqlx::migrate!("migrations/postgres"),
+};
+
+/// Starts the consumers of the events this service reads.
+pub async fn spawn_consumers(
+    service: PlaylistsService,
+    bus: Arc<dyn EventBus>,
+    shutdown: CancellationToken,
+) -> Result<Vec<JoinHandle<()>>, BusError> {
+    let mut handles = Vec::new();
+    for topic in [
+        TrackAdded::TOPIC,
+        TrackUpdated::TOPIC,
+        TrackRemoved::TOPIC,
+        UserCreated::TOPIC,
+    ] {
+        let service = service.clone();
+        handles.push(
+            spawn_consumer(
+                bus.clone(),
+                topic,
+                SERVICE,
+                move |envelope| {
+                    let service = service.clone();
+                    async move {
+                        service
+                            .apply_event(&envelope)
+                            .await
+                            .map_err(|e| Box::new(e) as HandlerError)
+                    }
+                },
+                shutdown.clone(),
+            )
+            .await?,
+        );
+    }
+    Ok(handles)
+}

@@ -1,0 +1,375 @@
+//! Playlists, their collaborators and their entries.
+
+use beatstream_core::{Page, Timestamp, UserId};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::{
+    millis, placeholders, track_from_row, user_ref, value_rows, PlaylistsStore, ROWS_PER_STATEMENT,
+    TRACK_COLUMNS,
+};
+use crate::model::{Entry, Playlist, UserRef};
+
+const PLAYLIST_COLUMNS: &str = "p.id, p.owner_id, o.username AS owner_name, p.name, p.description, \
+    p.public, p.collaborative, p.track_count, p.version, p.created_at, p.updated_at, \
+    CAST((SELECT COALESCE(SUM(t.duration_ms), 0) FROM playlist_entries e JOIN tracks t ON t.id = e.track_id \
+     WHERE e.playlist_id = p.id) AS BIGINT) AS duration_ms";
+
+fn playlist_from_row(row: &AnyRow) -> Result<Playlist, sqlx::Error> {
+    Ok(Playlist {
+        id: row.try_get("id")?,
+        owner: user_ref(row.try_get("owner_id")?, row.try_get("owner_name")?),
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        public: row.try_get::<i64, _>("public")? != 0,
+        collaborative: row.try_get::<i64, _>("collaborative")? != 0,
+        collaborators: Vec::new(),
+        track_count: row.try_get("track_count")?,
+        duration_ms: row.try_get("duration_ms")?,
+        version: row.try_get("version")?,
+        created_at: millis(row, "created_at")?,
+        updated_at: millis(row, "updated_at")?,
+    })
+}
+
+impl PlaylistsStore {
+    pub async fn insert_playlist(
+        conn: &mut AnyConnection,
+        p: &Playlist,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO playlists (id, owner_id, name, description, public, collaborative, track_count, \
+             version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&p.id)
+        .bind(p.owner.id.as_str())
+        .bind(&p.name)
+        .bind(&p.description)
+        .bind(i64::from(p.public))
+        .bind(i64::from(p.collaborative))
+        .bind(p.track_count)
+        .bind(p.version)
+        .bind(p.created_at.millis())
+        .bind(p.updated_at.millis())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// A playlist with its collaborators.
+    pub async fn playlist(
+        conn: &mut AnyConnection,
+        id: &str,
+    ) -> Result<Option<Playlist>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {PLAYLIST_COLUMNS} FROM playlists p LEFT JOIN users o ON o.id = p.owner_id WHERE p.id = $1"
+        );
+        let Some(row) = sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(&mut *conn)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let mut playlist = playlist_from_row(&row)?;
+        playlist.collaborators = Self::collaborators(conn, id).await?;
+        Ok(Some(playlist))
+    }
+
+    async fn collaborators(
+        conn: &mut AnyConnection,
+        id: &str,
+    ) -> Result<Vec<UserRef>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT c.user_id, u.username FROM playlist_collaborators c LEFT JOIN users u ON u.id = c.user_id \
+             WHERE c.playlist_id = $1 ORDER BY c.added_at, c.user_id",
+        )
+        .bind(id)
+        .fetch_all(conn)
+        .await?;
+        rows.iter()
+            .map(|row| Ok(user_ref(row.try_get("user_id")?, row.try_get("username")?)))
+            .collect()
+    }
+
+    /// Takes the playlist for a change: bumps its version (on PostgreSQL this locks the row
+    /// until the transaction ends, so edits of one playlist queue up). False if it is gone.
+    pub async fn bump_version(
+        conn: &mut AnyConnection,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "UPDATE playlists SET version = version + 1, updated_at = $2 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(now.millis())
+        .execute(conn)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Writes name, description, flags and track count.
+    pub async fn update_playlist(
+        conn: &mut AnyConnection,
+        p: &Playlist,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE playlists SET name = $1, description = $2, public = $3, collaborative = $4, \
+             track_count = $5 WHERE id = $6",
+        )
+        .bind(&p.name)
+        .bind(&p.description)
+        .bind(i64::from(p.public))
+        .bind(i64::from(p.collaborative))
+        .bind(p.track_count)
+        .bind(&p.id)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_playlist(conn: &mut AnyConnection, id: &str) -> Result<(), sqlx::Error> {
+        for sql in [
+            "DELETE FROM playlist_entries WHERE playlist_id = $1",
+            "DELETE FROM playlist_collaborators WHERE playlist_id = $1",
+            "DELETE FROM playlists WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn add_collaborator(
+        conn: &mut AnyConnection,
+        playlist_id: &str,
+        user: &UserId,
+        now: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO playlist_collaborators (playlist_id, user_id, added_at) VALUES ($1, $2, $3)",
+        )
+        .bind(playlist_id)
+        .bind(user.as_str())
+        .bind(now.millis())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove_collaborator(
+        conn: &mut AnyConnection,
+        playlist_id: &str,
+        user: &UserId,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM playlist_collaborators WHERE playlist_id = $1 AND user_id = $2")
+            .bind(playlist_id)
+            .bind(user.as_str())
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// Playlists `user` owns or collaborates on, in creation order, `limit + 1` of them.
+    pub async fn playlists_of(
+        conn: &mut AnyConnection,
+        user: &UserId,
+        page: &Page,
+    ) -> Result<Vec<Playlist>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {PLAYLIST_COLUMNS} FROM playlists p LEFT JOIN users o ON o.id = p.owner_id \
+             WHERE (p.owner_id = $1 OR p.id IN (SELECT playlist_id FROM playlist_collaborators WHERE user_id = $1)) \
+             AND p.id > $2 ORDER BY p.id LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(user.as_str())
+            .bind(page.after.clone().unwrap_or_default())
+            .bind(i64::from(page.limit) + 1)
+            .fetch_all(&mut *conn)
+            .await?;
+        let mut playlists = rows
+            .iter()
+            .map(playlist_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        for playlist in &mut playlists {
+            playlist.collaborators = Self::collaborators(conn, &playlist.id).await?;
+        }
+        Ok(playlists)
+    }
+
+    /// A run of a playlist's entries in position order, with their tracks.
+    pub async fn entries(
+        conn: &mut AnyConnection,
+        playlist_id: &str,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<Entry>, sqlx::Error> {
+        let sql = format!(
+            "SELECT e.position, e.track_id, e.added_by, e.added_at, u.username AS added_by_name, {TRACK_COLUMNS} \
+             FROM playlist_entries e LEFT JOIN tracks t ON t.id = e.track_id LEFT JOIN users u ON u.id = e.added_by \
+             WHERE e.playlist_id = $1 AND e.position >= $2 AND e.position < $3 ORDER BY e.position"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(playlist_id)
+            .bind(offset)
+            .bind(offset.saturating_add(limit))
+            .fetch_all(conn)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let track_id: String = row.try_get("track_id")?;
+                Ok(Entry {
+                    position: row.try_get("position")?,
+                    track: track_from_row(row, &track_id)?,
+                    added_by: user_ref(row.try_get("added_by")?, row.try_get("added_by_name")?),
+                    added_at: millis(row, "added_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The track ids at `positions`.
+    pub async fn track_ids_at(
+        conn: &mut AnyConnection,
+        playlist_id: &str,
+        positions: &[i64],
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let mut ids = Vec::with_capacity(positions.len());
+        for chunk in positions.chunks(500) {
+            let sql = format!(
+                "SELECT track_id FROM playlist_entries WHERE playlist_id = $1 AND position IN ({}) ORDER BY position",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(playlist_id);
+            for position in chunk {
+                query = query.bind(*position);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                ids.push(row.try_get("track_id")?);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Inserts `track_ids` starting at `position`, moving later entries down.
+    pub async fn insert_entries(
+        conn: &mut AnyConnection,
+        playlist_id: &str,
+        position: i64,
+        track_ids: &[String],
+        added_by: &UserId,
+        now: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        let count = track_ids.len() as i64;
+        sqlx::query(
+            "UPDATE playlist_entries SET position = position + $1 WHERE playlist_id = $2 AND position >= $3",
+        )
+        .bind(count)
+        .bind(playlist_id)
+        .bind(position)
+        .execute(&mut *conn)
+        .await?;
+        for (chunk_index, chunk) in track_ids.chunks(ROWS_PER_STATEMENT).enumerate() {
+            let first = position + (chunk_index * ROWS_PER_STATEMENT) as i64;
+            let sql = format!(
+                "INSERT INTO playlist_entries (playlist_id, position, track_id, added_by, added_at) VALUES {}",
+                value_rows(conn, chunk.len(), 5)
+            );
+            let mut query = sqlx::query(&sql);
+            for (i, track_id) in chunk.iter().enumerate() {
+                query = query
+                    .bind(playlist_id)
+                    .bind(first + i as i64)
+                    .bind(track_id)
+                    .bind(added_by.as_str())
+                    .bind(now.millis());
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Removes the entries at `positions` (sorted, distinct, in range) and closes the gaps.
+    pub async fn remove_entries(
+        conn: &mut AnyConnection,
+        playlist_id: &str,
+        positions: &[i64],
+    ) -> Result<(), sqlx::Error> {
+        for chunk in positions.chunks(500) {
+            let sql = format!(
+                "DELETE FROM playlist_entries WHERE playlist_id = $1 AND position IN ({})",
+                placeholders(2, chunk.len())
+            );
+            let mut query = sqlx::query(&sql).bind(playlist_id);
+            for position in chunk {
+                query = query.bind(*position);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        // The entries between the i-th and the next removed position move up by i + 1.
+        for (i, &removed) in positions.iter().enumerate() {
+            let next = positions.get(i + 1).copied().unwrap_or(i64::MAX);
+            if next == removed + 1 {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE playlist_entries SET position = position - $1 \
+                 WHERE playlist_id = $2 AND position > $3 AND position < $4",
+            )
+            .bind(i as i64 + 1)
+            .bind(playlist_id)
+            .bind(removed)
+            .bind(next)
+            .execute(&mut *conn)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Moves the `count` entries starting at `from` so they start at index `to` of the result.
+    /// The caller checked `from + count` and `to + count` against the length.
+    pub async fn move_entries(
+        conn: &mut AnyConnection,
+        playlist_id: &str,
+        from: i64,
+        to: i64,
+        count: i64,
+    ) -> Result<(), sqlx::Error> {
+        if from == to {
+            return Ok(());
+        }
+        // An entry outside the moved run keeps its index among the others (r), then makes room
+        // for the run if it lands at or after `to`.
+        sqlx::query(
+            "UPDATE playlist_entries SET position = CASE \
+               WHEN position >= $1 AND position < $1 + $3 THEN $2 + position - $1 \
+               WHEN (CASE WHEN position < $1 THEN position ELSE position - $3 END) < $2 \
+                 THEN (CASE WHEN position < $1 THEN position ELSE position - $3 END) \
+               ELSE (CASE WHEN position < $1 THEN position ELSE position - $3 END) + $3 END \
+             WHERE playlist_id = $4 AND position >= $5 AND position < $6",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(count)
+        .bind(playlist_id)
+        .bind(from.min(to))
+        .bind(from.max(to) + count)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Every entry's track id in position order (for events and export).
+    pub async fn all_track_ids(
+        conn: &mut AnyConnection,
+        playlist_id: &str,
+    ) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT track_id FROM playlist_entries WHERE playlist_id = $1 ORDER BY position",
+        )
+        .bind(playlist_id)
+        .fetch_all(conn)
+        .await?;
+        rows.iter().map(|row| row.try_get("track_id")).collect()
+    }
+}

@@ -1,0 +1,127 @@
+//! The read models: catalog tracks and account names, as events (and the track directory)
+//! describe them.
+
+use beatstream_events::catalog::TrackSummary;
+use sqlx::{AnyConnection, Row};
+
+use super::{track_from_row, PlaylistsStore, TRACK_COLUMNS};
+use crate::m3u::fold;
+use crate::model::{TrackInfo, UserRef};
+
+fn file_name_key(path: &str) -> String {
+    let name = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    name.to_lowercase()
+}
+
+impl PlaylistsStore {
+    /// Inserts or refreshes a track, available.
+    pub async fn upsert_track(
+        conn: &mut AnyConnection,
+        track: &TrackSummary,
+    ) -> Result<(), sqlx::Error> {
+        let artists = serde_json::to_string(&track.artists).unwrap_or_else(|_| "[]".into());
+        let genres = serde_json::to_string(&track.genres).unwrap_or_else(|_| "[]".into());
+        sqlx::query(
+            "INSERT INTO tracks (id, title, title_key, artists, album_id, album_title, genres, year, \
+             track_number, disc_number, duration_ms, format, bitrate_kbps, path, file_name, available) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1) \
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, title_key = excluded.title_key, \
+             artists = excluded.artists, album_id = excluded.album_id, album_title = excluded.album_title, \
+             genres = excluded.genres, year = excluded.year, track_number = excluded.track_number, \
+             disc_number = excluded.disc_number, duration_ms = excluded.duration_ms, format = excluded.format, \
+             bitrate_kbps = excluded.bitrate_kbps, path = excluded.path, file_name = excluded.file_name, \
+             available = 1",
+        )
+        .bind(&track.track_id)
+        .bind(&track.title)
+        .bind(fold(&track.title))
+        .bind(artists)
+        .bind(&track.album.id)
+        .bind(&track.album.name)
+        .bind(genres)
+        .bind(track.year)
+        .bind(track.track_number)
+        .bind(track.disc_number)
+        .bind(track.duration_ms)
+        .bind(&track.format)
+        .bind(track.bitrate_kbps)
+        .bind(&track.path)
+        .bind(file_name_key(&track.path))
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Marks a track unavailable (the catalog removed it); it stays in playlists and likes.
+    pub async fn mark_unavailable(
+        conn: &mut AnyConnection,
+        track_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE tracks SET available = 0 WHERE id = $1")
+            .bind(track_id)
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn count_tracks(&self) -> Result<i64, sqlx::Error> {
+        sqlx::query("SELECT COUNT(*) AS n FROM tracks")
+            .fetch_one(self.db.pool())
+            .await?
+            .try_get("n")
+    }
+
+    /// Records (or renames) an account.
+    pub async fn upsert_user(conn: &mut AnyConnection, user: &UserRef) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO users (id, username) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET username = excluded.username",
+        )
+        .bind(user.id.as_str())
+        .bind(&user.username)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn user(conn: &mut AnyConnection, id: &str) -> Result<Option<UserRef>, sqlx::Error> {
+        let row = sqlx::query("SELECT id, username FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(conn)
+            .await?;
+        row.map(|row| {
+            Ok(super::user_ref(
+                row.try_get("id")?,
+                row.try_get("username")?,
+            ))
+        })
+        .transpose()
+    }
+
+    /// Available tracks whose file is named `file_name` (any case).
+    pub async fn tracks_named(
+        conn: &mut AnyConnection,
+        file_name: &str,
+    ) -> Result<Vec<TrackInfo>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {TRACK_COLUMNS} FROM tracks t WHERE t.file_name = $1 AND t.available = 1"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(file_name.to_lowercase())
+            .fetch_all(conn)
+            .await?;
+        rows.iter().map(|row| track_from_row(row, "")).collect()
+    }
+
+    /// Available tracks whose folded title is `title_key`.
+    pub async fn tracks_titled(
+        conn: &mut AnyConnection,
+        title_key: &str,
+    ) -> Result<Vec<TrackInfo>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {TRACK_COLUMNS} FROM tracks t WHERE t.title_key = $1 AND t.available = 1"
+        );
+        let rows = sqlx::query(&sql).bind(title_key).fetch_all(conn).await?;
+        rows.iter().map(|row| track_from_row(row, "")).collect()
+    }
+}

@@ -1,0 +1,904 @@
+//! The playlists service against both SQL backends: every rule of playlists, collaborators,
+//! likes, plays and M3U, with tracks arriving the way they do in production (catalog events).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use beatstream_core::{Caller, PageQuery, Timestamp, UserId, UserRole};
+use beatstream_db::{backend_tests, Db};
+use beatstream_events::auth::UserCreated;
+use beatstream_events::catalog::{NamedRef, TrackAdded, TrackRemoved, TrackSummary, TrackUpdated};
+use beatstream_events::outbox::OutboxWaker;
+use beatstream_events::{Envelope, Event};
+use beatstream_playlists::directory::{NoDirectory, TrackDirectory};
+use beatstream_playlists::model::{NewPlaylist, PlayReport, PlaylistPatch};
+use beatstream_playlists::store::HistoryFilter;
+use beatstream_playlists::{PlaylistsError, PlaylistsService, PlaylistsStore, MIGRATIONS};
+use sqlx::Row;
+
+fn service(db: &Db) -> PlaylistsService {
+    service_with(db, Arc::new(NoDirectory))
+}
+
+fn service_with(db: &Db, directory: Arc<dyn TrackDirectory>) -> PlaylistsService {
+    PlaylistsService::new(
+        PlaylistsStore::new(db.clone()),
+        OutboxWaker::default(),
+        directory,
+    )
+}
+
+fn summary(id: &str, title: &str, artist: &str, path: &str, duration_ms: i64) -> TrackSummary {
+    TrackSummary {
+        track_id: id.into(),
+        title: title.into(),
+        artists: vec![NamedRef {
+            id: format!("artist-{artist}"),
+            name: artist.into(),
+        }],
+        album: NamedRef {
+            id: "album-1".into(),
+            name: "Album".into(),
+        },
+        album_artists: Vec::new(),
+        genres: vec!["Rock".into()],
+        year: Some(1999),
+        track_number: Some(1),
+        disc_number: None,
+        duration_ms,
+        format: "mp3".into(),
+        bitrate_kbps: Some(320),
+        path: path.into(),
+    }
+}
+
+async fn deliver<E: Event>(service: &PlaylistsService, event: &E) {
+    let envelope = Envelope::new(event).unwrap();
+    service.apply_event(&envelope).await.unwrap();
+    // At least once: a second delivery changes nothing.
+    service.apply_event(&envelope).await.unwrap();
+}
+
+/// Tracks t0..t{n-1}, three minutes each, known through catalog events.
+async fn tracks(service: &PlaylistsService, n: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let id = format!("t{i}");
+        let track = summary(
+            &id,
+            &format!("Song {i}"),
+            "Band",
+            &format!("Band/Album/{i:02} Song {i}.mp3"),
+            180_000,
+        );
+        deliver(service, &TrackAdded { track }).await;
+        ids.push(id);
+    }
+    ids
+}
+
+async fn user(service: &PlaylistsService, name: &str) -> Caller {
+    let user_id = UserId::generate();
+    deliver(
+        service,
+        &UserCreated {
+            user_id: user_id.clone(),
+            username: name.into(),
+            email: None,
+            display_name: None,
+            role: UserRole::User,
+            created_at: Timestamp::now(),
+        },
+    )
+    .await;
+    Caller {
+        user_id,
+        username: name.into(),
+        role: UserRole::User,
+    }
+}
+
+async fn playlist(service: &PlaylistsService, owner: &Caller, name: &str, public: bool) -> String {
+    let new = NewPlaylist {
+        name: name.into(),
+        public: Some(public),
+        ..Default::default()
+    };
+    service.create_playlist(owner, new).await.unwrap().id
+}
+
+/// The playlist's track ids in order, checking positions are dense from 0.
+async fn order(service: &PlaylistsService, caller: &Caller, id: &str) -> Vec<String> {
+    let (playlist, entries) = service
+        .playlist_with_entries(caller, id, 0, i64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(playlist.track_count as usize, entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        assert_eq!(entry.position, i as i64);
+    }
+    entries.into_iter().map(|e| e.track.id).collect()
+}
+
+async fn version(service: &PlaylistsService, caller: &Caller, id: &str) -> i64 {
+    service.playlist(caller, id).await.unwrap().version
+}
+
+async fn outbox_topics(db: &Db) -> Vec<String> {
+    sqlx::query("SELECT topic FROM outbox ORDER BY seq")
+        .fetch_all(db.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>("topic"))
+        .collect()
+}
+
+fn ids(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+async fn create_rename_and_delete(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    let id = playlist(&s, &kim, "  Road trip ", false).await;
+    let p = s.playlist(&kim, &id).await.unwrap();
+    assert_eq!(
+        (p.name.as_str(), p.version, p.track_count),
+        ("Road trip", 1, 0)
+    );
+    assert_eq!(p.owner.username, "kim");
+    let patch = PlaylistPatch {
+        name: Some("Night drive".into()),
+        description: Some("for late hours".into()),
+        public: Some(true),
+        ..Default::default()
+    };
+    let p = s.update_playlist(&kim, &id, Some(1), patch).await.unwrap();
+    assert_eq!(
+        (p.name.as_str(), p.public, p.version),
+        ("Night drive", true, 2)
+    );
+    assert_eq!(p.description, "for late hours");
+    s.delete_playlist(&kim, &id, None).await.unwrap();
+    assert!(matches!(
+        s.playlist(&kim, &id).await,
+        Err(PlaylistsError::NotFound("playlist"))
+    ));
+    assert_eq!(
+        outbox_topics(&db).await,
+        vec![
+            "playlists.playlist.changed",
+            "playlists.playlist.changed",
+            "playlists.playlist.deleted"
+        ]
+    );
+}
+
+async fn bad_names_are_refused(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    for name in ["", "   ", &"x".repeat(201), "tab\u{7}bell"] {
+        let new = NewPlaylist {
+            name: name.into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            s.create_playlist(&kim, new).await,
+            Err(PlaylistsError::Invalid { field: "name", .. })
+        ));
+    }
+    let id = playlist(&s, &kim, "Keep", false).await;
+    let patch = PlaylistPatch {
+        name: Some(String::new()),
+        ..Default::default()
+    };
+    assert!(s.update_playlist(&kim, &id, None, patch).await.is_err());
+    let p = s.playlist(&kim, &id).await.unwrap();
+    assert_eq!((p.name.as_str(), p.version), ("Keep", 1));
+}
+
+async fn privacy_and_ownership(db: Db) {
+    let s = service(&db);
+    let (kim, lee) = (user(&s, "kim").await, user(&s, "lee").await);
+    let private = playlist(&s, &kim, "Mine", false).await;
+    let public = playlist(&s, &kim, "Shared", true).await;
+    // Another user's private playlist does not exist for them, even to change it.
+    assert!(matches!(
+        s.playlist(&lee, &private).await,
+        Err(PlaylistsError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.delete_playlist(&lee, &private, None).await,
+        Err(PlaylistsError::NotFound(_))
+    ));
+    // A public one is visible, but only its owner renames or deletes it.
+    assert_eq!(s.playlist(&lee, &public).await.unwrap().name, "Shared");
+    let rename = PlaylistPatch {
+        name: Some("Taken".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.update_playlist(&lee, &public, None, rename).await,
+        Err(PlaylistsError::NotOwner(_))
+    ));
+    assert!(matches!(
+        s.delete_playlist(&lee, &public, None).await,
+        Err(PlaylistsError::NotOwner(_))
+    ));
+    let t = tracks(&s, 1).await;
+    assert!(matches!(
+        s.add_tracks(&lee, &public, None, t.clone(), None).await,
+        Err(PlaylistsError::CannotEdit)
+    ));
+    assert_eq!(
+        version(&s, &kim, &public).await,
+        1,
+        "refused changes change nothing"
+    );
+    let page = PageQuery::default().page().unwrap();
+    assert_eq!(s.my_playlists(&lee, &page).await.unwrap().items.len(), 0);
+    assert_eq!(s.my_playlists(&kim, &page).await.unwrap().items.len(), 2);
+}
+
+async fn add_insert_remove_and_move(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    let t = tracks(&s, 6).await;
+    let id = playlist(&s, &kim, "Mix", false).await;
+    assert_eq!(
+        s.add_tracks(&kim, &id, None, ids(&["t0", "t1", "t2"]), None)
+            .await
+            .unwrap(),
+        2
+    );
+    s.add_tracks(&kim, &id, None, ids(&["t3", "t4"]), Some(1))
+        .await
+        .unwrap();
+    s.add_tracks(&kim, &id, None, ids(&["t5"]), Some(0))
+        .await
+        .unwrap();
+    // The same track twice is allowed, as in any player.
+    s.add_tracks(&kim, &id, None, ids(&["t0"]), Some(6))
+        .await
+        .unwrap();
+    assert_eq!(
+        order(&s, &kim, &id).await,
+        ids(&["t5", "t0", "t3", "t4", "t1", "t2", "t0"])
+    );
+    s.remove_tracks(&kim, &id, None, vec![6, 0, 3])
+        .await
+        .unwrap();
+    assert_eq!(order(&s, &kim, &id).await, ids(&["t0", "t3", "t1", "t2"]));
+    // `count` tracks from `from` end up starting at `to` of the result.
+    s.move_tracks(&kim, &id, None, 0, 2, 2).await.unwrap();
+    assert_eq!(order(&s, &kim, &id).await, ids(&["t1", "t2", "t0", "t3"]));
+    s.move_tracks(&kim, &id, None, 3, 0, 1).await.unwrap();
+    assert_eq!(order(&s, &kim, &id).await, ids(&["t3", "t1", "t2", "t0"]));
+    let p = s.playlist(&kim, &id).await.unwrap();
+    assert_eq!(
+        (p.track_count, p.duration_ms, p.version),
+        (4, 4 * 180_000, 8)
+    );
+    let (_, entries) = s.playlist_with_entries(&kim, &id, 0, 10).await.unwrap();
+    assert_eq!(entries[0].added_by.username, "kim");
+    assert_eq!(entries[0].track.title, "Song 3");
+    // A page of entries.
+    let (_, page) = s.playlist_with_entries(&kim, &id, 1, 2).await.unwrap();
+    assert_eq!(
+        page.iter().map(|e| e.track.id.as_str()).collect::<Vec<_>>(),
+        ["t1", "t2"]
+    );
+    assert_eq!(t.len(), 6);
+}
+
+async fn moves_match_a_reference_model(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    let t = tracks(&s, 12).await;
+    let id = playlist(&s, &kim, "Shuffle", false).await;
+    s.add_tracks(&kim, &id, None, t.clone(), None)
+        .await
+        .unwrap();
+    let mut model = t.clone();
+    let mut seed = 7u64;
+    let mut next = |n: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % n
+    };
+    for _ in 0..40 {
+        let len = model.len() as u64;
+        let count = 1 + next(4);
+        let from = next(len - count + 1);
+        let to = next(len - count + 1);
+        s.move_tracks(&kim, &id, None, from as i64, to as i64, count as i64)
+            .await
+            .unwrap();
+        let run: Vec<String> = model
+            .drain(from as usize..(from + count) as usize)
+            .collect();
+        for (i, item) in run.into_iter().enumerate() {
+            model.insert(to as usize + i, item);
+        }
+        assert_eq!(
+            order(&s, &kim, &id).await,
+            model,
+            "move {count} from {from} to {to}"
+        );
+    }
+}
+
+async fn bad_edits_change_nothing(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    let t = tracks(&s, 3).await;
+    let id = playlist(&s, &kim, "Safe", false).await;
+    s.add_tracks(&kim, &id, None, t.clone(), None)
+        .await
+        .unwrap();
+    let before = order(&s, &kim, &id).await;
+    let v = version(&s, &kim, &id).await;
+
+    let err = s
+        .add_tracks(&kim, &id, None, ids(&["t0", "nope", "t1"]), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PlaylistsError::UnknownTracks(ref u) if u == &ids(&["nope"])));
+    assert!(matches!(
+        s.add_tracks(&kim, &id, None, Vec::new(), None).await,
+        Err(PlaylistsError::Invalid { .. })
+    ));
+    assert!(
+        s.add_tracks(&kim, &id, None, ids(&["t0"]), Some(4))
+            .await
+            .is_err(),
+        "past the end"
+    );
+    assert!(s
+        .add_tracks(&kim, &id, None, ids(&["t0"]), Some(-1))
+        .await
+        .is_err());
+    let huge: Vec<String> = (0..10_001).map(|_| "t0".to_string()).collect();
+    assert!(s.add_tracks(&kim, &id, None, huge, None).await.is_err());
+    assert!(
+        s.remove_tracks(&kim, &id, None, vec![3]).await.is_err(),
+        "out of range"
+    );
+    assert!(s.remove_tracks(&kim, &id, None, vec![-1]).await.is_err());
+    assert!(
+        s.remove_tracks(&kim, &id, None, vec![1, 1]).await.is_err(),
+        "twice"
+    );
+    assert!(s.remove_tracks(&kim, &id, None, Vec::new()).await.is_err());
+    assert!(
+        s.move_tracks(&kim, &id, None, 0, 1, -1).await.is_err(),
+        "negative count"
+    );
+    assert!(s.move_tracks(&kim, &id, None, 0, 1, 0).await.is_err());
+    assert!(
+        s.move_tracks(&kim, &id, None, 2, 0, 2).await.is_err(),
+        "run past the end"
+    );
+    assert!(
+        s.move_tracks(&kim, &id, None, 0, 2, 2).await.is_err(),
+        "target past the end"
+    );
+    assert!(s.move_tracks(&kim, &id, None, -1, 0, 1).await.is_err());
+    assert!(matches!(
+        s.add_tracks(&kim, "no-such-playlist", None, ids(&["t0"]), None)
+            .await,
+        Err(PlaylistsError::NotFound(_))
+    ));
+
+    assert_eq!(order(&s, &kim, &id).await, before);
+    assert_eq!(version(&s, &kim, &id).await, v);
+}
+
+async fn stale_versions_are_refused(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    let t = tracks(&s, 2).await;
+    let id = playlist(&s, &kim, "Versioned", false).await;
+    s.add_tracks(&kim, &id, Some(1), ids(&["t0"]), None)
+        .await
+        .unwrap();
+    let err = s
+        .add_tracks(&kim, &id, Some(1), ids(&["t1"]), None)
+        .await
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        PlaylistsError::VersionMismatch { current: 2 }
+    ));
+    assert!(matches!(
+        s.delete_playlist(&kim, &id, Some(1)).await,
+        Err(PlaylistsError::VersionMismatch { .. })
+    ));
+    // A value that is no version never matches.
+    assert!(s.move_tracks(&kim, &id, Some(-1), 0, 0, 1).await.is_err());
+    assert_eq!(order(&s, &kim, &id).await, ids(&["t0"]));
+    assert_eq!(version(&s, &kim, &id).await, 2);
+    s.add_tracks(&kim, &id, Some(2), vec![t[1].clone()], None)
+        .await
+        .unwrap();
+    assert_eq!(version(&s, &kim, &id).await, 3);
+}
+
+async fn concurrent_edits_exactly_one_wins(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    tracks(&s, 4).await;
+    let id = playlist(&s, &kim, "Race", false).await;
+    for round in 0..5 {
+        let v = version(&s, &kim, &id).await;
+        let (a, b) = (s.clone(), s.clone());
+        let (ka, kb) = (kim.clone(), kim.clone());
+        let (ia, ib) = (id.clone(), id.clone());
+        let one =
+            tokio::spawn(async move { a.add_tracks(&ka, &ia, Some(v), ids(&["t1"]), None).await });
+        let two = tokio::spawn(async move {
+            b.add_tracks(&kb, &ib, Some(v), ids(&["t2", "t3"]), None)
+                .await
+        });
+        let results = [one.await.unwrap(), two.await.unwrap()];
+        let wins = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(wins, 1, "round {round}: {results:?}");
+        assert!(results
+            .iter()
+            .any(|r| matches!(r, Err(PlaylistsError::VersionMismatch { .. }))));
+        assert_eq!(version(&s, &kim, &id).await, v + 1);
+    }
+    // Without If-Match both apply, one after the other.
+    let v = version(&s, &kim, &id).await;
+    let count = s.playlist(&kim, &id).await.unwrap().track_count;
+    let (a, b, ka, kb, ia, ib) = (
+        s.clone(),
+        s.clone(),
+        kim.clone(),
+        kim.clone(),
+        id.clone(),
+        id.clone(),
+    );
+    let one =
+        tokio::spawn(async move { a.add_tracks(&ka, &ia, None, ids(&["t0"]), Some(0)).await });
+    let two =
+        tokio::spawn(async move { b.add_tracks(&kb, &ib, None, ids(&["t0"]), Some(0)).await });
+    one.await.unwrap().unwrap();
+    two.await.unwrap().unwrap();
+    let p = s.playlist(&kim, &id).await.unwrap();
+    assert_eq!((p.version, p.track_count), (v + 2, count + 2));
+    order(&s, &kim, &id).await;
+}
+
+async fn collaborators_edit_tracks_but_not_the_playlist(db: Db) {
+    let s = service(&db);
+    let (kim, lee, max) = (
+        user(&s, "kim").await,
+        user(&s, "lee").await,
+        user(&s, "max").await,
+    );
+    tracks(&s, 3).await;
+    let id = playlist(&s, &kim, "Together", false).await;
+    let p = s
+        .add_collaborator(&kim, &id, None, &lee.user_id)
+        .await
+        .unwrap();
+    assert!(p.collaborative);
+    assert_eq!(p.collaborators[0].username, "lee");
+    assert!(matches!(
+        s.add_collaborator(&kim, &id, None, &lee.user_id).await,
+        Err(PlaylistsError::Conflict("already_collaborator", _))
+    ));
+    assert!(matches!(
+        s.add_collaborator(&kim, &id, None, &UserId("ghost".into()))
+            .await,
+        Err(PlaylistsError::NotFound("user"))
+    ));
+    assert!(s
+        .add_collaborator(&kim, &id, None, &kim.user_id)
+        .await
+        .is_err());
+    assert!(matches!(
+        s.add_collaborator(&lee, &id, None, &max.user_id).await,
+        Err(PlaylistsError::NotOwner(_))
+    ));
+    // The collaborator sees it, lists it, and edits its tracks.
+    let page = PageQuery::default().page().unwrap();
+    assert_eq!(s.my_playlists(&lee, &page).await.unwrap().items.len(), 1);
+    s.add_tracks(&lee, &id, None, ids(&["t0", "t1"]), None)
+        .await
+        .unwrap();
+    s.add_tracks(&kim, &id, None, ids(&["t2"]), None)
+        .await
+        .unwrap();
+    s.move_tracks(&lee, &id, None, 2, 0, 1).await.unwrap();
+    s.remove_tracks(&lee, &id, None, vec![1]).await.unwrap();
+    let (_, entries) = s.playlist_with_entries(&kim, &id, 0, 10).await.unwrap();
+    let added_by: Vec<(&str, &str)> = entries
+        .iter()
+        .map(|e| (e.track.id.as_str(), e.added_by.username.as_str()))
+        .collect();
+    assert_eq!(added_by, [("t2", "kim"), ("t1", "lee")]);
+    // ...but neither renames nor deletes it.
+    let rename = PlaylistPatch {
+        name: Some("Mine now".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        s.update_playlist(&lee, &id, None, rename).await,
+        Err(PlaylistsError::NotOwner(_))
+    ));
+    assert!(matches!(
+        s.delete_playlist(&lee, &id, None).await,
+        Err(PlaylistsError::NotOwner(_))
+    ));
+    // Someone else can do nothing with it.
+    assert!(matches!(
+        s.playlist(&max, &id).await,
+        Err(PlaylistsError::NotFound(_))
+    ));
+    // A collaborator may leave.
+    let p = s
+        .remove_collaborator(&lee, &id, None, &lee.user_id)
+        .await
+        .unwrap();
+    assert!(p.collaborators.is_empty());
+    assert!(matches!(
+        s.playlist(&lee, &id).await,
+        Err(PlaylistsError::NotFound(_))
+    ));
+    assert!(matches!(
+        s.remove_collaborator(&kim, &id, None, &lee.user_id).await,
+        Err(PlaylistsError::NotFound("collaborator"))
+    ));
+}
+
+async fn removed_tracks_show_unavailable_and_come_back(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    tracks(&s, 2).await;
+    let id = playlist(&s, &kim, "Fragile", false).await;
+    s.add_tracks(&kim, &id, None, ids(&["t0", "t1"]), None)
+        .await
+        .unwrap();
+    s.like(&kim, "t0").await.unwrap();
+    deliver(
+        &s,
+        &TrackRemoved {
+            track_id: "t0".into(),
+        },
+    )
+    .await;
+    let (_, entries) = s.playlist_with_entries(&kim, &id, 0, 10).await.unwrap();
+    assert!(!entries[0].track.available);
+    assert_eq!(entries[0].track.title, "Song 0", "still shown, as it was");
+    assert!(entries[1].track.available);
+    let page = PageQuery::default().page().unwrap();
+    assert!(!s.likes(&kim, &page).await.unwrap().items[0].track.available);
+    // A removed track cannot be added again until it comes back.
+    assert!(matches!(
+        s.add_tracks(&kim, &id, None, ids(&["t0"]), None).await,
+        Err(PlaylistsError::UnknownTracks(_))
+    ));
+    let back = summary(
+        "t0",
+        "Song 0 (remastered)",
+        "Band",
+        "Band/Album/00.mp3",
+        181_000,
+    );
+    deliver(&s, &TrackUpdated { track: back }).await;
+    let (p, entries) = s.playlist_with_entries(&kim, &id, 0, 10).await.unwrap();
+    assert!(entries[0].track.available);
+    assert_eq!(entries[0].track.title, "Song 0 (remastered)");
+    assert_eq!(p.duration_ms, 181_000 + 180_000);
+}
+
+/// A directory that answers from a fixed list, standing in for a catalog in another process.
+struct FixedDirectory(Vec<TrackSummary>);
+
+#[async_trait::async_trait]
+impl TrackDirectory for FixedDirectory {
+    async fn tracks(&self, ids: &[String]) -> Result<Vec<TrackSummary>, String> {
+        Ok(self
+            .0
+            .iter()
+            .filter(|t| ids.contains(&t.track_id))
+            .cloned()
+            .collect())
+    }
+
+    async fn page(&self, after: &str, limit: u32) -> Result<Vec<TrackSummary>, String> {
+        let mut all: Vec<TrackSummary> = self
+            .0
+            .iter()
+            .filter(|t| t.track_id.as_str() > after)
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| a.track_id.cmp(&b.track_id));
+        all.truncate(limit as usize);
+        Ok(all)
+    }
+}
+
+async fn tracks_not_heard_of_yet_are_asked_for(db: Db) {
+    let known: Vec<TrackSummary> = (0..1203)
+        .map(|i| {
+            summary(
+                &format!("d{i:04}"),
+                &format!("Dir {i}"),
+                "Dir",
+                &format!("D/{i}.mp3"),
+                200_000,
+            )
+        })
+        .collect();
+    let s = service_with(&db, Arc::new(FixedDirectory(known)));
+    let kim = user(&s, "kim").await;
+    let id = playlist(&s, &kim, "Fresh", false).await;
+    s.add_tracks(&kim, &id, None, ids(&["d0001", "d0002"]), None)
+        .await
+        .unwrap();
+    assert_eq!(order(&s, &kim, &id).await, ids(&["d0001", "d0002"]));
+    assert!(s
+        .add_tracks(&kim, &id, None, ids(&["x"]), None)
+        .await
+        .is_err());
+    // The backfill fills an empty read model only.
+    assert_eq!(s.backfill_tracks().await.unwrap(), 0, "not empty any more");
+    let db2 = db.clone();
+    sqlx::query("DELETE FROM tracks")
+        .execute(db2.pool())
+        .await
+        .unwrap();
+    assert_eq!(s.backfill_tracks().await.unwrap(), 1203);
+    assert_eq!(s.store().count_tracks().await.unwrap(), 1203);
+}
+
+async fn likes_are_idempotent_and_newest_first(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    tracks(&s, 5).await;
+    for t in ["t0", "t1", "t2", "t3"] {
+        s.like(&kim, t).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    }
+    s.like(&kim, "t1").await.unwrap();
+    assert!(matches!(
+        s.like(&kim, "nope").await,
+        Err(PlaylistsError::NotFound("track"))
+    ));
+    s.unlike(&kim, "t2").await.unwrap();
+    s.unlike(&kim, "t2").await.unwrap();
+    s.unlike(&kim, "never-liked").await.unwrap();
+    let first = PageQuery {
+        limit: Some(2),
+        cursor: None,
+    }
+    .page()
+    .unwrap();
+    let page = s.likes(&kim, &first).await.unwrap();
+    let got: Vec<&str> = page.items.iter().map(|l| l.track.id.as_str()).collect();
+    assert_eq!(got, ["t3", "t1"]);
+    let second = PageQuery {
+        limit: Some(2),
+        cursor: page.next_cursor,
+    }
+    .page()
+    .unwrap();
+    let page = s.likes(&kim, &second).await.unwrap();
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|l| l.track.id.as_str())
+            .collect::<Vec<_>>(),
+        ["t0"]
+    );
+    assert_eq!(page.next_cursor, None);
+    let topics = outbox_topics(&db).await;
+    assert_eq!(
+        topics
+            .iter()
+            .filter(|t| *t == "library.track.liked")
+            .count(),
+        5,
+        "4 likes and 1 unlike"
+    );
+}
+
+async fn plays_and_skips(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    tracks(&s, 3).await;
+    let report = |track: &str, played_ms: i64, started_at: Option<i64>| PlayReport {
+        track_id: track.into(),
+        played_ms,
+        started_at: started_at.map(Timestamp::from_millis),
+    };
+    let now = Timestamp::now().millis();
+    let full = s
+        .record_play(&kim, report("t0", 180_000, Some(now - 600_000)))
+        .await
+        .unwrap();
+    assert!(!full.skipped);
+    let skip = s
+        .record_play(&kim, report("t1", 10_000, Some(now - 300_000)))
+        .await
+        .unwrap();
+    assert!(skip.skipped, "10 s of a three-minute track is a skip");
+    s.record_play(&kim, report("t2", 90_000, None))
+        .await
+        .unwrap();
+    assert!(s.record_play(&kim, report("t0", -1, None)).await.is_err());
+    assert!(s
+        .record_play(&kim, report("t0", 90_000, Some(now + 3_600_000)))
+        .await
+        .is_err());
+    assert!(matches!(
+        s.record_play(&kim, report("nope", 90_000, None)).await,
+        Err(PlaylistsError::NotFound("track"))
+    ));
+    let page = PageQuery::default().page().unwrap();
+    let history = s.history(&kim, HistoryFilter::Plays, &page).await.unwrap();
+    assert_eq!(
+        history
+            .items
+            .iter()
+            .map(|p| p.track.id.as_str())
+            .collect::<Vec<_>>(),
+        ["t2", "t0"]
+    );
+    let all = s
+        .history(&kim, HistoryFilter::PlaysAndSkips, &page)
+        .await
+        .unwrap();
+    assert_eq!(
+        all.items
+            .iter()
+            .map(|p| p.track.id.as_str())
+            .collect::<Vec<_>>(),
+        ["t2", "t1", "t0"]
+    );
+    let lee = user(&s, "lee").await;
+    assert!(s
+        .history(&lee, HistoryFilter::Plays, &page)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    let played = outbox_topics(&db)
+        .await
+        .iter()
+        .filter(|t| *t == "library.track.played")
+        .count();
+    assert_eq!(played, 3, "skips are published too, marked as such");
+}
+
+async fn m3u_import_matches_by_path_and_by_name(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    deliver(
+        &s,
+        &TrackAdded {
+            track: summary(
+                "a",
+                "One More Time",
+                "Daft Punk",
+                "Daft Punk/Discovery/01 One More Time.mp3",
+                320_000,
+            ),
+        },
+    )
+    .await;
+    deliver(
+        &s,
+        &TrackAdded {
+            track: summary(
+                "b",
+                "Jóga",
+                "Björk",
+                "Björk/Homogenic/02 Jóga.flac",
+                305_000,
+            ),
+        },
+    )
+    .await;
+    deliver(
+        &s,
+        &TrackAdded {
+            track: summary("c", "Intro", "Other", "Other/A/01 Intro.mp3", 60_000),
+        },
+    )
+    .await;
+    deliver(
+        &s,
+        &TrackAdded {
+            track: summary("d", "Intro", "Band", "Band/B/01 Intro.mp3", 60_000),
+        },
+    )
+    .await;
+    let text = "#EXTM3U\n#PLAYLIST:Imported mix\n\
+        #EXTINF:320,Daft Punk - One More Time\n/home/kim/Music/Daft Punk/Discovery/01 One More Time.mp3\n\
+        #EXTINF:305,Bjork - Joga\nD:\\old\\somewhere\\joga.flac\n\
+        C:\\Music\\Band\\B\\01 Intro.mp3\n\
+        #EXTINF:100,Nobody - Nothing\n/music/missing.mp3\n\
+        https://radio.example.com/stream\n";
+    let import = s.import_m3u(&kim, text, None).await.unwrap();
+    assert_eq!(import.playlist.name, "Imported mix");
+    assert_eq!(import.matched, 3);
+    assert_eq!(
+        import.unmatched,
+        vec![
+            (9, "/music/missing.mp3".to_string()),
+            (10, "https://radio.example.com/stream".to_string())
+        ]
+    );
+    assert_eq!(
+        order(&s, &kim, &import.playlist.id).await,
+        ids(&["a", "b", "d"])
+    );
+    // Export and import again: the same tracks.
+    let (_, exported) = s.export_m3u(&kim, &import.playlist.id).await.unwrap();
+    assert!(exported.starts_with("#EXTM3U\n#PLAYLIST:Imported mix\n#EXTINF:320,Daft Punk - One More Time\nDaft Punk/Discovery/01 One More Time.mp3\n"));
+    let again = s
+        .import_m3u(&kim, &exported, Some("Copy".into()))
+        .await
+        .unwrap();
+    assert_eq!(again.playlist.name, "Copy");
+    assert_eq!(
+        order(&s, &kim, &again.playlist.id).await,
+        ids(&["a", "b", "d"])
+    );
+    assert!(matches!(
+        s.import_m3u(&kim, "#EXTM3U\n", None).await,
+        Err(PlaylistsError::Invalid { .. })
+    ));
+}
+
+async fn large_playlists_stay_consistent(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    let t = tracks(&s, 10).await;
+    let id = playlist(&s, &kim, "Huge", false).await;
+    let many: Vec<String> = (0..10_000).map(|i| t[i % 10].clone()).collect();
+    s.add_tracks(&kim, &id, None, many.clone(), None)
+        .await
+        .unwrap();
+    s.add_tracks(&kim, &id, None, ids(&["t9"]), Some(0))
+        .await
+        .unwrap();
+    s.move_tracks(&kim, &id, None, 0, 10_000, 1).await.unwrap();
+    s.remove_tracks(&kim, &id, None, (0..5000).map(|i| i * 2).collect())
+        .await
+        .unwrap();
+    let mut model = many;
+    model.push("t9".into());
+    let model: Vec<String> = model
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| i % 2 == 1 || *i >= 10_000)
+        .map(|(_, t)| t)
+        .collect();
+    assert_eq!(order(&s, &kim, &id).await, model);
+}
+
+backend_tests!("playlists", &MIGRATIONS;
+    create_rename_and_delete,
+    bad_names_are_refused,
+    privacy_and_ownership,
+    add_insert_remove_and_move,
+    moves_match_a_reference_model,
+    bad_edits_change_nothing,
+    stale_versions_are_refused,
+    concurrent_edits_exactly_one_wins,
+    collaborators_edit_tracks_but_not_the_playlist,
+    removed_tracks_show_unavailable_and_come_back,
+    tracks_not_heard_of_yet_are_asked_for,
+    likes_are_idempotent_and_newest_first,
+    plays_and_skips,
+    m3u_import_matches_by_path_and_by_name,
+    large_playlists_stay_consistent,
+);
