@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build test testdata fmt lint bench bench-catalog services clean
+.PHONY: run build test testdata fmt lint bench bench-catalog bench-playlists services clean
 
 ## Build (release) and run every service in one process on 127.0.0.1:3000, data in ./data.
 run:
@@ -44,6 +44,10 @@ bench:
 ## Catalog benchmarks (a generated 50,000-track library, nginx side by side).
 bench-catalog:
 	bash scripts/bench-catalog.sh 50000 10
+
+## Playlist benchmarks (add to and load a 10,000-track playlist at 64 connections).
+bench-playlists:
+	bash scripts/bench-playlists.sh 10
 
 clean:
 	$(CARGO) clean

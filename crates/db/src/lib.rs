@@ -10,7 +10,7 @@
 //! This crate owns no tables and emits no events.
 
 use std::path::Path;
-use std::sync::Once;
+use std::sync::{Arc, Once};
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -39,6 +39,39 @@ pub struct Migrations {
 pub struct Db {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite admits one writer at a time; writers of this process queue here, in order,
+    /// instead of in SQLite's busy handler, which sleeps and wakes in growing steps.
+    write_queue: Option<Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// A write transaction: dereferences to its connection; commit it or drop it to roll back.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &Self::Target {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.tx
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +183,7 @@ impl Db {
                 Ok(Db {
                     pool,
                     backend: Backend::Sqlite,
+                    write_queue: Some(Arc::new(tokio::sync::Mutex::new(()))),
                 })
             }
             DbLocation::Postgres { url, schema } => {
@@ -184,6 +218,7 @@ impl Db {
                 Ok(Db {
                     pool,
                     backend: Backend::Postgres,
+                    write_queue: None,
                 })
             }
         }
@@ -207,21 +242,24 @@ impl Db {
     /// Begins a transaction that will write. On SQLite it takes the write lock up front
     /// (`BEGIN IMMEDIATE`), so concurrent writers wait their turn (busy timeout) instead of
     /// failing when a transaction that started by reading tries to write.
-    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
-        match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
-            Backend::Postgres => self.pool.begin().await,
-        }
+    /// In this process, SQLite writers also wait their turn in a fair queue first.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        let turn = match &self.write_queue {
+            Some(queue) => Some(queue.clone().lock_owned().await),
+            None => None,
+        };
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(WriteTx { tx, _turn: turn })
     }
 
     /// Begins a write transaction that also excludes every other transaction begun with the
     /// same `lock` until it ends: for checks over many rows ("is this the first account?",
     /// "is an admin left?") that must not interleave. SQLite's `BEGIN IMMEDIATE` already
     /// admits one writer at a time; PostgreSQL takes a transaction-scoped advisory lock.
-    pub async fn begin_serialized(
-        &self,
-        lock: &str,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+    pub async fn begin_serialized(&self, lock: &str) -> Result<WriteTx, sqlx::Error> {
         let mut tx = self.begin_write().await?;
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))::text")

@@ -100,8 +100,12 @@ where
                 if let Err(e) = delivery.ack().await {
                     tracing::warn!(topic, group, %event_id, error = %e, "ack failed; the event will come again");
                 }
+                metrics::counter!("beatstream_events_handled_total", "topic" => topic, "group" => group)
+                    .increment(1);
             }
             Err(e) => {
+                metrics::counter!("beatstream_events_failed_total", "topic" => topic, "group" => group)
+                    .increment(1);
                 tracing::warn!(topic, group, %event_id, error = %e, "handler failed; redelivering later");
                 let _ = delivery.nak(RETRY_DELAY).await;
             }

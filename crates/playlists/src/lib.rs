@@ -14,6 +14,7 @@
 //! `library.track.played`.
 
 pub mod directory;
+pub mod documents;
 pub mod error;
 pub mod http;
 pub mod m3u;

@@ -148,6 +148,21 @@ async fn playlists_follow_the_contract() {
     assert!(entry["added_at"].as_str().unwrap().ends_with('Z'));
     assert_eq!(entry["track"]["available"], true);
     assert!(entry["track"]["album"]["title"].is_string());
+    // Browsers ask for gzip, and get the same document.
+    let (status, headers, gzipped) = app
+        .raw(
+            "GET",
+            &format!("/api/v1/playlists/{id}"),
+            Some(&admin),
+            &[("accept-encoding", "gzip, br")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-encoding"], "gzip");
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gzipped[..]), &mut text)
+        .unwrap();
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), full);
 
     // Bad input: clear 4xx codes, nothing changed.
     for (body, code) in [

@@ -352,3 +352,156 @@ fn copy_fixture_library(to: &std::path::Path) {
         to,
     );
 }
+
+/// Playlists, likes and plays through the real binary: tracks reach the playlists service from
+/// the catalog's events, a collaborator from the auth service's, and everything survives a
+/// restart.
+async fn playlists_walkthrough(env: &Env) {
+    let library = env.dir.path().join("library");
+    copy_fixture_library(&library);
+    let library = library.display().to_string();
+    let server = env.start(&[("BEATSTREAM_LIBRARY", &library)]);
+    let client = reqwest::Client::new();
+    let (_, session) = post(
+        &client,
+        &server.url("/api/v1/auth/signup"),
+        credentials("owner"),
+        None,
+    )
+    .await;
+    let owner = session["access_token"].as_str().unwrap().to_string();
+    let (_, guest) = post(
+        &client,
+        &server.url("/api/v1/auth/signup"),
+        credentials("guest"),
+        None,
+    )
+    .await;
+    let guest_token = guest["access_token"].as_str().unwrap().to_string();
+    let guest_id = guest["user"]["id"].as_str().unwrap().to_string();
+    let mut tracks = serde_json::Value::Null;
+    for _ in 0..200 {
+        let (_, scan) = get(&client, &server.url("/api/v1/library/scan"), Some(&owner)).await;
+        if scan["state"] == "idle" {
+            tracks = get(
+                &client,
+                &server.url("/api/v1/tracks?limit=100"),
+                Some(&owner),
+            )
+            .await
+            .1;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ids: Vec<String> = tracks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 16, "{}", server.log_text());
+    let (status, playlist) = post(
+        &client,
+        &server.url("/api/v1/playlists"),
+        json!({"name": "Shared"}),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(status, 201, "{playlist}");
+    let path = format!("/api/v1/playlists/{}", playlist["id"].as_str().unwrap());
+    let (status, body) = post(
+        &client,
+        &server.url(&format!("{path}/tracks")),
+        json!({"track_ids": ids[..4]}),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    // The guest's account reaches the playlists service by event: retry until it has.
+    let mut added = false;
+    for _ in 0..100 {
+        let response = client
+            .put(server.url(&format!("{path}/collaborators/{guest_id}")))
+            .bearer_auth(&owner)
+            .send()
+            .await
+            .unwrap();
+        if response.status().as_u16() == 200 {
+            added = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(added, "{}", server.log_text());
+    let (status, body) = post(
+        &client,
+        &server.url(&format!("{path}/tracks/move")),
+        json!({"from": 3, "to": 0}),
+        Some(&guest_token),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let response = client
+        .put(server.url(&format!("/api/v1/me/likes/tracks/{}", ids[5])))
+        .bearer_auth(&owner)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    let (status, _) = post(
+        &client,
+        &server.url("/api/v1/me/plays"),
+        json!({"track_id": ids[6], "played_ms": 60_000}),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(status, 202);
+
+    drop(server);
+    let server = env.start(&[("BEATSTREAM_LIBRARY", &library)]);
+    let (status, body) = get(&client, &server.url(&path), Some(&owner)).await;
+    assert_eq!(status, 200, "{body}\n{}", server.log_text());
+    let order: Vec<&str> = body["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["track"]["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, [&ids[3], &ids[0], &ids[1], &ids[2]]);
+    assert_eq!(body["version"], 4);
+    assert_eq!(body["collaborators"][0]["username"], "guest");
+    assert_eq!(body["tracks"][0]["added_by"]["username"], "owner");
+    let (_, likes) = get(
+        &client,
+        &server.url("/api/v1/me/likes/tracks"),
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(likes["items"][0]["track"]["id"], ids[5].as_str());
+    let (_, history) = get(&client, &server.url("/api/v1/me/history"), Some(&owner)).await;
+    assert_eq!(history["items"][0]["track"]["id"], ids[6].as_str());
+    let (_, mine) = get(
+        &client,
+        &server.url("/api/v1/me/playlists"),
+        Some(&guest_token),
+    )
+    .await;
+    assert_eq!(mine["items"][0]["name"], "Shared");
+    drop(server);
+}
+
+#[tokio::test]
+async fn playlists_on_sqlite_and_memory_bus() {
+    let env = Env::embedded().await;
+    playlists_walkthrough(&env).await;
+    assert!(env.dir.path().join("data/playlists.db").exists());
+    env.finish().await;
+}
+
+#[tokio::test]
+async fn playlists_on_postgres_and_nats() {
+    let env = Env::external().await;
+    playlists_walkthrough(&env).await;
+    env.finish().await;
+}

@@ -8,6 +8,7 @@ CREATE TABLE playlists (
     public        BIGINT NOT NULL DEFAULT 0,
     collaborative BIGINT NOT NULL DEFAULT 0,
     track_count   BIGINT NOT NULL DEFAULT 0,
+    duration_ms   BIGINT NOT NULL DEFAULT 0,  -- of every entry's track; refreshed when one changes
     version       BIGINT NOT NULL DEFAULT 1,  -- bumped by every change; the ETag
     created_at    BIGINT NOT NULL,
     updated_at    BIGINT NOT NULL

@@ -8,6 +8,7 @@ CREATE TABLE playlists (
     public        INTEGER NOT NULL DEFAULT 0,
     collaborative INTEGER NOT NULL DEFAULT 0,
     track_count   INTEGER NOT NULL DEFAULT 0,
+    duration_ms   INTEGER NOT NULL DEFAULT 0,  -- of every entry's track; refreshed when one changes
     version       INTEGER NOT NULL DEFAULT 1,  -- bumped by every change; the ETag
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL

@@ -74,6 +74,7 @@ pub async fn get_playlist(
     State(service): State<PlaylistsService>,
     caller: Caller,
     Path(id): Path<String>,
+    headers: HeaderMap,
     ApiQuery(query): ApiQuery<EntriesQuery>,
 ) -> Result<Response, ApiError> {
     let offset = query.offset.unwrap_or(0);
@@ -84,14 +85,68 @@ pub async fn get_playlist(
             "offset and limit must not be negative",
         ));
     }
-    let (playlist, entries) = service
-        .playlist_with_entries(&caller, &id, offset, limit)
+    if query.offset.is_some() || query.limit.is_some() {
+        let (playlist, entries) = service
+            .playlist_with_entries(&caller, &id, offset, limit)
+            .await?;
+        let body = PlaylistWithTracks {
+            playlist: PlaylistDto::from(&playlist),
+            tracks: entries.iter().map(EntryDto::from).collect(),
+        };
+        return Ok(with_etag(playlist.version, Json(body)));
+    }
+    // The whole playlist: rendered once per version and kept (see `documents`).
+    let head = service.playlist(&caller, &id).await?;
+    let document = service
+        .documents()
+        .get_or_render(&id, head.version, || async {
+            let (playlist, entries) = service
+                .playlist_with_entries(&caller, &id, 0, i64::MAX)
+                .await?;
+            let body = PlaylistWithTracks {
+                playlist: PlaylistDto::from(&playlist),
+                tracks: entries.iter().map(EntryDto::from).collect(),
+            };
+            serde_json::to_vec(&body).map_err(|e| ApiError::internal("rendering a playlist", &e))
+        })
         .await?;
-    let body = PlaylistWithTracks {
-        playlist: PlaylistDto::from(&playlist),
-        tracks: entries.iter().map(EntryDto::from).collect(),
+    let gzip = !document.gzip.is_empty() && accepts_gzip(&headers);
+    let body = if gzip {
+        document.gzip.clone()
+    } else {
+        document.json.clone()
     };
-    Ok(with_etag(playlist.version, Json(body)))
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "application/json"),
+            (header::VARY, "accept-encoding"),
+        ],
+        body,
+    )
+        .into_response();
+    if gzip {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    response
+        .headers_mut()
+        .insert(header::ETAG, etag(head.version));
+    Ok(response)
+}
+
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';');
+            let name = parts.next().unwrap_or("").trim();
+            let refused = parts.any(|p| p.trim().replace(' ', "") == "q=0");
+            name.eq_ignore_ascii_case("gzip") && !refused
+        })
 }
 
 #[utoipa::path(patch, path = "/api/v1/playlists/{id}", tag = "playlists", request_body = PatchPlaylistRequest,

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use beatstream_events::outbox::OutboxWaker;
 
 use crate::directory::TrackDirectory;
+use crate::documents::Documents;
 use crate::error::PlaylistsError;
 use crate::model::TrackInfo;
 use crate::store::PlaylistsStore;
@@ -28,6 +29,7 @@ pub struct PlaylistsService {
     store: PlaylistsStore,
     waker: OutboxWaker,
     directory: Arc<dyn TrackDirectory>,
+    documents: Arc<Documents>,
 }
 
 impl PlaylistsService {
@@ -40,7 +42,13 @@ impl PlaylistsService {
             store,
             waker,
             directory,
+            documents: Arc::new(Documents::default()),
         }
+    }
+
+    /// Renderings of whole playlists, per version.
+    pub fn documents(&self) -> &Documents {
+        &self.documents
     }
 
     pub fn store(&self) -> &PlaylistsStore {

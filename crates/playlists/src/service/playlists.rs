@@ -283,17 +283,24 @@ impl PlaylistsService {
                 "a playlist holds at most 100,000 tracks",
             ));
         }
-        PlaylistsStore::upsert_user(&mut tx, &caller_ref(caller)).await?;
+        if caller.user_id != playlist.owner.id {
+            // A collaborator's name shows as `added_by`.
+            PlaylistsStore::upsert_user(&mut tx, &caller_ref(caller)).await?;
+        }
         PlaylistsStore::insert_entries(
             &mut tx,
             id,
-            position,
+            (position, playlist.track_count),
             &track_ids,
             &caller.user_id,
             playlist.updated_at,
         )
         .await?;
         playlist.track_count += track_ids.len() as i64;
+        playlist.duration_ms += track_ids
+            .iter()
+            .map(|id| tracks.get(id).map_or(0, |t| t.duration_ms))
+            .sum::<i64>();
         let delta = TrackDelta {
             added: track_ids,
             removed: Vec::new(),
@@ -341,8 +348,13 @@ impl PlaylistsService {
             ));
         }
         let removed = PlaylistsStore::track_ids_at(&mut tx, id, &positions).await?;
+        let durations = crate::store::tracks_by_id(&mut tx, &removed).await?;
         PlaylistsStore::remove_entries(&mut tx, id, &positions).await?;
         playlist.track_count -= positions.len() as i64;
+        playlist.duration_ms -= removed
+            .iter()
+            .map(|id| durations.get(id).map_or(0, |t| t.duration_ms))
+            .sum::<i64>();
         let delta = TrackDelta {
             added: Vec::new(),
             removed,
@@ -503,11 +515,15 @@ impl PlaylistsService {
                 .unwrap_or("Imported playlist"),
         )?;
         let mut matched_ids = Vec::new();
+        let mut duration = 0;
         let mut unmatched = Vec::new();
         let mut conn = self.store.db().pool().acquire().await?;
         for entry in &parsed.entries {
             match match_entry(&mut conn, entry).await? {
-                Some(track_id) => matched_ids.push(track_id),
+                Some((track_id, duration_ms)) => {
+                    matched_ids.push(track_id);
+                    duration += duration_ms;
+                }
                 None => unmatched.push((entry.line, entry.location.clone())),
             }
         }
@@ -521,13 +537,14 @@ impl PlaylistsService {
             PlaylistsStore::insert_entries(
                 &mut tx,
                 &playlist.id,
-                0,
+                (0, 0),
                 &matched_ids,
                 &caller.user_id,
                 playlist.updated_at,
             )
             .await?;
             playlist.track_count = matched_ids.len() as i64;
+            playlist.duration_ms = duration;
             PlaylistsStore::update_playlist(&mut tx, &playlist).await?;
         }
         let matched = matched_ids.len();
@@ -546,7 +563,7 @@ impl PlaylistsService {
         })
     }
 
-    /// Starts a change: takes the playlist (bumping its version), then checks that the caller
+    /// Starts a change: takes the playlist (see `lock_playlist`), then checks that the caller
     /// may see it (404), may make this change (403) and read the current version (412).
     async fn begin_change(
         &self,
@@ -554,13 +571,10 @@ impl PlaylistsService {
         id: &str,
         if_match: Option<i64>,
         need: Need,
-    ) -> Result<(sqlx::Transaction<'static, sqlx::Any>, Playlist), PlaylistsError> {
+    ) -> Result<(beatstream_db::WriteTx, Playlist), PlaylistsError> {
         let mut tx = self.store.db().begin_write().await?;
-        let now = Timestamp::now();
-        if !PlaylistsStore::bump_version(&mut tx, id, now).await? {
-            return Err(PlaylistsError::NotFound("playlist"));
-        }
-        let playlist = visible(PlaylistsStore::playlist(&mut tx, id).await?, caller)?;
+        PlaylistsStore::lock_playlist(&mut tx, self.store.db().backend(), id).await?;
+        let mut playlist = visible(PlaylistsStore::playlist(&mut tx, id).await?, caller)?;
         match need {
             Need::Owner(action) if playlist.owner.id != caller.user_id => {
                 return Err(PlaylistsError::NotOwner(action));
@@ -570,12 +584,16 @@ impl PlaylistsService {
             }
             _ => {}
         }
-        let current = playlist.version - 1;
         if let Some(expected) = if_match {
-            if expected != current {
-                return Err(PlaylistsError::VersionMismatch { current });
+            if expected != playlist.version {
+                return Err(PlaylistsError::VersionMismatch {
+                    current: playlist.version,
+                });
             }
         }
+        // The change's version; `finish_change` writes it.
+        playlist.version += 1;
+        playlist.updated_at = Timestamp::now();
         Ok((tx, playlist))
     }
 
@@ -601,11 +619,11 @@ fn visible(playlist: Option<Playlist>, caller: &Caller) -> Result<Playlist, Play
         .ok_or(PlaylistsError::NotFound("playlist"))
 }
 
-/// The track an M3U entry names, if one matches.
+/// The track an M3U entry names, if one matches: its id and duration.
 async fn match_entry(
     conn: &mut AnyConnection,
     entry: &m3u::M3uEntry,
-) -> Result<Option<String>, PlaylistsError> {
+) -> Result<Option<(String, i64)>, PlaylistsError> {
     let parts = m3u::path_parts(&entry.location);
     if let Some(file_name) = parts.last() {
         // The catalog's path is relative to its library folder: the candidate whose path is the
@@ -626,7 +644,7 @@ async fn match_entry(
             })
             .max_by_key(|(shared, _)| *shared);
         if let Some((_, track)) = best {
-            return Ok(Some(track.id.clone()));
+            return Ok(Some((track.id.clone(), track.duration_ms)));
         }
     }
     let Some(title) = &entry.title else {
@@ -641,5 +659,5 @@ async fn match_entry(
             names.iter().any(|n| n == artist) || m3u::fold(&names.join(" ")) == *artist
         }
     });
-    Ok(found.map(|t| t.id.clone()))
+    Ok(found.map(|t| (t.id.clone(), t.duration_ms)))
 }

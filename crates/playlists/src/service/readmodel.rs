@@ -23,12 +23,17 @@ impl PlaylistsService {
             TrackUpdated::TOPIC => envelope.decode::<TrackUpdated>().map(|e| Some(e.track)),
             _ => Ok(None),
         };
-        match decoded {
-            Ok(Some(track)) => PlaylistsStore::upsert_track(&mut tx, &track).await?,
+        // The track whose change playlists show, if any.
+        let changed_track = match decoded {
+            Ok(Some(track)) => {
+                PlaylistsStore::upsert_track(&mut tx, &track).await?;
+                Some(track.track_id)
+            }
             Ok(None) => match envelope.topic.as_str() {
                 TrackRemoved::TOPIC => match envelope.decode::<TrackRemoved>() {
                     Ok(removed) => {
-                        PlaylistsStore::mark_unavailable(&mut tx, &removed.track_id).await?
+                        PlaylistsStore::mark_unavailable(&mut tx, &removed.track_id).await?;
+                        Some(removed.track_id)
                     }
                     Err(e) => return skip(envelope, &e),
                 },
@@ -39,14 +44,26 @@ impl PlaylistsService {
                             username: created.username,
                         };
                         PlaylistsStore::upsert_user(&mut tx, &user).await?;
+                        None
                     }
                     Err(e) => return skip(envelope, &e),
                 },
-                other => tracing::warn!(topic = other, "ignoring an event of an unexpected topic"),
+                other => {
+                    tracing::warn!(topic = other, "ignoring an event of an unexpected topic");
+                    None
+                }
             },
             Err(e) => return skip(envelope, &e),
-        }
+        };
+        let stale = match &changed_track {
+            Some(track_id) => PlaylistsStore::in_a_playlist(&mut tx, track_id).await?,
+            None => false,
+        };
         tx.commit().await?;
+        if stale {
+            // Renderings of playlists show their tracks.
+            self.documents.invalidate_all();
+        }
         Ok(())
     }
 }

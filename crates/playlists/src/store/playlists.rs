@@ -1,6 +1,7 @@
 //! Playlists, their collaborators and their entries.
 
 use beatstream_core::{Page, Timestamp, UserId};
+use beatstream_db::Backend;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -10,10 +11,9 @@ use super::{
 };
 use crate::model::{Entry, Playlist, UserRef};
 
-const PLAYLIST_COLUMNS: &str = "p.id, p.owner_id, o.username AS owner_name, p.name, p.description, \
-    p.public, p.collaborative, p.track_count, p.version, p.created_at, p.updated_at, \
-    CAST((SELECT COALESCE(SUM(t.duration_ms), 0) FROM playlist_entries e JOIN tracks t ON t.id = e.track_id \
-     WHERE e.playlist_id = p.id) AS BIGINT) AS duration_ms";
+const PLAYLIST_COLUMNS: &str =
+    "p.id, p.owner_id, o.username AS owner_name, p.name, p.description, \
+    p.public, p.collaborative, p.track_count, p.duration_ms, p.version, p.created_at, p.updated_at";
 
 fn playlist_from_row(row: &AnyRow) -> Result<Playlist, sqlx::Error> {
     Ok(Playlist {
@@ -39,7 +39,7 @@ impl PlaylistsStore {
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "INSERT INTO playlists (id, owner_id, name, description, public, collaborative, track_count, \
-             version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             duration_ms, version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&p.id)
         .bind(p.owner.id.as_str())
@@ -48,6 +48,7 @@ impl PlaylistsStore {
         .bind(i64::from(p.public))
         .bind(i64::from(p.collaborative))
         .bind(p.track_count)
+        .bind(p.duration_ms)
         .bind(p.version)
         .bind(p.created_at.millis())
         .bind(p.updated_at.millis())
@@ -92,37 +93,40 @@ impl PlaylistsStore {
             .collect()
     }
 
-    /// Takes the playlist for a change: bumps its version (on PostgreSQL this locks the row
-    /// until the transaction ends, so edits of one playlist queue up). False if it is gone.
-    pub async fn bump_version(
+    /// Takes the playlist for a change, until the transaction ends, so edits of one playlist
+    /// queue up. SQLite's write transactions already run one at a time; PostgreSQL locks the
+    /// row.
+    pub async fn lock_playlist(
         conn: &mut AnyConnection,
+        backend: Backend,
         id: &str,
-        now: Timestamp,
-    ) -> Result<bool, sqlx::Error> {
-        let result = sqlx::query(
-            "UPDATE playlists SET version = version + 1, updated_at = $2 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(now.millis())
-        .execute(conn)
-        .await?;
-        Ok(result.rows_affected() == 1)
+    ) -> Result<(), sqlx::Error> {
+        if backend == Backend::Postgres {
+            sqlx::query("SELECT id FROM playlists WHERE id = $1 FOR UPDATE")
+                .bind(id)
+                .fetch_optional(conn)
+                .await?;
+        }
+        Ok(())
     }
 
-    /// Writes name, description, flags and track count.
+    /// Writes name, description, flags, counts, version and time of the change.
     pub async fn update_playlist(
         conn: &mut AnyConnection,
         p: &Playlist,
     ) -> Result<(), sqlx::Error> {
         sqlx::query(
             "UPDATE playlists SET name = $1, description = $2, public = $3, collaborative = $4, \
-             track_count = $5 WHERE id = $6",
+             track_count = $5, duration_ms = $6, version = $7, updated_at = $8 WHERE id = $9",
         )
         .bind(&p.name)
         .bind(&p.description)
         .bind(i64::from(p.public))
         .bind(i64::from(p.collaborative))
         .bind(p.track_count)
+        .bind(p.duration_ms)
+        .bind(p.version)
+        .bind(p.updated_at.millis())
         .bind(&p.id)
         .execute(conn)
         .await?;
@@ -251,24 +255,27 @@ impl PlaylistsStore {
         Ok(ids)
     }
 
-    /// Inserts `track_ids` starting at `position`, moving later entries down.
+    /// Inserts `track_ids` starting at `position` of a playlist of `length` entries, moving
+    /// later entries down.
     pub async fn insert_entries(
         conn: &mut AnyConnection,
         playlist_id: &str,
-        position: i64,
+        (position, length): (i64, i64),
         track_ids: &[String],
         added_by: &UserId,
         now: Timestamp,
     ) -> Result<(), sqlx::Error> {
         let count = track_ids.len() as i64;
-        sqlx::query(
+        if position < length {
+            sqlx::query(
             "UPDATE playlist_entries SET position = position + $1 WHERE playlist_id = $2 AND position >= $3",
         )
-        .bind(count)
-        .bind(playlist_id)
-        .bind(position)
-        .execute(&mut *conn)
-        .await?;
+            .bind(count)
+            .bind(playlist_id)
+            .bind(position)
+            .execute(&mut *conn)
+            .await?;
+        }
         for (chunk_index, chunk) in track_ids.chunks(ROWS_PER_STATEMENT).enumerate() {
             let first = position + (chunk_index * ROWS_PER_STATEMENT) as i64;
             let sql = format!(

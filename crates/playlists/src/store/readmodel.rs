@@ -14,11 +14,18 @@ fn file_name_key(path: &str) -> String {
 }
 
 impl PlaylistsStore {
-    /// Inserts or refreshes a track, available.
+    /// Inserts or refreshes a track, available. A new duration refreshes the durations of the
+    /// playlists that hold it.
     pub async fn upsert_track(
         conn: &mut AnyConnection,
         track: &TrackSummary,
     ) -> Result<(), sqlx::Error> {
+        let old_duration: Option<i64> = sqlx::query("SELECT duration_ms FROM tracks WHERE id = $1")
+            .bind(&track.track_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| row.try_get("duration_ms"))
+            .transpose()?;
         let artists = serde_json::to_string(&track.artists).unwrap_or_else(|_| "[]".into());
         let genres = serde_json::to_string(&track.genres).unwrap_or_else(|_| "[]".into());
         sqlx::query(
@@ -47,9 +54,33 @@ impl PlaylistsStore {
         .bind(track.bitrate_kbps)
         .bind(&track.path)
         .bind(file_name_key(&track.path))
-        .execute(conn)
+        .execute(&mut *conn)
         .await?;
+        if old_duration.is_some_and(|old| old != track.duration_ms) {
+            sqlx::query(
+                "UPDATE playlists SET duration_ms = CAST((SELECT COALESCE(SUM(t.duration_ms), 0) \
+                 FROM playlist_entries e JOIN tracks t ON t.id = e.track_id WHERE e.playlist_id = playlists.id) AS BIGINT) \
+                 WHERE id IN (SELECT playlist_id FROM playlist_entries WHERE track_id = $1)",
+            )
+            .bind(&track.track_id)
+            .execute(conn)
+            .await?;
+        }
         Ok(())
+    }
+
+    /// Whether any playlist holds the track.
+    pub async fn in_a_playlist(
+        conn: &mut AnyConnection,
+        track_id: &str,
+    ) -> Result<bool, sqlx::Error> {
+        Ok(
+            sqlx::query("SELECT 1 AS one FROM playlist_entries WHERE track_id = $1 LIMIT 1")
+                .bind(track_id)
+                .fetch_optional(conn)
+                .await?
+                .is_some(),
+        )
     }
 
     /// Marks a track unavailable (the catalog removed it); it stays in playlists and likes.

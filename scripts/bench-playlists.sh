@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Playlist benchmarks: adding a track to a 10,000-track playlist and loading that playlist, at
+# 64 connections, on the default embedded setup (SQLite, in-process bus). Prints a Markdown
+# report (figures go in docs/benchmarks.md). Usage: scripts/bench-playlists.sh [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+TRACKS=10000
+PORT=3933
+WORK=${BENCH_WORK:-/tmp/beatstream-bench}
+BASE="http://127.0.0.1:$PORT"
+
+need() { command -v "$1" >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$2" >/dev/null; }; }
+need wrk wrk
+cargo build --release --bin beatstream --bin gen-library >&2
+TARGET=${CARGO_TARGET_DIR:-target}/release
+BIN=$TARGET/beatstream
+
+mkdir -p "$WORK"
+LIB="$WORK/library-$TRACKS"
+[ -d "$LIB" ] || "$TARGET/gen-library" "$LIB" "$TRACKS" >&2
+DATA="$WORK/data-playlists"
+rm -rf "$DATA"
+BEATSTREAM_CATALOG__WATCH=false "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --library "$LIB" > "$WORK/serve-playlists.log" 2>&1 &
+SERVER=$!
+trap 'kill $SERVER 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+TOKEN=$(curl -sf -X POST "$BASE/api/v1/auth/signup" -H 'content-type: application/json' \
+  -d '{"username":"bench","password":"benchmark password"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+AUTH="Authorization: Bearer $TOKEN"
+until curl -sf "$BASE/api/v1/library/scan" -H "$AUTH" | grep -q '"state":"idle"'; do sleep 0.2; done
+# ...and until the playlists service has taken in every catalog.track.added event.
+until curl -sf "$BASE/metrics" | awk -v n="$TRACKS" '/^beatstream_events_handled_total/ && /group="playlists"/ && /topic="catalog.track.added"/ {found = ($2 >= n)} END {exit !found}'; do sleep 0.5; done
+
+# Every track id, then one playlist of all of them, added in one request.
+python3 - "$BASE" "$TOKEN" "$WORK/playlist.json" <<'PY'
+import json, sys, urllib.request
+base, token, out = sys.argv[1:]
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method, headers={
+        "Authorization": "Bearer " + token, "Content-Type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)
+ids, cursor = [], ""
+while True:
+    page = call("GET", "/api/v1/tracks?limit=500" + (f"&cursor={cursor}" if cursor else ""))
+    ids += [t["id"] for t in page["items"]]
+    cursor = page["next_cursor"]
+    if not cursor:
+        break
+playlist = call("POST", "/api/v1/playlists", {"name": "Ten thousand"})
+call("POST", f"/api/v1/playlists/{playlist['id']}/tracks", {"track_ids": ids[:10000]})
+json.dump({"id": playlist["id"], "track": ids[0], "count": len(ids)}, open(out, "w"))
+PY
+PLAYLIST=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$WORK/playlist.json")
+TRACK=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["track"])' "$WORK/playlist.json")
+SIZE=$(curl -sf "$BASE/api/v1/playlists/$PLAYLIST" -H "$AUTH" | wc -c)
+GZIP_SIZE=$(curl -sf "$BASE/api/v1/playlists/$PLAYLIST" -H "$AUTH" -H 'Accept-Encoding: gzip' | wc -c)
+COUNT=$(curl -sf "$BASE/api/v1/playlists/$PLAYLIST?limit=1" -H "$AUTH" | python3 -c 'import json,sys; print(json.load(sys.stdin)["track_count"])')
+
+cat > "$WORK/add.lua" <<LUA
+wrk.method = "POST"
+wrk.body = '{"track_ids":["$TRACK"]}'
+wrk.headers["Content-Type"] = "application/json"
+LUA
+
+echo "# Playlist benchmark, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DURATION}s per wrk run"
+echo
+echo "- playlist of $COUNT tracks; the full reply is $SIZE bytes of JSON ($GZIP_SIZE bytes gzipped)"
+echo
+run() { # label url extra-wrk-args...
+  local label=$1 url=$2; shift 2
+  wrk -d"${DURATION}s" --latency "$@" "$url" > "$WORK/wrk.txt"
+  awk -v label="$label" '/Requests\/sec/ {rps=$2} /Transfer\/sec/ {tps=$2} /^ +50%/ {p50=$2} /^ +99%/ {p99=$2}
+    END {printf "| %s | %s | %s | %s | %s |\n", label, rps, tps, p50, p99}' "$WORK/wrk.txt"
+  grep -E "Non-2xx" "$WORK/wrk.txt" | sed "s/^/| (errors: $label) /;s/$/ | | | |/" || true
+}
+echo "| run | req/s | transfer/s | p50 | p99 |"
+echo "| --- | --- | --- | --- | --- |"
+run "load the whole playlist, gzip (as browsers ask), 64 connections" "$BASE/api/v1/playlists/$PLAYLIST" -t2 -c64 -H "$AUTH" -H "Accept-Encoding: gzip"
+run "load the whole playlist, uncompressed, 64 connections" "$BASE/api/v1/playlists/$PLAYLIST" -t2 -c64 -H "$AUTH"
+run "load the first 100 entries, 64 connections" "$BASE/api/v1/playlists/$PLAYLIST?limit=100" -t2 -c64 -H "$AUTH"
+run "add a track at the end, 64 connections" "$BASE/api/v1/playlists/$PLAYLIST/tracks" -t2 -c64 -H "$AUTH" -s "$WORK/add.lua"
+run "add a track at the end, 8 connections" "$BASE/api/v1/playlists/$PLAYLIST/tracks" -t2 -c8 -H "$AUTH" -s "$WORK/add.lua"
+echo
+echo "- track count after the runs: $(curl -sf "$BASE/api/v1/playlists/$PLAYLIST?limit=1" -H "$AUTH" | python3 -c 'import json,sys; print(json.load(sys.stdin)["track_count"])')"
+echo "- RSS of beatstream serve after the runs: $(awk '/VmRSS/ {printf "%.1f", $2/1024}' /proc/$SERVER/status) MB"
