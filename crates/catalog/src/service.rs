@@ -22,6 +22,38 @@ use crate::stream::{self, Source, Validators};
 use crate::tags::Separators;
 use crate::{cover, UPLOADS_LIBRARY};
 
+/// Resized covers kept in memory: at most this many, of at most this size each (a 128 px JPEG is
+/// about 5 KiB), so at most 16 MiB.
+const THUMBNAILS: usize = 256;
+const THUMBNAIL_MAX_BYTES: usize = 64 * 1024;
+
+/// A cover's bytes with its validators, or 304 when the client has them.
+fn cover_response(
+    etag: &str,
+    mime: &'static str,
+    bytes: bytes::Bytes,
+    request: &HeaderMap,
+) -> Response {
+    use axum::http::{header, HeaderValue, StatusCode};
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=86400"),
+    );
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        if request
+            .get(header::IF_NONE_MATCH)
+            .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+        {
+            headers.insert(header::ETAG, value);
+            return (StatusCode::NOT_MODIFIED, headers).into_response();
+        }
+        headers.insert(header::ETAG, value);
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
+    (headers, bytes).into_response()
+}
+
 /// Settings the catalog takes from the config.
 #[derive(Debug, Clone)]
 pub struct CatalogSettings {
@@ -47,6 +79,9 @@ struct Inner {
     generation: Generation,
     album_pages: GenerationCache<String, Paged<Album>>,
     locations: GenerationCache<String, Option<Location>>,
+    recent_files: stream::RecentFiles,
+    /// Small resized covers by (album, size): ETag and JPEG.
+    thumbnails: GenerationCache<(String, u32), (String, bytes::Bytes)>,
 }
 
 /// Where a live track's bytes are: (library, path, format, size, mtime).
@@ -81,6 +116,8 @@ impl CatalogService {
             inner: Arc::new(Inner {
                 album_pages: GenerationCache::new(generation.clone(), 10_000),
                 locations: GenerationCache::new(generation.clone(), 100_000),
+                recent_files: stream::RecentFiles::new(4096),
+                thumbnails: GenerationCache::new(generation.clone(), THUMBNAILS),
                 generation,
                 store,
                 blobs,
@@ -390,7 +427,16 @@ impl CatalogService {
     ) -> Result<Response, CatalogError> {
         let (source, format, size, mtime) = self.source_of(id).await?;
         match source {
-            Source::File(path) => stream::respond_file(path, format.mime_type(), "", request).await,
+            Source::File(path) => {
+                stream::respond_file(
+                    path,
+                    format.mime_type(),
+                    "",
+                    request,
+                    &self.inner.recent_files,
+                )
+                .await
+            }
             Source::Blob { store, key } => {
                 let validators = Validators::new(size, mtime, "");
                 stream::respond_blob(store, key, size, format.mime_type(), &validators, request)
@@ -406,6 +452,12 @@ impl CatalogService {
         request: &HeaderMap,
     ) -> Result<Response, CatalogError> {
         let size = cover::snap_size(size)?;
+        let made = self.inner.thumbnails.generation();
+        if let Some(size) = size {
+            if let Some((etag, bytes)) = self.inner.thumbnails.get(&(album_id.to_string(), size)) {
+                return Ok(cover_response(&etag, "image/jpeg", bytes, request));
+            }
+        }
         let (folder, track_id) = self
             .inner
             .store
@@ -461,26 +513,16 @@ impl CatalogService {
             }
         };
         let etag = format!("\"{}-{}\"", source.fingerprint, size.unwrap_or(0));
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            axum::http::header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("private, max-age=86400"),
-        );
-        if let Ok(value) = axum::http::HeaderValue::from_str(&etag) {
-            if request
-                .get(axum::http::header::IF_NONE_MATCH)
-                .is_some_and(|v| v.as_bytes() == etag.as_bytes())
-            {
-                headers.insert(axum::http::header::ETAG, value);
-                return Ok((axum::http::StatusCode::NOT_MODIFIED, headers).into_response());
+        if let Some(size) = size {
+            if bytes.len() <= THUMBNAIL_MAX_BYTES {
+                self.inner.thumbnails.insert(
+                    (album_id.to_string(), size),
+                    made,
+                    (etag.clone(), bytes.clone()),
+                );
             }
-            headers.insert(axum::http::header::ETAG, value);
         }
-        headers.insert(
-            axum::http::header::CONTENT_TYPE,
-            axum::http::HeaderValue::from_static(mime),
-        );
-        Ok((headers, bytes).into_response())
+        Ok(cover_response(&etag, mime, bytes, request))
     }
 }
 

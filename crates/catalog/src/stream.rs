@@ -215,75 +215,131 @@ enum FileAnswer {
     },
 }
 
-/// Answers a GET for a local file: open, validators, range and (for small answers) the bytes,
-/// all in one blocking call; large answers then stream in 256 KiB chunks.
-pub async fn respond_file(
-    path: std::path::PathBuf,
-    content_type: &str,
+/// Files served recently, whose directory entries and pages the kernel most likely still has.
+pub type RecentFiles = quick_cache::sync::Cache<std::path::PathBuf, ()>;
+
+/// What a request asks of one version of a file: an answer without bytes (304, 416), or a
+/// range (the whole file for a 200).
+enum Plan {
+    Answer(FileAnswer),
+    Range {
+        status: StatusCode,
+        start: u64,
+        end: u64,
+        size: u64,
+        validators: Validators,
+    },
+}
+
+fn plan(metadata: &std::fs::Metadata, salt: &str, request: &HeaderMap) -> Plan {
+    let size = metadata.len();
+    let mtime = metadata
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    let validators = Validators::new(size, mtime, salt);
+    if validators.not_modified(request) {
+        return Plan::Answer(FileAnswer::NotModified(validators));
+    }
+    let range_header = request.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let range = if validators.range_applies(request) {
+        parse_range(range_header, size)
+    } else {
+        RangeRequest::Full
+    };
+    let (status, start, end) = match range {
+        RangeRequest::Full => (StatusCode::OK, 0, size.saturating_sub(1)),
+        RangeRequest::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
+        RangeRequest::Unsatisfiable => return Plan::Answer(FileAnswer::Unsatisfiable(size)),
+    };
+    Plan::Range {
+        status,
+        start,
+        end,
+        size,
+        validators,
+    }
+}
+
+/// Answers up to this size may come straight from the page cache on the async thread.
+const FAST: u64 = 256 * 1024;
+
+/// Answers a small request for a recently served file without a trip to a blocking thread:
+/// open, stat, and a read with `RWF_NOWAIT`, which fails rather than wait for the disk. `None`
+/// sends the request the blocking way (anything not in memory, any error, larger answers).
+#[cfg(target_os = "linux")]
+fn answer_from_memory(
+    path: &std::path::Path,
     salt: &str,
     request: &HeaderMap,
-) -> Result<Response, CatalogError> {
-    let request = request.clone();
-    let salt = salt.to_string();
-    let answer = tokio::task::spawn_blocking(move || -> Result<FileAnswer, CatalogError> {
-        use std::io::{Read, Seek};
-        let mut file = std::fs::File::open(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => CatalogError::FileMissing,
-            _ => CatalogError::Internal(format!("opening a track file: {e}")),
-        })?;
-        let metadata = file
-            .metadata()
-            .map_err(|e| CatalogError::Internal(format!("reading a track file: {e}")))?;
-        let size = metadata.len();
-        let mtime = metadata
-            .modified()
-            .ok()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
-        let validators = Validators::new(size, mtime, &salt);
-        if validators.not_modified(&request) {
-            return Ok(FileAnswer::NotModified(validators));
-        }
-        let range_header = request.get(header::RANGE).and_then(|v| v.to_str().ok());
-        let range = if validators.range_applies(&request) {
-            parse_range(range_header, size)
-        } else {
-            RangeRequest::Full
-        };
-        let (status, start, end) = match range {
-            RangeRequest::Full => (StatusCode::OK, 0, size.saturating_sub(1)),
-            RangeRequest::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
-            RangeRequest::Unsatisfiable => return Ok(FileAnswer::Unsatisfiable(size)),
-        };
-        let length = if size == 0 { 0 } else { end - start + 1 };
-        let io = |e: std::io::Error| CatalogError::Internal(format!("reading a track file: {e}"));
-        if length <= SMALL {
-            file.seek(std::io::SeekFrom::Start(start)).map_err(io)?;
+) -> Option<FileAnswer> {
+    use rustix::io::{preadv2, ReadWriteFlags};
+    let file = std::fs::File::open(path).ok()?;
+    let metadata = file.metadata().ok()?;
+    match plan(&metadata, salt, request) {
+        Plan::Answer(answer) => Some(answer),
+        Plan::Range {
+            status,
+            start,
+            end,
+            size,
+            validators,
+        } => {
+            let length = if size == 0 { 0 } else { end - start + 1 };
+            if length > FAST {
+                return None;
+            }
             let mut bytes = vec![0u8; length as usize];
-            file.read_exact(&mut bytes).map_err(io)?;
-            return Ok(FileAnswer::Bytes {
+            if length > 0 {
+                let mut buffers = [std::io::IoSliceMut::new(&mut bytes)];
+                match preadv2(&file, &mut buffers, start, ReadWriteFlags::NOWAIT) {
+                    Ok(read) if read as u64 == length => {}
+                    _ => return None,
+                }
+            }
+            Some(FileAnswer::Bytes {
                 status,
                 start,
                 end,
                 size,
                 validators,
                 bytes,
-            });
+            })
         }
-        file.seek(std::io::SeekFrom::Start(start)).map_err(io)?;
-        Ok(FileAnswer::Stream {
-            status,
-            start,
-            end,
-            size,
-            validators,
-            file,
-        })
-    })
-    .await
-    .map_err(|e| CatalogError::Internal(format!("file task: {e}")))??;
+    }
+}
 
+#[cfg(not(target_os = "linux"))]
+fn answer_from_memory(_: &std::path::Path, _: &str, _: &HeaderMap) -> Option<FileAnswer> {
+    None
+}
+
+/// Answers a GET for a local file. A small answer from a file served recently is read from
+/// the page cache on this thread when it is there; otherwise open, validators, range and (for
+/// answers up to 1 MiB) the bytes come from one blocking call, and larger answers then stream
+/// in 256 KiB chunks.
+pub async fn respond_file(
+    path: std::path::PathBuf,
+    content_type: &str,
+    salt: &str,
+    request: &HeaderMap,
+    recent: &RecentFiles,
+) -> Result<Response, CatalogError> {
+    let fast = if recent.get(&path).is_some() {
+        answer_from_memory(&path, salt, request)
+    } else {
+        None
+    };
+    let answer = match fast {
+        Some(answer) => answer,
+        None => {
+            let answer = read_blocking(path.clone(), salt, request).await?;
+            recent.insert(path, ());
+            answer
+        }
+    };
     let mut headers = HeaderMap::new();
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     let (status, start, end, size, body) = match answer {
@@ -325,6 +381,61 @@ pub async fn respond_file(
         headers,
         body,
     ))
+}
+
+/// Open, validators, range and (for answers up to 1 MiB) the bytes, in one blocking call.
+async fn read_blocking(
+    path: std::path::PathBuf,
+    salt: &str,
+    request: &HeaderMap,
+) -> Result<FileAnswer, CatalogError> {
+    let request = request.clone();
+    let salt = salt.to_string();
+    tokio::task::spawn_blocking(move || -> Result<FileAnswer, CatalogError> {
+        use std::io::{Read, Seek};
+        let mut file = std::fs::File::open(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => CatalogError::FileMissing,
+            _ => CatalogError::Internal(format!("opening a track file: {e}")),
+        })?;
+        let metadata = file
+            .metadata()
+            .map_err(|e| CatalogError::Internal(format!("reading a track file: {e}")))?;
+        let (status, start, end, size, validators) = match plan(&metadata, &salt, &request) {
+            Plan::Answer(answer) => return Ok(answer),
+            Plan::Range {
+                status,
+                start,
+                end,
+                size,
+                validators,
+            } => (status, start, end, size, validators),
+        };
+        let length = if size == 0 { 0 } else { end - start + 1 };
+        let io = |e: std::io::Error| CatalogError::Internal(format!("reading a track file: {e}"));
+        file.seek(std::io::SeekFrom::Start(start)).map_err(io)?;
+        if length <= SMALL {
+            let mut bytes = vec![0u8; length as usize];
+            file.read_exact(&mut bytes).map_err(io)?;
+            return Ok(FileAnswer::Bytes {
+                status,
+                start,
+                end,
+                size,
+                validators,
+                bytes,
+            });
+        }
+        Ok(FileAnswer::Stream {
+            status,
+            start,
+            end,
+            size,
+            validators,
+            file,
+        })
+    })
+    .await
+    .map_err(|e| CatalogError::Internal(format!("file task: {e}")))?
 }
 
 /// 416 with the resource's size, in the house error format.
