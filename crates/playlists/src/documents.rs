@@ -18,6 +18,9 @@ const MAX_BYTES: u64 = 64 * 1024 * 1024;
 
 /// One rendering of a playlist.
 pub struct Document {
+    /// The version rendered (a change may have landed between the caller's check and the
+    /// rendering: this is the one the bytes show).
+    pub version: i64,
     pub json: Bytes,
     /// Empty if compressing failed.
     pub gzip: Bytes,
@@ -72,7 +75,8 @@ impl Documents {
         self.generation.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The rendering of playlist `id` at `version`, built by `render` (JSON bytes) on a miss.
+    /// The rendering of playlist `id` at `version`, built by `render` (the version it rendered
+    /// and its JSON) on a miss.
     /// Concurrent misses of one key wait for a single rendering.
     pub async fn get_or_render<F, Fut, E>(
         &self,
@@ -82,7 +86,7 @@ impl Documents {
     ) -> Result<Arc<Document>, E>
     where
         F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Vec<u8>, E>>,
+        Fut: std::future::Future<Output = Result<(i64, Vec<u8>), E>>,
     {
         let key = (
             id.to_string(),
@@ -99,13 +103,15 @@ impl Documents {
             Ok(document) => return Ok(document),
             Err(guard) => guard,
         };
-        let json = Bytes::from(render().await?);
+        let (rendered, json) = render().await?;
+        let json = Bytes::from(json);
         let to_compress = json.clone();
         // A failed compression only means no gzip for this rendering.
         let gzip = tokio::task::spawn_blocking(move || gzip(&to_compress))
             .await
             .unwrap_or_default();
         let document = Arc::new(Document {
+            version: rendered,
             json,
             gzip: Bytes::from(gzip),
             built: Instant::now(),

@@ -22,6 +22,9 @@ pub enum PlaylistsError {
     Directory(String),
     #[error("storage: {0}")]
     Database(#[from] sqlx::Error),
+    /// A storage failure shared by every request of a batch.
+    #[error("storage: {0}")]
+    Batch(String),
     #[error("outbox: {0}")]
     Outbox(#[from] beatstream_events::outbox::OutboxError),
 }
@@ -85,6 +88,7 @@ impl From<PlaylistsError> for ApiError {
             }
             PlaylistsError::Directory(e) => ApiError::unavailable("track directory", &e),
             PlaylistsError::Database(e) => ApiError::unavailable("playlists database", &e),
+            PlaylistsError::Batch(e) => ApiError::unavailable("playlists database", &e),
             PlaylistsError::Outbox(e) => ApiError::internal("playlists outbox", &e),
         }
     }

@@ -29,6 +29,9 @@ pub fn parse(text: &str) -> M3u {
     let mut pending: Option<(Option<String>, Option<String>)> = None;
     for (index, line) in text.lines().enumerate() {
         let line = line.trim().trim_start_matches('\u{feff}');
+        if line.chars().any(|c| c.is_control() && c != '\t') {
+            continue;
+        }
         if line.is_empty() {
             continue;
         }
@@ -148,6 +151,10 @@ pub fn write(name: &str, entries: &[Entry]) -> String {
     out.push_str(&format!("#PLAYLIST:{}\n", one_line(name)));
     for entry in entries {
         let track = &entry.track;
+        if track.path.is_empty() {
+            // A track this service never heard of has no path to write.
+            continue;
+        }
         let artists: Vec<&str> = track.artists.iter().map(|a| a.name.as_str()).collect();
         let seconds = (track.duration_ms + 500) / 1000;
         out.push_str(&format!(

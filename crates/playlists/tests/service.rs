@@ -885,6 +885,146 @@ async fn large_playlists_stay_consistent(db: Db) {
     assert_eq!(order(&s, &kim, &id).await, model);
 }
 
+async fn concurrent_appends_each_apply_once_in_order(db: Db) {
+    let s = service(&db);
+    let (kim, lee) = (user(&s, "kim").await, user(&s, "lee").await);
+    let t = tracks(&s, 8).await;
+    let id = playlist(&s, &kim, "Busy", false).await;
+    s.add_collaborator(&kim, &id, None, &lee.user_id)
+        .await
+        .unwrap();
+    let start = version(&s, &kim, &id).await;
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let (s, id, track) = (s.clone(), id.clone(), t[i % 8].clone());
+        let caller = if i % 2 == 0 { kim.clone() } else { lee.clone() };
+        // Every fifth asks for the version before any of them: at most one of those can win.
+        let if_match = (i % 5 == 0).then_some(start);
+        tasks.push(tokio::spawn(async move {
+            s.add_tracks(&caller, &id, if_match, vec![track.clone(), track], None)
+                .await
+        }));
+    }
+    let mut versions = Vec::new();
+    let mut stale = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(v) => versions.push(v),
+            Err(PlaylistsError::VersionMismatch { .. }) => stale += 1,
+            Err(e) => panic!("{e}"),
+        }
+    }
+    versions.sort_unstable();
+    let applied = versions.len() as i64;
+    assert!(
+        stale >= 7,
+        "8 asked for the starting version: {stale} refused"
+    );
+    assert_eq!(
+        versions,
+        (start + 1..=start + applied).collect::<Vec<_>>(),
+        "one version each"
+    );
+    let entries = order(&s, &kim, &id).await;
+    assert_eq!(entries.len() as i64, applied * 2);
+    // Each append's two tracks stay together.
+    for pair in entries.chunks(2) {
+        assert_eq!(pair[0], pair[1]);
+    }
+    let p = s.playlist(&kim, &id).await.unwrap();
+    assert_eq!(
+        (p.version, p.duration_ms),
+        (start + applied, applied * 2 * 180_000)
+    );
+    let changes = outbox_topics(&db)
+        .await
+        .iter()
+        .filter(|t| *t == "playlists.playlist.changed")
+        .count() as i64;
+    assert_eq!(
+        changes,
+        2 + applied,
+        "created, collaborator, then one per append"
+    );
+    // A stranger's append to a private playlist is refused, alone.
+    let max = user(&s, "max").await;
+    assert!(matches!(
+        s.add_tracks(&max, &id, None, vec![t[0].clone()], None)
+            .await,
+        Err(PlaylistsError::NotFound(_))
+    ));
+}
+
+async fn late_events_do_not_undo_newer_ones(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    tracks(&s, 1).await;
+    let id = playlist(&s, &kim, "Order", false).await;
+    s.add_tracks(&kim, &id, None, ids(&["t0"]), None)
+        .await
+        .unwrap();
+    // The catalog removed the track, then brought it back; the removal arrives last.
+    let removed = Envelope::new(&TrackRemoved {
+        track_id: "t0".into(),
+    })
+    .unwrap();
+    let back = summary("t0", "Song 0", "Band", "Band/Album/00 Song 0.mp3", 180_000);
+    let updated = Envelope::new(&TrackUpdated { track: back }).unwrap();
+    s.apply_event(&updated).await.unwrap();
+    s.apply_event(&removed).await.unwrap();
+    let (_, entries) = s.playlist_with_entries(&kim, &id, 0, 10).await.unwrap();
+    assert!(entries[0].track.available);
+}
+
+async fn ids_that_name_nothing_are_not_found(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    tracks(&s, 1).await;
+    let id = playlist(&s, &kim, "Plain", false).await;
+    // A NUL byte (PostgreSQL refuses it in text) or an absurd id: a clear answer, not a 503.
+    assert!(matches!(
+        s.add_tracks(&kim, &id, None, ids(&["t\u{0}0", "t0"]), None).await,
+        Err(PlaylistsError::UnknownTracks(ref u)) if u.len() == 1
+    ));
+    assert!(matches!(
+        s.like(&kim, "t\u{0}").await,
+        Err(PlaylistsError::NotFound("track"))
+    ));
+    let report = PlayReport {
+        track_id: "x".repeat(500),
+        played_ms: 1,
+        started_at: None,
+    };
+    assert!(matches!(
+        s.record_play(&kim, report).await,
+        Err(PlaylistsError::NotFound("track"))
+    ));
+    let m3u = "#EXTM3U\n/music/a\u{0}b.mp3\n";
+    assert!(
+        s.import_m3u(&kim, m3u, None).await.is_err(),
+        "no usable entries"
+    );
+}
+
+async fn a_collaborator_may_leave_even_when_editing_is_off(db: Db) {
+    let s = service(&db);
+    let (kim, lee) = (user(&s, "kim").await, user(&s, "lee").await);
+    let id = playlist(&s, &kim, "Closed", false).await;
+    s.add_collaborator(&kim, &id, None, &lee.user_id)
+        .await
+        .unwrap();
+    let off = PlaylistPatch {
+        collaborative: Some(false),
+        ..Default::default()
+    };
+    s.update_playlist(&kim, &id, None, off).await.unwrap();
+    let p = s
+        .remove_collaborator(&lee, &id, None, &lee.user_id)
+        .await
+        .unwrap();
+    assert!(p.collaborators.is_empty());
+}
+
 backend_tests!("playlists", &MIGRATIONS;
     create_rename_and_delete,
     bad_names_are_refused,
@@ -894,8 +1034,12 @@ backend_tests!("playlists", &MIGRATIONS;
     bad_edits_change_nothing,
     stale_versions_are_refused,
     concurrent_edits_exactly_one_wins,
+    concurrent_appends_each_apply_once_in_order,
     collaborators_edit_tracks_but_not_the_playlist,
     removed_tracks_show_unavailable_and_come_back,
+    late_events_do_not_undo_newer_ones,
+    ids_that_name_nothing_are_not_found,
+    a_collaborator_may_leave_even_when_editing_is_off,
     tracks_not_heard_of_yet_are_asked_for,
     likes_are_idempotent_and_newest_first,
     plays_and_skips,

@@ -70,7 +70,8 @@ CREATE TABLE tracks (
     bitrate_kbps INTEGER,
     path         TEXT NOT NULL,  -- relative to its library folder, for matching M3U entries
     file_name    TEXT NOT NULL,  -- folded last part of the path, for matching M3U entries
-    available    INTEGER NOT NULL
+    available    INTEGER NOT NULL,
+    event_id     TEXT NOT NULL DEFAULT ''  -- the last catalog event applied (UUIDv7: ordered)
 );
 CREATE INDEX tracks_title_key ON tracks(title_key);
 CREATE INDEX tracks_file_name ON tracks(file_name);

@@ -7,6 +7,7 @@ use axum::Json;
 use beatstream_core::{ApiError, ApiJson, ApiQuery, Caller, PageQuery, Timestamp, UserId};
 
 use super::dto::*;
+use crate::error::PlaylistsError;
 use crate::model::{NewPlaylist, PlayReport, PlaylistPatch};
 use crate::service::PlaylistsService;
 use crate::store::HistoryFilter;
@@ -20,6 +21,15 @@ fn if_match(headers: &HeaderMap) -> Option<i64> {
     }
     let bare = value.trim_start_matches("W/").trim_matches('"');
     Some(bare.parse().unwrap_or(-1))
+}
+
+/// A path id that cannot name anything is simply not found (and never reaches the database).
+fn known(id: &str, not_found: PlaylistsError) -> Result<(), ApiError> {
+    if crate::service::plausible_id(id) {
+        Ok(())
+    } else {
+        Err(not_found.into())
+    }
 }
 
 fn etag(version: i64) -> HeaderValue {
@@ -77,6 +87,7 @@ pub async fn get_playlist(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<EntriesQuery>,
 ) -> Result<Response, ApiError> {
+    known(&id, PlaylistsError::NotFound("playlist"))?;
     let offset = query.offset.unwrap_or(0);
     let limit = query.limit.unwrap_or(i64::MAX);
     if offset < 0 || limit < 0 {
@@ -107,7 +118,9 @@ pub async fn get_playlist(
                 playlist: PlaylistDto::from(&playlist),
                 tracks: entries.iter().map(EntryDto::from).collect(),
             };
-            serde_json::to_vec(&body).map_err(|e| ApiError::internal("rendering a playlist", &e))
+            serde_json::to_vec(&body)
+                .map(|json| (playlist.version, json))
+                .map_err(|e| ApiError::internal("rendering a playlist", &e))
         })
         .await?;
     let gzip = !document.gzip.is_empty() && accepts_gzip(&headers);
@@ -131,7 +144,7 @@ pub async fn get_playlist(
     }
     response
         .headers_mut()
-        .insert(header::ETAG, etag(head.version));
+        .insert(header::ETAG, etag(document.version));
     Ok(response)
 }
 
@@ -159,6 +172,7 @@ pub async fn patch_playlist(
     headers: HeaderMap,
     ApiJson(body): ApiJson<PatchPlaylistRequest>,
 ) -> Result<Response, ApiError> {
+    known(&id, PlaylistsError::NotFound("playlist"))?;
     let patch = PlaylistPatch {
         name: body.name,
         description: body.description,
@@ -182,6 +196,7 @@ pub async fn delete_playlist(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
+    known(&id, PlaylistsError::NotFound("playlist"))?;
     service
         .delete_playlist(&caller, &id, if_match(&headers))
         .await?;
@@ -198,6 +213,7 @@ pub async fn add_tracks(
     headers: HeaderMap,
     ApiJson(body): ApiJson<AddTracksRequest>,
 ) -> Result<Response, ApiError> {
+    known(&id, PlaylistsError::NotFound("playlist"))?;
     let version = service
         .add_tracks(
             &caller,
@@ -223,6 +239,7 @@ pub async fn remove_tracks(
     headers: HeaderMap,
     ApiJson(body): ApiJson<RemoveTracksRequest>,
 ) -> Result<Response, ApiError> {
+    known(&id, PlaylistsError::NotFound("playlist"))?;
     let version = service
         .remove_tracks(&caller, &id, if_match(&headers), body.positions)
         .await?;
@@ -239,6 +256,7 @@ pub async fn move_tracks(
     headers: HeaderMap,
     ApiJson(body): ApiJson<MoveTracksRequest>,
 ) -> Result<Response, ApiError> {
+    known(&id, PlaylistsError::NotFound("playlist"))?;
     let version = service
         .move_tracks(
             &caller,
@@ -261,6 +279,8 @@ pub async fn add_collaborator(
     Path((id, user_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    known(&id, PlaylistsError::NotFound("playlist"))?;
+    known(&user_id, PlaylistsError::NotFound("user"))?;
     let playlist = service
         .add_collaborator(&caller, &id, if_match(&headers), &UserId(user_id))
         .await?;
@@ -278,6 +298,8 @@ pub async fn remove_collaborator(
     Path((id, user_id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    known(&id, PlaylistsError::NotFound("playlist"))?;
+    known(&user_id, PlaylistsError::NotFound("user"))?;
     let playlist = service
         .remove_collaborator(&caller, &id, if_match(&headers), &UserId(user_id))
         .await?;
@@ -295,6 +317,7 @@ pub async fn export_m3u(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
+    known(&id, PlaylistsError::NotFound("playlist"))?;
     let (name, text) = service.export_m3u(&caller, &id).await?;
     let file_name: String = name
         .chars()
@@ -344,6 +367,7 @@ pub async fn like_track(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    known(&id, PlaylistsError::NotFound("track"))?;
     service.like(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -355,6 +379,7 @@ pub async fn unlike_track(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    known(&id, PlaylistsError::NotFound("track"))?;
     service.unlike(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -27,6 +27,9 @@ pub fn counts_as_play(played_ms: i64, duration_ms: i64) -> bool {
 impl PlaylistsService {
     /// A track anyone may like or play: known to the catalog, even if since removed.
     async fn known_track(&self, track_id: &str) -> Result<TrackInfo, PlaylistsError> {
+        if !super::plausible_id(track_id) {
+            return Err(PlaylistsError::NotFound("track"));
+        }
         let mut found = self.resolve_tracks(&[track_id.to_string()]).await?;
         found
             .remove(track_id)

@@ -1,11 +1,13 @@
 //! The playlists service's use cases: playlists ([`playlists`]), likes and plays ([`library`]),
 //! and keeping the read models from events ([`readmodel`]).
 
+mod append;
 mod library;
 mod playlists;
 mod readmodel;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use beatstream_events::outbox::OutboxWaker;
@@ -21,6 +23,12 @@ pub use playlists::{
     MAX_DESCRIPTION_CHARS, MAX_ITEMS_PER_REQUEST, MAX_NAME_CHARS, MAX_PLAYLIST_TRACKS,
 };
 
+/// Whether `id` could be an id at all: ids are short and printable. Anything else (a NUL byte
+/// from `%00` in a path, say, which PostgreSQL refuses in text) names nothing.
+pub fn plausible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 200 && !id.chars().any(char::is_control)
+}
+
 /// The consumer group this service reads events as.
 pub const CONSUMER: &str = "playlists";
 
@@ -30,6 +38,11 @@ pub struct PlaylistsService {
     waker: OutboxWaker,
     directory: Arc<dyn TrackDirectory>,
     documents: Arc<Documents>,
+    appends: Arc<append::Appends>,
+    /// Available tracks recently added or played, by id.
+    hot_tracks: Arc<quick_cache::sync::Cache<String, TrackInfo>>,
+    /// Counts applied track events, so a read that raced one is not kept in `hot_tracks`.
+    track_events: Arc<AtomicU64>,
 }
 
 impl PlaylistsService {
@@ -43,6 +56,9 @@ impl PlaylistsService {
             waker,
             directory,
             documents: Arc::new(Documents::default()),
+            appends: Arc::default(),
+            hot_tracks: Arc::new(quick_cache::sync::Cache::new(10_000)),
+            track_events: Arc::default(),
         }
     }
 
@@ -61,12 +77,33 @@ impl PlaylistsService {
         &self,
         ids: &[String],
     ) -> Result<HashMap<String, TrackInfo>, PlaylistsError> {
-        let mut distinct: Vec<String> = ids.to_vec();
+        let mut distinct: Vec<String> = ids.iter().filter(|id| plausible_id(id)).cloned().collect();
         distinct.sort_unstable();
         distinct.dedup();
-        let mut conn = self.store.db().pool().acquire().await?;
-        let mut known = crate::store::tracks_by_id(&mut conn, &distinct).await?;
-        drop(conn);
+        // Hot tracks from memory (a track event drops its entry), the rest from the read model.
+        let mut known: HashMap<String, TrackInfo> = HashMap::with_capacity(distinct.len());
+        let mut unread = Vec::new();
+        for id in distinct.iter() {
+            match self.hot_tracks.get(id) {
+                Some(track) => {
+                    known.insert(id.clone(), track);
+                }
+                None => unread.push(id.clone()),
+            }
+        }
+        if !unread.is_empty() {
+            let generation = self.track_events.load(Ordering::Acquire);
+            let mut conn = self.store.db().pool().acquire().await?;
+            let read = crate::store::tracks_by_id(&mut conn, &unread).await?;
+            drop(conn);
+            // Kept only if no track event landed meanwhile (it may have changed what was read).
+            if unread.len() <= 100 && self.track_events.load(Ordering::Acquire) == generation {
+                for track in read.values().filter(|t| t.available) {
+                    self.hot_tracks.insert(track.id.clone(), track.clone());
+                }
+            }
+            known.extend(read);
+        }
         let missing: Vec<String> = distinct
             .into_iter()
             .filter(|id| known.get(id).is_none_or(|t| !t.available))
@@ -82,11 +119,13 @@ impl PlaylistsService {
         if !found.is_empty() {
             let mut tx = self.store.db().begin_write().await?;
             for summary in &found {
-                PlaylistsStore::upsert_track(&mut tx, summary).await?;
+                PlaylistsStore::upsert_track(&mut tx, summary, "").await?;
             }
             let ids: Vec<String> = found.iter().map(|s| s.track_id.clone()).collect();
             known.extend(crate::store::tracks_by_id(&mut tx, &ids).await?);
             tx.commit().await?;
+            // A track that came back may show in renderings of playlists.
+            self.documents.invalidate_all();
         }
         Ok(known)
     }
@@ -109,7 +148,7 @@ impl PlaylistsService {
             after = last.track_id.clone();
             let mut tx = self.store.db().begin_write().await?;
             for summary in &page {
-                PlaylistsStore::upsert_track(&mut tx, summary).await?;
+                PlaylistsStore::upsert_track(&mut tx, summary, "").await?;
             }
             tx.commit().await?;
             added += page.len() as u64;

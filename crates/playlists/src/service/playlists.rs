@@ -23,13 +23,15 @@ pub const MAX_PLAYLIST_TRACKS: i64 = 100_000;
 enum Need {
     Owner(&'static str),
     TrackEditor,
+    /// Anyone who sees it (a collaborator leaving).
+    Viewer,
 }
 
 /// What a change did to the tracks, for its event.
 #[derive(Default)]
-struct TrackDelta {
-    added: Vec<String>,
-    removed: Vec<String>,
+pub(super) struct TrackDelta {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
 }
 
 fn clean_name(name: &str) -> Result<String, PlaylistsError> {
@@ -61,14 +63,18 @@ fn clean_description(text: &str) -> Result<String, PlaylistsError> {
     Ok(text.to_string())
 }
 
-fn caller_ref(caller: &Caller) -> UserRef {
+pub(super) fn caller_ref(caller: &Caller) -> UserRef {
     UserRef {
         id: caller.user_id.clone(),
         username: caller.username.clone(),
     }
 }
 
-fn changed_event(playlist: &Playlist, by: &UserId, delta: TrackDelta) -> PlaylistChanged {
+pub(super) fn changed_event(
+    playlist: &Playlist,
+    by: &UserId,
+    delta: TrackDelta,
+) -> PlaylistChanged {
     PlaylistChanged {
         playlist_id: playlist.id.clone(),
         version: playlist.version,
@@ -168,6 +174,13 @@ impl PlaylistsService {
         caller: &Caller,
         page: &Page,
     ) -> Result<Paged<Playlist>, PlaylistsError> {
+        if page
+            .after
+            .as_deref()
+            .is_some_and(|after| !super::plausible_id(after))
+        {
+            return Err(invalid("cursor", "is not one this server gave"));
+        }
         let mut conn = self.store.db().pool().acquire().await?;
         let rows = PlaylistsStore::playlists_of(&mut conn, &caller.user_id, page).await?;
         Ok(Paged::from_rows(rows, page, |p| p.id.clone()))
@@ -264,10 +277,18 @@ impl PlaylistsService {
         if !unknown.is_empty() {
             return Err(PlaylistsError::UnknownTracks(unknown));
         }
+        let Some(position) = position else {
+            let duration = track_ids
+                .iter()
+                .map(|id| tracks.get(id).map_or(0, |t| t.duration_ms))
+                .sum();
+            return self
+                .append_tracks(caller, id, if_match, track_ids, duration)
+                .await;
+        };
         let (mut tx, mut playlist) = self
             .begin_change(caller, id, if_match, Need::TrackEditor)
             .await?;
-        let position = position.unwrap_or(playlist.track_count);
         if position > playlist.track_count {
             return Err(invalid(
                 "position",
@@ -416,6 +437,14 @@ impl PlaylistsService {
         if_match: Option<i64>,
         user_id: &UserId,
     ) -> Result<Playlist, PlaylistsError> {
+        // Who the user is, before taking the playlist: waiting for an account to arrive must
+        // not hold the write turn that its event needs.
+        if self.playlist(caller, id).await?.owner.id != caller.user_id {
+            return Err(PlaylistsError::NotOwner("manage collaborators"));
+        }
+        let mut conn = self.store.db().pool().acquire().await?;
+        let user = self.user_arriving(&mut conn, user_id).await?;
+        drop(conn);
         let (mut tx, mut playlist) = self
             .begin_change(caller, id, if_match, Need::Owner("manage collaborators"))
             .await?;
@@ -431,7 +460,7 @@ impl PlaylistsService {
                 "that user already collaborates on this playlist",
             ));
         }
-        let Some(user) = PlaylistsStore::user(&mut tx, user_id.as_str()).await? else {
+        let Some(user) = user else {
             return Err(PlaylistsError::NotFound("user"));
         };
         PlaylistsStore::add_collaborator(&mut tx, id, user_id, playlist.updated_at).await?;
@@ -453,19 +482,13 @@ impl PlaylistsService {
         if_match: Option<i64>,
         user_id: &UserId,
     ) -> Result<Playlist, PlaylistsError> {
+        // A collaborator may leave, even a playlist that is no longer collaborative.
         let need = if &caller.user_id == user_id {
-            Need::TrackEditor
+            Need::Viewer
         } else {
             Need::Owner("manage collaborators")
         };
-        let (mut tx, mut playlist) = match self.begin_change(caller, id, if_match, need).await {
-            // A collaborator of a playlist that is no longer collaborative may still leave.
-            Err(PlaylistsError::CannotEdit) => {
-                self.begin_change(caller, id, if_match, Need::Owner(""))
-                    .await?
-            }
-            other => other?,
-        };
+        let (mut tx, mut playlist) = self.begin_change(caller, id, if_match, need).await?;
         if !playlist.is_collaborator(user_id) {
             return Err(PlaylistsError::NotFound("collaborator"));
         }
@@ -611,6 +634,30 @@ impl PlaylistsService {
     }
 }
 
+impl PlaylistsService {
+    /// A user of the read model. One who signed up a moment ago may not be in it yet (the
+    /// account arrives by event): look again for a short while before calling them unknown.
+    async fn user_arriving(
+        &self,
+        conn: &mut AnyConnection,
+        user_id: &UserId,
+    ) -> Result<Option<UserRef>, PlaylistsError> {
+        let deadline = tokio::time::Instant::now() + USER_ARRIVAL_WAIT;
+        loop {
+            if let Some(user) = PlaylistsStore::user(conn, user_id.as_str()).await? {
+                return Ok(Some(user));
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// How long adding a collaborator waits for a just-created account to arrive by event.
+const USER_ARRIVAL_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The playlist if the caller may see it; another user's private playlist does not exist for
 /// them.
 fn visible(playlist: Option<Playlist>, caller: &Caller) -> Result<Playlist, PlaylistsError> {
@@ -629,28 +676,60 @@ async fn match_entry(
         // The catalog's path is relative to its library folder: the candidate whose path is the
         // longest tail of the entry's path wins.
         let candidates = PlaylistsStore::tracks_named(conn, file_name).await?;
-        let best = candidates
+        let scored: Vec<(usize, &crate::model::TrackInfo)> = candidates
             .iter()
-            .filter_map(|track| {
-                let track_parts: Vec<String> =
-                    track.path.split('/').map(|p| p.to_lowercase()).collect();
-                let shared = track_parts
-                    .iter()
+            .map(|track| {
+                let shared = track
+                    .path
+                    .split('/')
                     .rev()
                     .zip(parts.iter().rev())
-                    .take_while(|(a, b)| **a == b.to_lowercase())
+                    .take_while(|(a, b)| a.to_lowercase() == b.to_lowercase())
                     .count();
-                (shared > 0).then_some((shared, track))
+                (shared, track)
             })
-            .max_by_key(|(shared, _)| *shared);
-        if let Some((_, track)) = best {
+            .filter(|(shared, _)| *shared > 0)
+            .collect();
+        let best = scored.iter().map(|(shared, _)| *shared).max().unwrap_or(0);
+        let mut tied: Vec<&crate::model::TrackInfo> = scored
+            .iter()
+            .filter(|(shared, _)| *shared == best)
+            .map(|(_, track)| *track)
+            .collect();
+        // Several tracks share the best tail ("01.mp3" in many folders): the #EXTINF title
+        // decides, then the id, so both backends pick the same one.
+        if tied.len() > 1 {
+            if let Some(title) = entry
+                .title
+                .as_deref()
+                .map(m3u::fold)
+                .filter(|t| !t.is_empty())
+            {
+                let titled: Vec<_> = tied
+                    .iter()
+                    .copied()
+                    .filter(|t| m3u::fold(&t.title) == title)
+                    .collect();
+                if !titled.is_empty() {
+                    tied = titled;
+                }
+            }
+            tied.sort_by(|a, b| a.id.cmp(&b.id));
+        }
+        if let Some(track) = tied.first() {
             return Ok(Some((track.id.clone(), track.duration_ms)));
         }
     }
-    let Some(title) = &entry.title else {
+    let Some(title) = entry
+        .title
+        .as_deref()
+        .map(m3u::fold)
+        .filter(|t| !t.is_empty())
+    else {
         return Ok(None);
     };
-    let candidates = PlaylistsStore::tracks_titled(conn, &m3u::fold(title)).await?;
+    let mut candidates = PlaylistsStore::tracks_titled(conn, &title).await?;
+    candidates.sort_by(|a, b| a.id.cmp(&b.id));
     let artist = entry.artist.as_deref().map(m3u::fold);
     let found = candidates.iter().find(|track| match &artist {
         None => true,

@@ -26,13 +26,14 @@ impl PlaylistsService {
         // The track whose change playlists show, if any.
         let changed_track = match decoded {
             Ok(Some(track)) => {
-                PlaylistsStore::upsert_track(&mut tx, &track).await?;
+                PlaylistsStore::upsert_track(&mut tx, &track, &envelope.id).await?;
                 Some(track.track_id)
             }
             Ok(None) => match envelope.topic.as_str() {
                 TrackRemoved::TOPIC => match envelope.decode::<TrackRemoved>() {
                     Ok(removed) => {
-                        PlaylistsStore::mark_unavailable(&mut tx, &removed.track_id).await?;
+                        PlaylistsStore::mark_unavailable(&mut tx, &removed.track_id, &envelope.id)
+                            .await?;
                         Some(removed.track_id)
                     }
                     Err(e) => return skip(envelope, &e),
@@ -44,6 +45,9 @@ impl PlaylistsService {
                             username: created.username,
                         };
                         PlaylistsStore::upsert_user(&mut tx, &user).await?;
+                        // Renderings may show this name (an account created again, or an
+                        // event late for a user who already acted).
+                        self.documents.invalidate_all();
                         None
                     }
                     Err(e) => return skip(envelope, &e),
@@ -60,6 +64,11 @@ impl PlaylistsService {
             None => false,
         };
         tx.commit().await?;
+        if let Some(track_id) = &changed_track {
+            self.track_events
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            self.hot_tracks.remove(track_id);
+        }
         if stale {
             // Renderings of playlists show their tracks.
             self.documents.invalidate_all();

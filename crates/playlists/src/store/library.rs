@@ -13,12 +13,14 @@ pub enum HistoryFilter {
     PlaysAndSkips,
 }
 
-/// Cursors of newest-first lists: the time and the id of the last item.
+/// Cursors of newest-first lists: the time and the id of the last item. One that is not ours
+/// starts from the top (the id part of a cursor is compared, never trusted).
 fn split_cursor(after: &Option<String>) -> (i64, String) {
     after
         .as_deref()
         .and_then(|key| key.split_once('/'))
         .and_then(|(at, id)| Some((at.parse().ok()?, id.to_string())))
+        .filter(|(_, id): &(i64, String)| !id.chars().any(char::is_control))
         .unwrap_or((i64::MAX, String::new()))
 }
 

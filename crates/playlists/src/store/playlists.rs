@@ -276,18 +276,32 @@ impl PlaylistsStore {
             .execute(&mut *conn)
             .await?;
         }
-        for (chunk_index, chunk) in track_ids.chunks(ROWS_PER_STATEMENT).enumerate() {
-            let first = position + (chunk_index * ROWS_PER_STATEMENT) as i64;
+        let rows: Vec<(i64, &str, &UserId)> = track_ids
+            .iter()
+            .enumerate()
+            .map(|(i, track_id)| (position + i as i64, track_id.as_str(), added_by))
+            .collect();
+        Self::insert_entry_rows(conn, playlist_id, &rows, now).await
+    }
+
+    /// Inserts entries `(position, track_id, added_by)` as they are, moving nothing.
+    pub async fn insert_entry_rows(
+        conn: &mut AnyConnection,
+        playlist_id: &str,
+        rows: &[(i64, &str, &UserId)],
+        now: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO playlist_entries (playlist_id, position, track_id, added_by, added_at) VALUES {}",
                 value_rows(conn, chunk.len(), 5)
             );
             let mut query = sqlx::query(&sql);
-            for (i, track_id) in chunk.iter().enumerate() {
+            for (position, track_id, added_by) in chunk {
                 query = query
                     .bind(playlist_id)
-                    .bind(first + i as i64)
-                    .bind(track_id)
+                    .bind(*position)
+                    .bind(*track_id)
                     .bind(added_by.as_str())
                     .bind(now.millis());
             }

@@ -14,30 +14,48 @@ fn file_name_key(path: &str) -> String {
 }
 
 impl PlaylistsStore {
-    /// Inserts or refreshes a track, available. A new duration refreshes the durations of the
-    /// playlists that hold it.
+    /// The id of the last catalog event applied to a track ("" if none or unknown).
+    async fn last_event(
+        conn: &mut AnyConnection,
+        track_id: &str,
+    ) -> Result<Option<(String, i64)>, sqlx::Error> {
+        sqlx::query("SELECT event_id, duration_ms FROM tracks WHERE id = $1")
+            .bind(track_id)
+            .fetch_optional(conn)
+            .await?
+            .map(|row| Ok((row.try_get("event_id")?, row.try_get("duration_ms")?)))
+            .transpose()
+    }
+
+    /// Inserts or refreshes a track, available, as of catalog event `event_id` (event ids are
+    /// time-ordered; "" for what the catalog answered directly). An event older than the last
+    /// one applied to the track changes nothing: events of different topics may arrive out of
+    /// order. A new duration refreshes the durations of the playlists that hold the track.
     pub async fn upsert_track(
         conn: &mut AnyConnection,
         track: &TrackSummary,
+        event_id: &str,
     ) -> Result<(), sqlx::Error> {
-        let old_duration: Option<i64> = sqlx::query("SELECT duration_ms FROM tracks WHERE id = $1")
-            .bind(&track.track_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|row| row.try_get("duration_ms"))
-            .transpose()?;
+        let last = Self::last_event(conn, &track.track_id).await?;
+        if last
+            .as_ref()
+            .is_some_and(|(last, _)| !event_id.is_empty() && last.as_str() > event_id)
+        {
+            return Ok(());
+        }
+        let old_duration = last.map(|(_, duration)| duration);
         let artists = serde_json::to_string(&track.artists).unwrap_or_else(|_| "[]".into());
         let genres = serde_json::to_string(&track.genres).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO tracks (id, title, title_key, artists, album_id, album_title, genres, year, \
-             track_number, disc_number, duration_ms, format, bitrate_kbps, path, file_name, available) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1) \
+             track_number, disc_number, duration_ms, format, bitrate_kbps, path, file_name, available, event_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16) \
              ON CONFLICT (id) DO UPDATE SET title = excluded.title, title_key = excluded.title_key, \
              artists = excluded.artists, album_id = excluded.album_id, album_title = excluded.album_title, \
              genres = excluded.genres, year = excluded.year, track_number = excluded.track_number, \
              disc_number = excluded.disc_number, duration_ms = excluded.duration_ms, format = excluded.format, \
              bitrate_kbps = excluded.bitrate_kbps, path = excluded.path, file_name = excluded.file_name, \
-             available = 1",
+             available = 1, event_id = CASE WHEN excluded.event_id = '' THEN tracks.event_id ELSE excluded.event_id END",
         )
         .bind(&track.track_id)
         .bind(&track.title)
@@ -54,6 +72,7 @@ impl PlaylistsStore {
         .bind(track.bitrate_kbps)
         .bind(&track.path)
         .bind(file_name_key(&track.path))
+        .bind(event_id)
         .execute(&mut *conn)
         .await?;
         if old_duration.is_some_and(|old| old != track.duration_ms) {
@@ -83,15 +102,20 @@ impl PlaylistsStore {
         )
     }
 
-    /// Marks a track unavailable (the catalog removed it); it stays in playlists and likes.
+    /// Marks a track unavailable (the catalog removed it, by event `event_id`); it stays in
+    /// playlists and likes. Ignored if a later event was applied already.
     pub async fn mark_unavailable(
         conn: &mut AnyConnection,
         track_id: &str,
+        event_id: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE tracks SET available = 0 WHERE id = $1")
-            .bind(track_id)
-            .execute(conn)
-            .await?;
+        sqlx::query(
+            "UPDATE tracks SET available = 0, event_id = $2 WHERE id = $1 AND event_id <= $2",
+        )
+        .bind(track_id)
+        .bind(event_id)
+        .execute(conn)
+        .await?;
         Ok(())
     }
 
