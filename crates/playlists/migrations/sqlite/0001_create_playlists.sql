@@ -76,6 +76,12 @@ CREATE TABLE tracks (
 CREATE INDEX tracks_title_key ON tracks(title_key);
 CREATE INDEX tracks_file_name ON tracks(file_name);
 
+-- One-off jobs done, by name (the first fill of the track read model from the catalog).
+CREATE TABLE jobs_done (
+    name    TEXT PRIMARY KEY,
+    done_at INTEGER NOT NULL
+);
+
 -- Read model of accounts (auth.user.created), for owner and added_by names.
 CREATE TABLE users (
     id       TEXT PRIMARY KEY,

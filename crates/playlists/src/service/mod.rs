@@ -130,10 +130,13 @@ impl PlaylistsService {
         Ok(known)
     }
 
-    /// Fills an empty track read model from the catalog: for a catalog that existed before this
-    /// service, whose events went by before it listened. Returns how many tracks it added.
+    /// Fills the track read model from the catalog, once: for a catalog that existed before
+    /// this service, whose events went by before it listened. Events that arrive meanwhile are
+    /// newer and win (see `upsert_track`). A fill that stops halfway runs again at the next
+    /// start. Returns how many tracks it wrote (0 once done).
     pub async fn backfill_tracks(&self) -> Result<u64, PlaylistsError> {
-        if self.store.count_tracks().await? > 0 {
+        const JOB: &str = "tracks from the catalog";
+        if self.store.job_done(JOB).await? {
             return Ok(0);
         }
         let mut after = String::new();
@@ -153,6 +156,9 @@ impl PlaylistsService {
             tx.commit().await?;
             added += page.len() as u64;
         }
+        let mut tx = self.store.db().begin_write().await?;
+        PlaylistsStore::mark_job_done(&mut tx, JOB, beatstream_core::Timestamp::now()).await?;
+        tx.commit().await?;
         Ok(added)
     }
 }
