@@ -2,7 +2,7 @@
 //! out) and the listener's library (likes and play history).
 //!
 //! Owns the tables `playlists`, `playlist_collaborators`, `playlist_entries`, `likes`, `plays`,
-//! and two read models: `tracks` (from catalog events) and `users` (from auth events), plus its
+//! two read models: `tracks` (from catalog events) and `users` (from auth events), `jobs_done`, and its
 //! `outbox` and `processed_events`. Routes: `/api/v1/playlists...`, `/api/v1/me/playlists`,
 //! `/api/v1/me/likes/tracks...`, `/api/v1/me/plays`, `/api/v1/me/history`.
 //!
