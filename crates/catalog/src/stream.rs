@@ -129,6 +129,32 @@ impl Validators {
         }
     }
 
+    /// What `request` asks of this version of a resource of `size` bytes.
+    fn asked(&self, size: u64, request: &HeaderMap) -> Asked {
+        if self.not_modified(request) {
+            return Asked::NotModified;
+        }
+        let range_header = request.get(header::RANGE).and_then(|v| v.to_str().ok());
+        let range = if self.range_applies(request) {
+            parse_range(range_header, size)
+        } else {
+            RangeRequest::Full
+        };
+        match range {
+            RangeRequest::Full => Asked::Bytes {
+                status: StatusCode::OK,
+                start: 0,
+                end: size.saturating_sub(1),
+            },
+            RangeRequest::Partial { start, end } => Asked::Bytes {
+                status: StatusCode::PARTIAL_CONTENT,
+                start,
+                end,
+            },
+            RangeRequest::Unsatisfiable => Asked::Unsatisfiable,
+        }
+    }
+
     fn apply(&self, headers: &mut HeaderMap) {
         if let Ok(value) = HeaderValue::from_str(&self.etag) {
             headers.insert(header::ETAG, value);
@@ -139,6 +165,18 @@ impl Validators {
             }
         }
     }
+}
+
+/// What a request asks of one version of a resource.
+enum Asked {
+    NotModified,
+    Unsatisfiable,
+    /// Inclusive positions; the whole resource for a 200.
+    Bytes {
+        status: StatusCode,
+        start: u64,
+        end: u64,
+    },
 }
 
 /// Where the bytes come from.
@@ -163,19 +201,10 @@ pub async fn respond_blob(
     let mut headers = HeaderMap::new();
     validators.apply(&mut headers);
     headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if validators.not_modified(request) {
-        return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
-    }
-    let range_header = request.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let range = if validators.range_applies(request) {
-        parse_range(range_header, size)
-    } else {
-        RangeRequest::Full
-    };
-    let (status, start, end) = match range {
-        RangeRequest::Full => (StatusCode::OK, 0, size.saturating_sub(1)),
-        RangeRequest::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
-        RangeRequest::Unsatisfiable => return Ok(unsatisfiable(size)),
+    let (status, start, end) = match validators.asked(size, request) {
+        Asked::NotModified => return Ok((StatusCode::NOT_MODIFIED, headers).into_response()),
+        Asked::Unsatisfiable => return Ok(unsatisfiable(size)),
+        Asked::Bytes { status, start, end } => (status, start, end),
     };
     let length = if size == 0 { 0 } else { end - start + 1 };
     let body = if length == 0 {
@@ -240,19 +269,10 @@ fn plan(metadata: &std::fs::Metadata, salt: &str, request: &HeaderMap) -> Plan {
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0);
     let validators = Validators::new(size, mtime, salt);
-    if validators.not_modified(request) {
-        return Plan::Answer(FileAnswer::NotModified(validators));
-    }
-    let range_header = request.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let range = if validators.range_applies(request) {
-        parse_range(range_header, size)
-    } else {
-        RangeRequest::Full
-    };
-    let (status, start, end) = match range {
-        RangeRequest::Full => (StatusCode::OK, 0, size.saturating_sub(1)),
-        RangeRequest::Partial { start, end } => (StatusCode::PARTIAL_CONTENT, start, end),
-        RangeRequest::Unsatisfiable => return Plan::Answer(FileAnswer::Unsatisfiable(size)),
+    let (status, start, end) = match validators.asked(size, request) {
+        Asked::NotModified => return Plan::Answer(FileAnswer::NotModified(validators)),
+        Asked::Unsatisfiable => return Plan::Answer(FileAnswer::Unsatisfiable(size)),
+        Asked::Bytes { status, start, end } => (status, start, end),
     };
     Plan::Range {
         status,
