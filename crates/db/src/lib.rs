@@ -305,6 +305,23 @@ pub fn bulk_placeholders(conn: &sqlx::AnyConnection, start: usize, count: usize)
     }
 }
 
+/// Placeholders for `rows` rows of `width` values each, as `(..), (..)`, numbered from 1 (see
+/// [`bulk_placeholders`]), for a multi-row `INSERT`.
+pub fn value_rows(conn: &sqlx::AnyConnection, rows: usize, width: usize) -> String {
+    (0..rows)
+        .map(|row| format!("({})", bulk_placeholders(conn, row * width + 1, width)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Placeholders `$start, ..., $(start + count - 1)`, for an `IN` list of a few hundred values.
+pub fn placeholders(start: usize, count: usize) -> String {
+    (start..start + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Quotes an SQL identifier (a schema name from config or a test).
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

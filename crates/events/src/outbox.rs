@@ -45,12 +45,9 @@ pub async fn append_all(
     envelopes: &[Envelope],
 ) -> Result<(), OutboxError> {
     for chunk in envelopes.chunks(300) {
-        let rows: Vec<String> = (0..chunk.len())
-            .map(|i| format!("({})", beatstream_db::bulk_placeholders(conn, i * 3 + 1, 3)))
-            .collect();
         let sql = format!(
             "INSERT INTO outbox (event_id, topic, envelope) VALUES {}",
-            rows.join(", ")
+            beatstream_db::value_rows(conn, chunk.len(), 3)
         );
         let mut query = sqlx::query(&sql);
         for envelope in chunk {

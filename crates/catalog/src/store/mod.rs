@@ -5,7 +5,7 @@ mod read;
 mod scans;
 mod write;
 
-use beatstream_db::Db;
+use beatstream_db::{placeholders, Db};
 
 pub use read::{AlbumFilter, TrackFilter};
 pub use write::{IndexedFile, TrackWrite, WriteCache};
@@ -23,12 +23,4 @@ impl CatalogStore {
     pub fn db(&self) -> &Db {
         &self.db
     }
-}
-
-/// `$1, $2, ...` from `start` for `count` values.
-fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

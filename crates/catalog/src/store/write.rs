@@ -361,15 +361,8 @@ impl Rows {
             return Ok(());
         };
         for chunk in self.rows.chunks((MAX_PARAMETERS / width).max(1)) {
-            let values: Vec<String> = (0..chunk.len())
-                .map(|row| {
-                    format!(
-                        "({})",
-                        beatstream_db::bulk_placeholders(conn, row * width + 1, width)
-                    )
-                })
-                .collect();
-            let sql = format!("{} {} {}", self.head, values.join(", "), self.tail);
+            let values = beatstream_db::value_rows(conn, chunk.len(), width);
+            let sql = format!("{} {} {}", self.head, values, self.tail);
             let mut query = sqlx::query(&sql);
             for value in chunk.iter().flatten() {
                 query = match value {

@@ -8,7 +8,7 @@ mod readmodel;
 use std::collections::HashMap;
 
 use beatstream_core::{Timestamp, UserId};
-use beatstream_db::{Backend, Db};
+use beatstream_db::{placeholders, Backend, Db};
 use beatstream_events::catalog::NamedRef;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -107,25 +107,6 @@ pub(crate) fn user_ref(id: String, username: Option<String>) -> UserRef {
         id: UserId(id),
         username: username.unwrap_or_else(|| "unknown".into()),
     }
-}
-
-/// Placeholders for `rows` rows of `columns` values each, as `(..), (..)`, numbered from 1.
-pub(crate) fn value_rows(conn: &AnyConnection, rows: usize, columns: usize) -> String {
-    let flat = beatstream_db::bulk_placeholders(conn, 1, rows * columns);
-    let parts: Vec<&str> = flat.split(", ").collect();
-    parts
-        .chunks(columns)
-        .map(|row| format!("({})", row.join(", ")))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// Placeholders `$1, ..., $n` for an `IN` list (fine for a few hundred values).
-pub(crate) fn placeholders(start: usize, count: usize) -> String {
-    (start..start + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Rows of a many-row statement per chunk: SQLite allows 32,766 parameters per statement.

@@ -1,14 +1,13 @@
 //! Playlists, their collaborators and their entries.
 
+use std::collections::HashMap;
+
 use beatstream_core::{Page, Timestamp, UserId};
-use beatstream_db::Backend;
+use beatstream_db::{placeholders, value_rows, Backend};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{
-    millis, placeholders, track_from_row, user_ref, value_rows, PlaylistsStore, ROWS_PER_STATEMENT,
-    TRACK_COLUMNS,
-};
+use super::{millis, track_from_row, user_ref, PlaylistsStore, ROWS_PER_STATEMENT, TRACK_COLUMNS};
 use crate::model::{Entry, Playlist, UserRef};
 
 const PLAYLIST_COLUMNS: &str =
@@ -73,24 +72,37 @@ impl PlaylistsStore {
             return Ok(None);
         };
         let mut playlist = playlist_from_row(&row)?;
-        playlist.collaborators = Self::collaborators(conn, id).await?;
+        playlist.collaborators = Self::collaborators(conn, &[playlist.id.clone()])
+            .await?
+            .remove(id)
+            .unwrap_or_default();
         Ok(Some(playlist))
     }
 
+    /// The collaborators of each of `ids`, in the order they were added.
     async fn collaborators(
         conn: &mut AnyConnection,
-        id: &str,
-    ) -> Result<Vec<UserRef>, sqlx::Error> {
-        let rows = sqlx::query(
-            "SELECT c.user_id, u.username FROM playlist_collaborators c LEFT JOIN users u ON u.id = c.user_id \
-             WHERE c.playlist_id = $1 ORDER BY c.added_at, c.user_id",
-        )
-        .bind(id)
-        .fetch_all(conn)
-        .await?;
-        rows.iter()
-            .map(|row| Ok(user_ref(row.try_get("user_id")?, row.try_get("username")?)))
-            .collect()
+        ids: &[String],
+    ) -> Result<HashMap<String, Vec<UserRef>>, sqlx::Error> {
+        let mut out: HashMap<String, Vec<UserRef>> = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT c.playlist_id, c.user_id, u.username FROM playlist_collaborators c \
+                 LEFT JOIN users u ON u.id = c.user_id WHERE c.playlist_id IN ({}) \
+                 ORDER BY c.playlist_id, c.added_at, c.user_id",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                out.entry(row.try_get("playlist_id")?)
+                    .or_default()
+                    .push(user_ref(row.try_get("user_id")?, row.try_get("username")?));
+            }
+        }
+        Ok(out)
     }
 
     /// Takes the playlist for a change, until the transaction ends, so edits of one playlist
@@ -195,8 +207,10 @@ impl PlaylistsStore {
             .iter()
             .map(playlist_from_row)
             .collect::<Result<Vec<_>, _>>()?;
+        let ids: Vec<String> = playlists.iter().map(|p| p.id.clone()).collect();
+        let mut collaborators = Self::collaborators(conn, &ids).await?;
         for playlist in &mut playlists {
-            playlist.collaborators = Self::collaborators(conn, &playlist.id).await?;
+            playlist.collaborators = collaborators.remove(&playlist.id).unwrap_or_default();
         }
         Ok(playlists)
     }
