@@ -2,6 +2,7 @@
 //! transaction that bumps the version, checks `If-Match`, and appends its event.
 
 use beatstream_core::{Caller, Page, Paged, Timestamp, UserId};
+use beatstream_db::WriteTx;
 use beatstream_events::outbox;
 use beatstream_events::playlists::{PlaylistChanged, PlaylistDeleted};
 use sqlx::AnyConnection;
@@ -199,7 +200,7 @@ impl PlaylistsService {
             .as_deref()
             .map(clean_description)
             .transpose()?;
-        let (mut tx, mut playlist) = self
+        let (tx, mut playlist) = self
             .begin_change(caller, id, if_match, Need::Owner("change its details"))
             .await?;
         if let Some(name) = name {
@@ -214,10 +215,8 @@ impl PlaylistsService {
         if let Some(collaborative) = patch.collaborative {
             playlist.collaborative = collaborative;
         }
-        self.finish_change(&mut tx, &playlist, caller, TrackDelta::default())
+        self.finish_change(tx, &playlist, caller, TrackDelta::default())
             .await?;
-        tx.commit().await?;
-        self.waker.wake();
         Ok(playlist)
     }
 
@@ -326,10 +325,7 @@ impl PlaylistsService {
             added: track_ids,
             removed: Vec::new(),
         };
-        self.finish_change(&mut tx, &playlist, caller, delta)
-            .await?;
-        tx.commit().await?;
-        self.waker.wake();
+        self.finish_change(tx, &playlist, caller, delta).await?;
         Ok(playlist.version)
     }
 
@@ -380,10 +376,7 @@ impl PlaylistsService {
             added: Vec::new(),
             removed,
         };
-        self.finish_change(&mut tx, &playlist, caller, delta)
-            .await?;
-        tx.commit().await?;
-        self.waker.wake();
+        self.finish_change(tx, &playlist, caller, delta).await?;
         Ok(playlist.version)
     }
 
@@ -423,10 +416,8 @@ impl PlaylistsService {
             ));
         }
         PlaylistsStore::move_entries(&mut tx, id, from, to, count).await?;
-        self.finish_change(&mut tx, &playlist, caller, TrackDelta::default())
+        self.finish_change(tx, &playlist, caller, TrackDelta::default())
             .await?;
-        tx.commit().await?;
-        self.waker.wake();
         Ok(playlist.version)
     }
 
@@ -467,10 +458,8 @@ impl PlaylistsService {
         playlist.collaborators.push(user);
         // Collaborators edit tracks only on a collaborative playlist: adding one makes it so.
         playlist.collaborative = true;
-        self.finish_change(&mut tx, &playlist, caller, TrackDelta::default())
+        self.finish_change(tx, &playlist, caller, TrackDelta::default())
             .await?;
-        tx.commit().await?;
-        self.waker.wake();
         Ok(playlist)
     }
 
@@ -494,10 +483,8 @@ impl PlaylistsService {
         }
         PlaylistsStore::remove_collaborator(&mut tx, id, user_id).await?;
         playlist.collaborators.retain(|c| &c.id != user_id);
-        self.finish_change(&mut tx, &playlist, caller, TrackDelta::default())
+        self.finish_change(tx, &playlist, caller, TrackDelta::default())
             .await?;
-        tx.commit().await?;
-        self.waker.wake();
         Ok(playlist)
     }
 
@@ -594,7 +581,7 @@ impl PlaylistsService {
         id: &str,
         if_match: Option<i64>,
         need: Need,
-    ) -> Result<(beatstream_db::WriteTx, Playlist), PlaylistsError> {
+    ) -> Result<(WriteTx, Playlist), PlaylistsError> {
         let mut tx = self.store.db().begin_write().await?;
         PlaylistsStore::lock_playlist(&mut tx, self.store.db().backend(), id).await?;
         let mut playlist = visible(PlaylistsStore::playlist(&mut tx, id).await?, caller)?;
@@ -620,16 +607,18 @@ impl PlaylistsService {
         Ok((tx, playlist))
     }
 
-    /// Ends a change: writes the playlist's row and appends its event. The caller commits.
+    /// Ends a change: writes the playlist's row, appends its event, commits, and wakes the relay.
     async fn finish_change(
         &self,
-        conn: &mut AnyConnection,
+        mut tx: WriteTx,
         playlist: &Playlist,
         caller: &Caller,
         delta: TrackDelta,
     ) -> Result<(), PlaylistsError> {
-        PlaylistsStore::update_playlist(conn, playlist).await?;
-        outbox::append(conn, &changed_event(playlist, &caller.user_id, delta)).await?;
+        PlaylistsStore::update_playlist(&mut tx, playlist).await?;
+        outbox::append(&mut tx, &changed_event(playlist, &caller.user_id, delta)).await?;
+        tx.commit().await?;
+        self.waker.wake();
         Ok(())
     }
 }
