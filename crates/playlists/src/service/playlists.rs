@@ -565,7 +565,6 @@ impl PlaylistsService {
         outbox::append(&mut tx, &changed_event(&playlist, &caller.user_id, delta)).await?;
         tx.commit().await?;
         self.waker.wake();
-        let playlist = self.playlist(caller, &playlist.id).await?;
         Ok(Import {
             playlist,
             matched,
