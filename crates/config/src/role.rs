@@ -14,10 +14,18 @@ pub enum Role {
     Catalog,
     /// Playlists and the listener's library (likes, plays).
     Playlists,
+    /// Search over tracks, albums, artists and playlists.
+    Search,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Auth, Role::Users, Role::Catalog, Role::Playlists];
+    pub const ALL: [Role; 5] = [
+        Role::Auth,
+        Role::Users,
+        Role::Catalog,
+        Role::Playlists,
+        Role::Search,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -25,6 +33,7 @@ impl Role {
             Role::Users => "users",
             Role::Catalog => "catalog",
             Role::Playlists => "playlists",
+            Role::Search => "search",
         }
     }
 

@@ -21,6 +21,7 @@ pub mod auth;
 mod bus;
 pub mod catalog;
 pub mod consumer;
+pub mod directory;
 mod envelope;
 pub mod inbox;
 pub mod library;

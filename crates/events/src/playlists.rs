@@ -21,6 +21,9 @@ pub struct PlaylistChanged {
     pub collaborative: bool,
     pub collaborators: Vec<UserId>,
     pub track_count: i64,
+    /// Absent in events from before it was added.
+    #[serde(default)]
+    pub duration_ms: i64,
     /// Who made the change.
     pub changed_by: UserId,
     pub changed_at: Timestamp,

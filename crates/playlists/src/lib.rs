@@ -8,12 +8,11 @@
 //!
 //! Consumes (as consumer group `playlists`): `catalog.track.added`, `catalog.track.updated`,
 //! `catalog.track.removed`, `auth.user.created`. Tracks it has not heard of yet are looked up
-//! through a [`directory::TrackDirectory`] (the catalog, in process or not).
+//! through a [`beatstream_events::directory::TrackDirectory`] (the catalog, in process or not).
 //!
 //! Emits: `playlists.playlist.changed`, `playlists.playlist.deleted`, `library.track.liked`,
 //! `library.track.played`.
 
-pub mod directory;
 pub mod documents;
 pub mod error;
 pub mod http;

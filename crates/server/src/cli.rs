@@ -26,6 +26,18 @@ pub enum Command {
     Migrate(ConfigArgs),
     /// Scan the library folders once, with a progress bar, then exit.
     Scan(ConfigArgs),
+    /// Search index maintenance.
+    Search {
+        #[command(subcommand)]
+        command: SearchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SearchCommand {
+    /// Rebuild the search index from the catalog. A running server does it (and keeps
+    /// answering from the old index meanwhile); otherwise this command does.
+    Reindex(ConfigArgs),
 }
 
 #[derive(Debug, Args)]
@@ -42,7 +54,7 @@ pub struct ConfigArgs {
     /// A music folder to scan (repeatable).
     #[arg(long)]
     pub library: Vec<PathBuf>,
-    /// Services to run, comma-separated (`all`, or some of: auth, users, catalog, playlists).
+    /// Services to run, comma-separated (`all`, or some of: auth, users, catalog, playlists, search).
     #[arg(long, value_delimiter = ',')]
     pub roles: Option<Vec<String>>,
 }
@@ -50,7 +62,12 @@ pub struct ConfigArgs {
 impl Cli {
     fn config_args(&self) -> &ConfigArgs {
         match &self.command {
-            Command::Serve(args) | Command::Migrate(args) | Command::Scan(args) => args,
+            Command::Serve(args)
+            | Command::Migrate(args)
+            | Command::Scan(args)
+            | Command::Search {
+                command: SearchCommand::Reindex(args),
+            } => args,
         }
     }
 

@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod logging;
+pub mod reindex;
 pub mod scan;
 pub mod serve;
 pub mod wiring;

@@ -1,9 +1,10 @@
 //! The `beatstream` binary: reads the configuration, then serves or migrates.
 //!
 //! `beatstream serve` runs the services named by `roles` (all by default) in this process;
-//! `beatstream migrate` applies their database migrations and exits.
+//! `beatstream migrate` applies their database migrations and exits; `beatstream scan` and
+//! `beatstream search reindex` are one-off maintenance commands.
 
-use beatstream_server::{cli, logging, scan, serve, wiring};
+use beatstream_server::{cli, logging, reindex, scan, serve, wiring};
 
 use std::process::ExitCode;
 
@@ -36,6 +37,9 @@ fn main() -> ExitCode {
             cli::Command::Serve(_) => serve::serve(config).await,
             cli::Command::Migrate(_) => wiring::migrate_only(&config).await,
             cli::Command::Scan(_) => scan::scan_once(&config).await,
+            cli::Command::Search {
+                command: cli::SearchCommand::Reindex(_),
+            } => reindex::reindex(&config).await,
         }
     });
     match result {

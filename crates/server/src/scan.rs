@@ -8,9 +8,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use beatstream_catalog::scan::{ScanProgress, ScanReport};
-use beatstream_catalog::{CatalogService, CatalogStore};
 use beatstream_config::Config;
-use beatstream_events::outbox::OutboxWaker;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::wiring;
@@ -22,20 +20,7 @@ pub async fn scan_once(config: &Config) -> anyhow::Result<()> {
     if config.library.is_empty() {
         bail!("no library folders to scan: pass --library DIR (repeatable) or set `library` in the config");
     }
-    let (db, location) = wiring::open_service_db(
-        config,
-        beatstream_catalog::SERVICE,
-        &beatstream_catalog::MIGRATIONS,
-    )
-    .await?;
-    let catalog = CatalogService::new(
-        CatalogStore::new(db.clone()),
-        wiring::open_blobs(config)?,
-        OutboxWaker::default(),
-        wiring::catalog_settings(config),
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("opening the catalog: {e}"))?;
+    let (catalog, db, location) = wiring::open_catalog(config).await?;
     println!("Scanning {} into {}", describe(config), location.describe());
 
     let progress: ScanProgress = Arc::new(Mutex::new(ScanReport::queued(

@@ -10,10 +10,10 @@ use beatstream_config::{Config, Role};
 use beatstream_core::Authenticator;
 use beatstream_db::{Db, DbLocation, Migrations};
 use beatstream_events::catalog::TrackSummary;
+use beatstream_events::directory::{NoDirectory, TrackDirectory};
 use beatstream_events::outbox::OutboxRelay;
 use beatstream_events::EventBus;
 use beatstream_gateway::Probe;
-use beatstream_playlists::directory::{NoDirectory, TrackDirectory};
 use beatstream_storage::{BlobStore, S3Options};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -51,6 +51,17 @@ struct Context<'a> {
     catalog: Option<beatstream_catalog::CatalogService>,
 }
 
+impl Context<'_> {
+    /// The catalog as a track directory: the one in this process, or none yet (split mode
+    /// brings a remote one; until then events alone fill read models).
+    fn track_directory(&self) -> Arc<dyn TrackDirectory> {
+        match &self.catalog {
+            Some(catalog) => Arc::new(LocalCatalog(catalog.clone())),
+            None => Arc::new(NoDirectory),
+        }
+    }
+}
+
 /// Opens a service's database and applies its migrations.
 pub async fn open_service_db(
     config: &Config,
@@ -72,6 +83,7 @@ fn migrations_of(role: Role) -> (&'static str, &'static Migrations) {
             beatstream_playlists::SERVICE,
             &beatstream_playlists::MIGRATIONS,
         ),
+        Role::Search => (beatstream_search::SERVICE, &beatstream_search::MIGRATIONS),
     }
 }
 
@@ -130,6 +142,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
             Role::Users => wire_users(&mut ctx).await?,
             Role::Catalog => wire_catalog(&mut ctx).await?,
             Role::Playlists => wire_playlists(&mut ctx).await?,
+            Role::Search => wire_search(&mut ctx).await?,
         }
     }
     // Relays start once every consumer has subscribed, so nothing is published to a group that
@@ -203,6 +216,14 @@ pub fn catalog_settings(config: &Config) -> beatstream_catalog::CatalogSettings 
 
 /// Opens the service's database, registers its probe and outbox relay.
 async fn service_db(ctx: &mut Context<'_>, role: Role) -> anyhow::Result<(Db, OutboxRelay)> {
+    let db = service_db_only(ctx, role).await?;
+    let (service, _) = migrations_of(role);
+    let relay = OutboxRelay::new(service, db.clone(), ctx.bus.clone());
+    Ok((db, relay))
+}
+
+/// Opens the database of a service that emits no events, and registers its probe.
+async fn service_db_only(ctx: &mut Context<'_>, role: Role) -> anyhow::Result<Db> {
     let (service, migrations) = migrations_of(role);
     let (db, location) = open_service_db(ctx.config, service, migrations).await?;
     ctx.locations
@@ -216,8 +237,7 @@ async fn service_db(ctx: &mut Context<'_>, role: Role) -> anyhow::Result<(Db, Ou
         }),
     });
     ctx.dbs.push(db.clone());
-    let relay = OutboxRelay::new(service, db.clone(), ctx.bus.clone());
-    Ok((db, relay))
+    Ok(db)
 }
 
 async fn wire_auth(ctx: &mut Context<'_>) -> anyhow::Result<()> {
@@ -298,8 +318,30 @@ async fn wire_catalog(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The catalog in this process, as the playlists service's track directory.
-struct LocalCatalog(beatstream_catalog::CatalogService);
+/// The catalog opened directly, for one-off commands; the events it records wait in its outbox
+/// for a server to relay them.
+pub async fn open_catalog(
+    config: &Config,
+) -> anyhow::Result<(beatstream_catalog::CatalogService, Db, DbLocation)> {
+    let (db, location) = open_service_db(
+        config,
+        beatstream_catalog::SERVICE,
+        &beatstream_catalog::MIGRATIONS,
+    )
+    .await?;
+    let catalog = beatstream_catalog::CatalogService::new(
+        beatstream_catalog::CatalogStore::new(db.clone()),
+        open_blobs(config)?,
+        beatstream_events::outbox::OutboxWaker::default(),
+        catalog_settings(config),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("opening the catalog: {e}"))?;
+    Ok((catalog, db, location))
+}
+
+/// The catalog in this process, as other services' track directory.
+pub struct LocalCatalog(pub beatstream_catalog::CatalogService);
 
 #[async_trait::async_trait]
 impl TrackDirectory for LocalCatalog {
@@ -320,11 +362,7 @@ impl TrackDirectory for LocalCatalog {
 
 async fn wire_playlists(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     let (db, relay) = service_db(ctx, Role::Playlists).await?;
-    let directory: Arc<dyn TrackDirectory> = match &ctx.catalog {
-        Some(catalog) => Arc::new(LocalCatalog(catalog.clone())),
-        // Split mode brings a remote directory; until then events alone fill the read model.
-        None => Arc::new(NoDirectory),
-    };
+    let directory = ctx.track_directory();
     let playlists = beatstream_playlists::PlaylistsService::new(
         beatstream_playlists::PlaylistsStore::new(db),
         relay.waker(),
@@ -350,5 +388,35 @@ async fn wire_playlists(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     ctx.routers.push(beatstream_playlists::router(playlists));
     ctx.openapi
         .merge(beatstream_playlists::PlaylistsApi::openapi());
+    Ok(())
+}
+
+/// Where the search service keeps its index.
+pub fn search_dir(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("search")
+}
+
+async fn wire_search(ctx: &mut Context<'_>) -> anyhow::Result<()> {
+    let db = service_db_only(ctx, Role::Search).await?;
+    let dir = search_dir(ctx.config);
+    ctx.locations
+        .push(format!("search index: {}", dir.display()));
+    let search = beatstream_search::SearchService::open(
+        beatstream_search::SearchStore::new(db),
+        dir,
+        ctx.track_directory(),
+    )
+    .map_err(|e| anyhow::anyhow!("starting the search service: {e}"))?;
+    let consumers = beatstream_search::spawn_consumers(
+        search.clone(),
+        ctx.bus.clone(),
+        ctx.stop_consumers.clone(),
+    )
+    .await?;
+    ctx.consumers.extend(consumers);
+    ctx.consumers
+        .push(search.spawn_indexer(ctx.stop_consumers.clone()));
+    ctx.routers.push(beatstream_search::router(search));
+    ctx.openapi.merge(beatstream_search::SearchApi::openapi());
     Ok(())
 }

@@ -12,11 +12,11 @@ use std::sync::Arc;
 
 use beatstream_events::outbox::OutboxWaker;
 
-use crate::directory::TrackDirectory;
 use crate::documents::Documents;
 use crate::error::PlaylistsError;
 use crate::model::TrackInfo;
 use crate::store::PlaylistsStore;
+use beatstream_events::directory::TrackDirectory;
 
 pub use library::{counts_as_play, MAX_PLAYED_MS};
 pub use playlists::{

@@ -91,6 +91,7 @@ pub(super) fn changed_event(
             .map(|c| c.id.clone())
             .collect(),
         track_count: playlist.track_count,
+        duration_ms: playlist.duration_ms,
         changed_by: by.clone(),
         changed_at: playlist.updated_at,
         added_track_ids: delta.added,

@@ -1,9 +1,9 @@
-//! Asking the catalog about tracks this service has not heard of by event yet: a track scanned
+//! Asking the catalog about tracks a consuming service has not heard of by event yet: a track scanned
 //! a moment ago (its event still on the way), or every track of a catalog that existed before
 //! this service did. The caller holds a [`TrackDirectory`]; whether the catalog runs in this
 //! process or elsewhere is the wiring's business.
 
-use beatstream_events::catalog::TrackSummary;
+use crate::catalog::TrackSummary;
 
 #[async_trait::async_trait]
 pub trait TrackDirectory: Send + Sync + 'static {
