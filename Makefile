@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build test testdata fmt lint bench bench-catalog bench-playlists services clean
+.PHONY: run build test testdata fmt lint bench bench-catalog bench-playlists bench-search services clean
 
 ## Build (release) and run every service in one process on 127.0.0.1:3000, data in ./data.
 run:
@@ -48,6 +48,10 @@ bench-catalog:
 ## Playlist benchmarks (add to and load a 10,000-track playlist at 64 connections).
 bench-playlists:
 	bash scripts/bench-playlists.sh 10
+
+## Search over a generated 1,000,000-track catalog: build time, latency, memory, freshness.
+bench-search:
+	bash scripts/bench-search.sh 30 1000000
 
 clean:
 	$(CARGO) clean

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::json;
 use tantivy::TantivyDocument;
 
-use crate::schema::{access_of_user, Fields, Kind, ACCESS_PUBLIC};
+use crate::schema::{access_of_user, Fields, Kind};
 use crate::text;
 
 /// What the index holds of one entry before it becomes a document.
@@ -24,6 +24,7 @@ pub struct Entry {
     pub albums: Vec<String>,
     pub genres: Vec<String>,
     pub year: Option<i64>,
+    /// A private playlist's members; empty for everything anyone may find.
     pub access: Vec<String>,
     pub plays: u64,
     pub body: String,
@@ -35,17 +36,22 @@ impl Entry {
         doc.add_text(fields.key, &self.key);
         if let Some(kind) = self.kind {
             doc.add_text(fields.kind, kind.as_str());
+            doc.add_u64(fields.kind_code, kind.code());
         }
         let name_words = text::words(&self.name);
         doc.add_u64(fields.name_words, name_words.len() as u64);
         doc.add_text(fields.name_prefix, text::prefixes(&name_words).join(" "));
         doc.add_text(fields.name, &self.name);
+        doc.add_text(fields.all, &self.name);
         let mut other_words = Vec::new();
         for other in &self.other {
             doc.add_text(fields.other, other);
+            doc.add_text(fields.all, other);
             other_words.extend(text::words(other));
         }
         doc.add_text(fields.other_prefix, text::prefixes(&other_words).join(" "));
+        other_words.extend(name_words);
+        doc.add_text(fields.all_prefix, text::prefixes(&other_words).join(" "));
         for artist in &self.artists {
             doc.add_text(fields.artist, artist);
         }
@@ -58,6 +64,7 @@ impl Entry {
         if let Some(year) = self.year {
             doc.add_i64(fields.year, year);
         }
+        doc.add_u64(fields.private, u64::from(!self.access.is_empty()));
         for access in &self.access {
             doc.add_text(fields.access, access);
         }
@@ -119,7 +126,7 @@ pub fn track(track: &TrackSummary, plays: u64) -> Entry {
         albums: vec![track.album.name.clone()],
         genres: track.genres.clone(),
         year: track.year,
-        access: vec![ACCESS_PUBLIC.into()],
+        access: Vec::new(),
         plays,
         body: body.to_string(),
     }
@@ -209,7 +216,7 @@ impl Gathered {
             albums: vec![self.name.clone()],
             genres: self.genres.clone(),
             year: self.year,
-            access: vec![ACCESS_PUBLIC.into()],
+            access: Vec::new(),
             plays: self.plays,
             body: body.to_string(),
         }
@@ -232,7 +239,7 @@ impl Gathered {
             albums: self.album_titles.clone(),
             genres: self.genres.clone(),
             year: None,
-            access: vec![ACCESS_PUBLIC.into()],
+            access: Vec::new(),
             plays: self.plays,
             body: body.to_string(),
         }
@@ -286,15 +293,15 @@ pub fn playlist(playlist: &PlaylistChanged) -> Entry {
         "duration_ms": playlist.duration_ms,
         "version": playlist.version,
     });
-    let mut access = vec![access_of_user(playlist.owner_id.as_str())];
-    access.extend(
-        playlist
-            .collaborators
-            .iter()
-            .map(|c| access_of_user(c.as_str())),
-    );
-    if playlist.public {
-        access.push(ACCESS_PUBLIC.into());
+    let mut access = Vec::new();
+    if !playlist.public {
+        access.push(access_of_user(playlist.owner_id.as_str()));
+        access.extend(
+            playlist
+                .collaborators
+                .iter()
+                .map(|c| access_of_user(c.as_str())),
+        );
     }
     Entry {
         key: Kind::Playlist.key(&playlist.playlist_id),

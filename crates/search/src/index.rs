@@ -160,7 +160,15 @@ impl IndexSet {
         std::fs::create_dir_all(&path)?;
         let (schema, fields) = schema::build();
         let dir = MmapDirectory::open(&path).map_err(|e| IndexError::Directory(e.to_string()))?;
-        let index = Index::create(dir, schema, tantivy::IndexSettings::default())?;
+        let settings = tantivy::IndexSettings {
+            // Most played first: a query matching a great many entries ranks the most played.
+            sort_by_field: Some(tantivy::IndexSortByField {
+                field: "plays".into(),
+                order: tantivy::Order::Desc,
+            }),
+            ..tantivy::IndexSettings::default()
+        };
+        let index = Index::create(dir, schema, settings)?;
         register_analyzer(&index);
         Ok((name, index, fields))
     }

@@ -87,11 +87,20 @@ pub fn parse(input: &str) -> Result<ParsedQuery, QueryTooLong> {
     }
     let mut words = text::words(&free);
     words.truncate(MAX_WORDS);
+    let all_words = words.len();
+    // A word said twice asks nothing more ("love love"); the last stays last.
+    let mut seen = std::collections::HashSet::new();
+    let last = words.pop();
+    words.retain(|w| seen.insert(w.clone()));
+    if let Some(last) = last {
+        words.retain(|w| *w != last);
+        words.push(last);
+    }
     // Still typing unless the query ends with a space, or the last word was cut off above.
     let ends_with_word = free.trim_end_matches(|c: char| !c.is_alphanumeric()).len() == free.len()
         && !free.is_empty();
     parsed.last_is_partial =
-        ends_with_word && text::words(&free).len() == words.len() && !words.is_empty();
+        ends_with_word && text::words(&free).len() == all_words && !words.is_empty();
     parsed.words = words;
     Ok(parsed)
 }
@@ -191,9 +200,17 @@ mod tests {
     }
 
     #[test]
+    fn repeated_words_count_once_and_the_last_stays_last() {
+        let q = parse("love me love").unwrap();
+        assert_eq!(q.words, ["me", "love"]);
+        assert!(q.last_is_partial);
+        assert_eq!(parse("love love tim").unwrap().words, ["love", "tim"]);
+    }
+
+    #[test]
     fn too_long_is_refused_and_many_words_are_cut() {
         assert_eq!(parse(&"a".repeat(MAX_QUERY_CHARS + 1)), Err(QueryTooLong));
-        let many = "w ".repeat(50);
+        let many: String = (0..50).map(|i| format!("w{i} ")).collect();
         assert_eq!(parse(&many).unwrap().words.len(), MAX_WORDS);
     }
 }

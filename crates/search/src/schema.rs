@@ -14,7 +14,7 @@ use crate::text::ANALYZER;
 
 /// Bumped whenever the schema or what goes into it changes: an index of another version is
 /// rebuilt at start (while the old one keeps answering, where it can be opened).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
@@ -36,6 +36,16 @@ impl Kind {
         }
     }
 
+    /// The kind's number in the `kind_code` fast field.
+    pub fn code(self) -> u64 {
+        match self {
+            Kind::Track => 0,
+            Kind::Album => 1,
+            Kind::Artist => 2,
+            Kind::Playlist => 3,
+        }
+    }
+
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -50,23 +60,30 @@ impl Kind {
 pub struct Fields {
     pub key: Field,
     pub kind: Field,
+    pub kind_code: Field,
     pub name: Field,
     pub name_prefix: Field,
     pub other: Field,
     pub other_prefix: Field,
+    /// `name` and `other` together, and their prefixes: what a word must match somewhere
+    /// (one posting list per word, which intersects fast); the four above only rank.
+    pub all: Field,
+    pub all_prefix: Field,
     pub artist: Field,
     pub album: Field,
     pub genre: Field,
     pub year: Field,
-    /// Who may find the entry: "public", or "user:<id>" for each owner and collaborator.
+    /// 1 for a private playlist, which only its members find.
+    pub private: Field,
+    /// A private playlist's members: "user:<id>" for the owner and each collaborator.
     pub access: Field,
+    /// Plays of the entry (of its tracks, for an album or artist). Segments are sorted by it,
+    /// most played first.
     pub plays: Field,
     /// How many words `name` has: a whole-name match ranks first.
     pub name_words: Field,
     pub body: Field,
 }
-
-pub const ACCESS_PUBLIC: &str = "public";
 
 pub fn access_of_user(user_id: &str) -> String {
     format!("user:{user_id}")
@@ -83,14 +100,18 @@ pub fn build() -> (Schema, Fields) {
     let fields = Fields {
         key: builder.add_text_field("key", STRING),
         kind: builder.add_text_field("kind", STRING),
+        kind_code: builder.add_u64_field("kind_code", FAST),
         name: builder.add_text_field("name", words.clone()),
         name_prefix: builder.add_text_field("name_prefix", words.clone()),
         other: builder.add_text_field("other", words.clone()),
         other_prefix: builder.add_text_field("other_prefix", words.clone()),
+        all: builder.add_text_field("all", words.clone()),
+        all_prefix: builder.add_text_field("all_prefix", words.clone()),
         artist: builder.add_text_field("artist", words.clone()),
         album: builder.add_text_field("album", words.clone()),
         genre: builder.add_text_field("genre", words),
         year: builder.add_i64_field("year", INDEXED | FAST),
+        private: builder.add_u64_field("private", FAST),
         access: builder.add_text_field("access", STRING),
         plays: builder.add_u64_field("plays", FAST),
         name_words: builder.add_u64_field("name_words", FAST),
@@ -106,14 +127,18 @@ impl Fields {
         Some(Fields {
             key: f("key")?,
             kind: f("kind")?,
+            kind_code: f("kind_code")?,
             name: f("name")?,
             name_prefix: f("name_prefix")?,
             other: f("other")?,
             other_prefix: f("other_prefix")?,
+            all: f("all")?,
+            all_prefix: f("all_prefix")?,
             artist: f("artist")?,
             album: f("album")?,
             genre: f("genre")?,
             year: f("year")?,
+            private: f("private")?,
             access: f("access")?,
             plays: f("plays")?,
             name_words: f("name_words")?,

@@ -109,7 +109,10 @@ async fn library() -> (App, String, Vec<Value>, tempfile::TempDir) {
     }
     assert_eq!(
         (&status["state"], &status["schema_version"]),
-        (&json!("ready"), &json!(1)),
+        (
+            &json!("ready"),
+            &json!(beatstream_search::schema::SCHEMA_VERSION)
+        ),
         "{status}"
     );
     (app, admin, tracks, library)

@@ -9,6 +9,9 @@
 //! `search-bench freshness DATA_DIR N` opens that data (no server may be running on it) with
 //! the in-process bus, publishes N `catalog.track.added` events one at a time and reports how
 //! long each took to become searchable.
+//!
+//! `search-bench profile DATA_DIR N` runs the first N queries of `queries.txt` one at a time in
+//! this process and reports the time by query length, and the slowest queries.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -390,6 +393,7 @@ async fn freshness(data: PathBuf, n: usize) -> Result<(), String> {
             bitrate_kbps: None,
             path: String::new(),
         };
+        let probe_id = track.track_id.clone();
         let envelope = Envelope::new(&TrackAdded { track }).map_err(|e| e.to_string())?;
         let started = Instant::now();
         let publisher = bus.clone();
@@ -399,7 +403,12 @@ async fn freshness(data: PathBuf, n: usize) -> Result<(), String> {
             let results = service
                 .search(&query, &[Kind::Track], 5, "bench")
                 .map_err(|e| e.to_string())?;
-            if results.kinds.iter().any(|(_, hits)| !hits.is_empty()) {
+            // The probe itself (earlier probes are one typo away).
+            if results
+                .kinds
+                .iter()
+                .any(|(_, hits)| hits.iter().any(|h| h.body.contains(&probe_id)))
+            {
                 break;
             }
             if started.elapsed() > Duration::from_secs(30) {
@@ -429,9 +438,58 @@ async fn freshness(data: PathBuf, n: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// Every query of queries.txt once, in this process, one at a time: where the time goes.
+async fn profile(data: PathBuf, n: usize) -> Result<(), String> {
+    let db = open_db(&data).await?;
+    let service = SearchService::open(
+        SearchStore::new(db.clone()),
+        data.join("search"),
+        Arc::new(NoDirectory),
+    )
+    .map_err(|e| e.to_string())?;
+    let text = std::fs::read_to_string(data.join("queries.txt")).map_err(|e| e.to_string())?;
+    let mut by_length: std::collections::BTreeMap<usize, Vec<Duration>> = Default::default();
+    let mut slowest: Vec<(Duration, String, usize)> = Vec::new();
+    for q in text.lines().take(n) {
+        let started = Instant::now();
+        let results = service
+            .search(q, &[], 10, "bench")
+            .map_err(|e| e.to_string())?;
+        let took = started.elapsed();
+        let hits: usize = results.kinds.iter().map(|(_, h)| h.len()).sum();
+        by_length
+            .entry(q.chars().count().min(12))
+            .or_default()
+            .push(took);
+        slowest.push((took, q.to_string(), hits));
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!("| characters typed | queries | p50 | p99 | max |");
+    println!("| --- | --- | --- | --- | --- |");
+    for (length, mut times) in by_length {
+        times.sort();
+        println!(
+            "| {}{length} | {} | {:.2} ms | {:.2} ms | {:.2} ms |",
+            if length == 12 { ">=" } else { "" },
+            times.len(),
+            ms(times[times.len() / 2]),
+            ms(times[times.len() * 99 / 100]),
+            ms(times[times.len() - 1])
+        );
+    }
+    slowest.sort_by_key(|b| std::cmp::Reverse(b.0));
+    println!("slowest:");
+    for (took, q, hits) in slowest.iter().take(15) {
+        println!("  {:.2} ms  {q:?} ({hits} hits)", ms(*took));
+    }
+    db.close().await;
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: search-bench build DATA_DIR TRACKS | search-bench freshness DATA_DIR N";
+    let usage =
+        "usage: search-bench build DATA_DIR TRACKS | freshness DATA_DIR N | profile DATA_DIR N";
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -443,19 +501,18 @@ fn main() -> ExitCode {
         }
     };
     let result = match args.as_slice() {
-        [cmd, data, count] if cmd == "build" || cmd == "freshness" => {
-            match count.parse::<usize>() {
-                Ok(count) if count > 0 => {
-                    let data = PathBuf::from(data);
-                    if cmd == "build" {
-                        runtime.block_on(build(data, count))
-                    } else {
-                        runtime.block_on(freshness(data, count))
-                    }
+        [cmd, data, count] => match count.parse::<usize>() {
+            Ok(count) if count > 0 => {
+                let data = PathBuf::from(data);
+                match cmd.as_str() {
+                    "build" => runtime.block_on(build(data, count)),
+                    "freshness" => runtime.block_on(freshness(data, count)),
+                    "profile" => runtime.block_on(profile(data, count)),
+                    _ => Err(usage.to_string()),
                 }
-                _ => Err(usage.to_string()),
             }
-        }
+            _ => Err(usage.to_string()),
+        },
         _ => Err(usage.to_string()),
     };
     match result {

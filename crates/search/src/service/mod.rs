@@ -121,22 +121,21 @@ impl SearchService {
         user_id: &str,
     ) -> Result<SearchResults, SearchError> {
         let parsed: ParsedQuery = query::parse(q).map_err(|_| SearchError::QueryTooLong)?;
-        let mut results = SearchResults::default();
         let kinds: &[Kind] = if types.is_empty() { &Kind::ALL } else { types };
-        let generation = self.inner.index.current();
-        for &kind in kinds {
-            let hits = match &generation {
-                Some(generation) => searcher::search_kind(
-                    generation,
-                    kind,
+        let results = match self.inner.index.current() {
+            Some(generation) => SearchResults {
+                kinds: searcher::search(
+                    &generation,
+                    kinds,
                     &parsed,
                     &Viewer { user_id },
                     limit.clamp(1, MAX_LIMIT),
                 )?,
-                None => Vec::new(),
-            };
-            results.kinds.push((kind, hits));
-        }
+            },
+            None => SearchResults {
+                kinds: kinds.iter().map(|&k| (k, Vec::new())).collect(),
+            },
+        };
         Ok(results)
     }
 
