@@ -15,6 +15,28 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 
 const RETRY_DELAY: Duration = Duration::from_secs(2);
 
+/// [`spawn_consumer`] for each of `topics`, with one handler: a service that applies every
+/// event it follows in one place.
+pub async fn spawn_consumers<H, F>(
+    bus: Arc<dyn EventBus>,
+    topics: &[&'static str],
+    group: &'static str,
+    handler: H,
+    shutdown: CancellationToken,
+) -> Result<Vec<JoinHandle<()>>, BusError>
+where
+    H: Fn(Envelope) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<(), HandlerError>> + Send,
+{
+    let mut handles = Vec::with_capacity(topics.len());
+    for &topic in topics {
+        handles.push(
+            spawn_consumer(bus.clone(), topic, group, handler.clone(), shutdown.clone()).await?,
+        );
+    }
+    Ok(handles)
+}
+
 /// Subscribes `group` to `topic` (before returning, so no event published afterwards is
 /// missed) and runs `handler` for every delivery until `shutdown`.
 pub async fn spawn_consumer<H, F>(

@@ -26,7 +26,7 @@ use std::sync::Arc;
 use beatstream_db::Migrations;
 use beatstream_events::auth::UserCreated;
 use beatstream_events::catalog::{TrackAdded, TrackRemoved, TrackUpdated};
-use beatstream_events::consumer::{spawn_consumer, HandlerError};
+use beatstream_events::consumer::{spawn_consumers as spawn_consumers_for, HandlerError};
 use beatstream_events::{BusError, Event, EventBus};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -49,32 +49,25 @@ pub async fn spawn_consumers(
     bus: Arc<dyn EventBus>,
     shutdown: CancellationToken,
 ) -> Result<Vec<JoinHandle<()>>, BusError> {
-    let mut handles = Vec::new();
-    for topic in [
-        TrackAdded::TOPIC,
-        TrackUpdated::TOPIC,
-        TrackRemoved::TOPIC,
-        UserCreated::TOPIC,
-    ] {
-        let service = service.clone();
-        handles.push(
-            spawn_consumer(
-                bus.clone(),
-                topic,
-                SERVICE,
-                move |envelope| {
-                    let service = service.clone();
-                    async move {
-                        service
-                            .apply_event(&envelope)
-                            .await
-                            .map_err(|e| Box::new(e) as HandlerError)
-                    }
-                },
-                shutdown.clone(),
-            )
-            .await?,
-        );
-    }
-    Ok(handles)
+    spawn_consumers_for(
+        bus,
+        &[
+            TrackAdded::TOPIC,
+            TrackUpdated::TOPIC,
+            TrackRemoved::TOPIC,
+            UserCreated::TOPIC,
+        ],
+        SERVICE,
+        move |envelope| {
+            let service = service.clone();
+            async move {
+                service
+                    .apply_event(&envelope)
+                    .await
+                    .map_err(|e| Box::new(e) as HandlerError)
+            }
+        },
+        shutdown,
+    )
+    .await
 }

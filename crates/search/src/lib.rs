@@ -28,7 +28,7 @@ pub mod text;
 use std::sync::Arc;
 
 use beatstream_db::Migrations;
-use beatstream_events::consumer::{spawn_consumer, HandlerError};
+use beatstream_events::consumer::{spawn_consumers as spawn_consumers_for, HandlerError};
 use beatstream_events::{BusError, EventBus};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -51,27 +51,20 @@ pub async fn spawn_consumers(
     bus: Arc<dyn EventBus>,
     shutdown: CancellationToken,
 ) -> Result<Vec<JoinHandle<()>>, BusError> {
-    let mut handles = Vec::new();
-    for topic in service::TOPICS {
-        let service = service.clone();
-        handles.push(
-            spawn_consumer(
-                bus.clone(),
-                topic,
-                SERVICE,
-                move |envelope| {
-                    let service = service.clone();
-                    async move {
-                        service
-                            .apply_event(&envelope)
-                            .await
-                            .map_err(|e| Box::new(e) as HandlerError)
-                    }
-                },
-                shutdown.clone(),
-            )
-            .await?,
-        );
-    }
-    Ok(handles)
+    spawn_consumers_for(
+        bus,
+        &service::TOPICS,
+        SERVICE,
+        move |envelope| {
+            let service = service.clone();
+            async move {
+                service
+                    .apply_event(&envelope)
+                    .await
+                    .map_err(|e| Box::new(e) as HandlerError)
+            }
+        },
+        shutdown,
+    )
+    .await
 }
