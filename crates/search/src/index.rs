@@ -47,6 +47,8 @@ pub enum IndexError {
     Io(#[from] std::io::Error),
     #[error("search index folder: {0}")]
     Directory(String),
+    #[error("indexing task failed: {0}")]
+    Task(String),
     #[error("the search index is in use by another process (a running server?)")]
     Busy,
 }
@@ -155,7 +157,7 @@ impl IndexSet {
 
     /// A new, empty generation directory with this version's schema.
     pub fn create(&self) -> Result<(String, Index, Fields), IndexError> {
-        let name = format!("index-{}", uuid_like());
+        let name = format!("index-{}", generation_name());
         let path = self.root.join(&name);
         std::fs::create_dir_all(&path)?;
         let (schema, fields) = schema::build();
@@ -201,7 +203,7 @@ impl IndexSet {
 }
 
 /// A name that sorts by creation time and does not collide.
-fn uuid_like() -> String {
+fn generation_name() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

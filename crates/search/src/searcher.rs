@@ -144,7 +144,6 @@ fn any_of(field: Field, words: &[String]) -> Box<dyn Query> {
 pub struct Hit {
     pub kind: Kind,
     pub score: Score,
-    pub whole_name: bool,
     pub plays: u64,
     pub body: String,
 }
@@ -550,7 +549,6 @@ pub fn search(
             found = pass(&typos)?;
         }
     }
-    let whole_score = EXACT * words as Score + WHOLE_NAME_BONUS;
     kinds
         .iter()
         .map(|&kind| {
@@ -560,7 +558,6 @@ pub fn search(
                     Ok(Hit {
                         kind,
                         score: key.score,
-                        whole_name: words > 0 && key.score >= whole_score - 0.01,
                         plays: key.plays,
                         body: body_of(&searcher, fields, address)?,
                     })

@@ -51,6 +51,22 @@ fn decode_track(summary: &str) -> Option<TrackSummary> {
     serde_json::from_str(summary).ok()
 }
 
+/// Rows of `summary` and `plays`; an unreadable summary is logged and skipped.
+fn decode_rows(rows: &[sqlx::any::AnyRow]) -> Result<Vec<(TrackSummary, u64)>, sqlx::Error> {
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let summary: String = row.try_get("summary")?;
+        match decode_track(&summary) {
+            Some(track) => {
+                let plays: i64 = row.try_get("plays")?;
+                out.push((track, plays.max(0) as u64));
+            }
+            None => tracing::warn!("search: unreadable track summary skipped"),
+        }
+    }
+    Ok(out)
+}
+
 impl SearchStore {
     pub fn new(db: Db) -> Self {
         Self { db }
@@ -336,15 +352,7 @@ impl SearchStore {
         id: &str,
     ) -> Result<Vec<(TrackSummary, u64)>, sqlx::Error> {
         let rows = sqlx::query(sql).bind(id).fetch_all(self.db.pool()).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let summary: String = row.try_get("summary")?;
-            if let Some(track) = decode_track(&summary) {
-                let plays: i64 = row.try_get("plays")?;
-                out.push((track, plays.max(0) as u64));
-            }
-        }
-        Ok(out)
+        decode_rows(&rows)
     }
 
     /// The live tracks of an album, with their plays.
@@ -376,12 +384,13 @@ impl SearchStore {
         .await
     }
 
-    /// Up to `limit` live tracks after id `after`, in id order, with their plays.
+    /// Up to `limit` live tracks after id `after`, in id order, with their plays, and the id
+    /// to continue after (`None` at the end).
     pub async fn tracks_page(
         &self,
         after: &str,
         limit: i64,
-    ) -> Result<Vec<(TrackSummary, u64)>, sqlx::Error> {
+    ) -> Result<(Vec<(TrackSummary, u64)>, Option<String>), sqlx::Error> {
         let rows = sqlx::query(
             "SELECT t.id, t.summary, COALESCE(p.plays, 0) AS plays FROM tracks t \
              LEFT JOIN track_plays p ON p.track_id = t.id \
@@ -391,21 +400,11 @@ impl SearchStore {
         .bind(limit)
         .fetch_all(self.db.pool())
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let summary: String = row.try_get("summary")?;
-            match decode_track(&summary) {
-                Some(track) => {
-                    let plays: i64 = row.try_get("plays")?;
-                    out.push((track, plays.max(0) as u64));
-                }
-                None => {
-                    let id: String = row.try_get("id")?;
-                    tracing::warn!(track_id = %id, "search: unreadable track summary skipped");
-                }
-            }
-        }
-        Ok(out)
+        let next = match rows.last() {
+            Some(row) => Some(row.try_get("id")?),
+            None => None,
+        };
+        Ok((decode_rows(&rows)?, next))
     }
 
     pub async fn playlist(&self, id: &str) -> Result<Option<PlaylistChanged>, sqlx::Error> {

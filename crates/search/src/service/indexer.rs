@@ -49,9 +49,7 @@ fn lock(writer: &Mutex<IndexWriter>) -> std::sync::MutexGuard<'_, IndexWriter> {
 }
 
 fn blocking_error(e: tokio::task::JoinError) -> SearchError {
-    SearchError::Index(crate::index::IndexError::Directory(format!(
-        "indexing task failed: {e}"
-    )))
+    SearchError::Index(crate::index::IndexError::Task(e.to_string()))
 }
 
 impl SearchService {
@@ -256,31 +254,27 @@ impl SearchService {
         let since = self.inner.store.last_change().await?;
         let (name, index, fields) = self.inner.index.create()?;
         let writer = index.writer_with_num_threads(REBUILD_THREADS, REBUILD_WRITER_BYTES)?;
-        let mut build = Some(Build {
+        let mut build = Build {
             writer,
             fields,
             gatherer: Gatherer::default(),
             documents: 0,
-        });
+        };
         let mut after = String::new();
         loop {
-            let page = self.inner.store.tracks_page(&after, REBUILD_PAGE).await?;
-            let Some((last, _)) = page.last() else { break };
-            after = last.track_id.clone();
-            let mut b = build
-                .take()
-                .ok_or_else(|| blocking_error_text("build lost"))?;
-            build = Some(
-                tokio::task::spawn_blocking(move || -> Result<Build, SearchError> {
-                    for (track, plays) in &page {
-                        b.add(documents::track(track, *plays))?;
-                        b.gatherer.add(track, *plays);
-                    }
-                    Ok(b)
-                })
-                .await
-                .map_err(blocking_error)??,
-            );
+            let (page, next) = self.inner.store.tracks_page(&after, REBUILD_PAGE).await?;
+            let Some(next) = next else { break };
+            after = next;
+            let mut b = build;
+            build = tokio::task::spawn_blocking(move || -> Result<Build, SearchError> {
+                for (track, plays) in &page {
+                    b.add(documents::track(track, *plays))?;
+                    b.gatherer.add(track, *plays);
+                }
+                Ok(b)
+            })
+            .await
+            .map_err(blocking_error)??;
         }
         let mut playlists = Vec::new();
         let mut after = String::new();
@@ -294,11 +288,8 @@ impl SearchService {
             after = last.playlist_id.clone();
             playlists.extend(page);
         }
-        let b = build
-            .take()
-            .ok_or_else(|| blocking_error_text("build lost"))?;
         let documents = tokio::task::spawn_blocking(move || -> Result<u64, SearchError> {
-            let mut b = b;
+            let mut b = build;
             let gatherer = std::mem::take(&mut b.gatherer);
             for album in gatherer.albums.values() {
                 b.add(album.album_entry())?;
@@ -327,10 +318,6 @@ impl SearchService {
         );
         Ok(documents)
     }
-}
-
-fn blocking_error_text(text: &str) -> SearchError {
-    SearchError::Index(crate::index::IndexError::Directory(text.to_string()))
 }
 
 struct Build {
