@@ -246,8 +246,8 @@ impl Typos {
             } else {
                 word
             };
+            // Only free words are partial, and their prefixes are in `all_prefix`.
             let known_in = if partial { fields.all_prefix } else { field };
-            let known_in = if field == fields.all { known_in } else { field };
             if searcher.doc_freq(&term(known_in, key))? > 0 {
                 return Ok(None);
             }
@@ -536,9 +536,9 @@ pub fn search(
             .collect();
         if !short.is_empty() {
             let anywhere = build(fields, &short, query, typos, false);
-            let more = collect(&searcher, fields, anywhere.as_ref(), viewer, words, limit)?;
+            let mut more = collect(&searcher, fields, anywhere.as_ref(), viewer, words, limit)?;
             for kind in short {
-                found[kind.code() as usize] = more[kind.code() as usize].clone();
+                found[kind.code() as usize] = std::mem::take(&mut more[kind.code() as usize]);
             }
         }
         Ok(found)
