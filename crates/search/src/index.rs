@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use tantivy::directory::MmapDirectory;
 use tantivy::{Index, IndexReader, ReloadPolicy};
 
+use crate::cache::{ColumnCache, LookalikeCache};
 use crate::schema::{self, Fields, SCHEMA_VERSION};
 use crate::text;
 
@@ -37,6 +38,10 @@ pub struct Generation {
     /// `None` when the index is of a schema this version cannot query.
     pub fields: Option<Fields>,
     pub payload: Payload,
+    /// The fast fields queries read, opened once per segment.
+    pub columns: ColumnCache,
+    /// Lookalikes of misspelled words found lately.
+    pub lookalikes: LookalikeCache,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +86,8 @@ impl Generation {
             reader,
             fields,
             payload,
+            columns: ColumnCache::default(),
+            lookalikes: LookalikeCache::default(),
         })
     }
 

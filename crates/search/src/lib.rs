@@ -14,6 +14,7 @@
 //!
 //! Emits nothing.
 
+pub mod cache;
 pub mod documents;
 pub mod error;
 pub mod http;

@@ -10,7 +10,9 @@
 //! | one or two typos away                | 3           | 1.5       |
 //!
 //! A word takes its best tier. Ties go to an entry whose whole name is the query, then to
-//! the more played, then to the shorter name.
+//! the more played, then to the shorter name. A pass's query only says what must match (one
+//! posting list per word, intersected); each matched entry's tiers are then looked up in the
+//! tiers' own posting lists, skipping forward as entries come in order.
 //!
 //! One pass over the index serves every kind asked for (a best-N list per kind). Typos are
 //! looked for only when that pass finds nothing at all, as Typesense does, and only for the
@@ -25,13 +27,14 @@ use std::sync::OnceLock;
 
 use levenshtein_automata::{Distance, LevenshteinAutomatonBuilder, DFA};
 
-use tantivy::query::{
-    BooleanQuery, ConstScoreQuery, DisjunctionMaxQuery, EnableScoring, Occur, Query, RangeQuery,
-    TermQuery,
-};
+use tantivy::postings::SegmentPostings;
+use tantivy::query::{BooleanQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::{Field, IndexRecordOption, Value};
-use tantivy::{DocAddress, DocId, DocSet, Score, Searcher, TantivyDocument, Term, TERMINATED};
+use tantivy::{
+    DocAddress, DocId, DocSet, Score, Searcher, SegmentReader, TantivyDocument, Term, TERMINATED,
+};
 
+use crate::cache::{ColumnCache, LookalikeCache};
 use crate::index::Generation;
 use crate::query::ParsedQuery;
 use crate::schema::{access_of_user, Fields, Kind};
@@ -93,25 +96,30 @@ impl tantivy_fst::Automaton for Dfa<'_> {
     }
 }
 
-/// The terms of `field` within the typos allowed of `word` (of its start, when `partial`): the
-/// most frequent [`MAX_LOOKALIKES`]. One walk of the term dictionary per segment, shared by every
-/// clause that needs them.
-fn lookalikes(
+/// The terms of `field` within the typos allowed of `word`, the nearest first (one typo before
+/// two, as a word two typos away is looked for only when none is one away): the most frequent
+/// [`MAX_LOOKALIKES`]. (A half-typed word is looked up among the indexed prefixes, where only a
+/// few terms are near it, rather than as the start of whole words, which would walk every word
+/// that starts like it.)
+fn lookalikes(searcher: &Searcher, field: Field, word: &str) -> tantivy::Result<Vec<String>> {
+    for typos in 1..=typos_allowed(word.chars().count()) {
+        let found = terms_within(searcher, field, word, typos)?;
+        if !found.is_empty() {
+            return Ok(found);
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// The most frequent [`MAX_LOOKALIKES`] terms of `field` at most `typos` edits from `word`:
+/// one walk of the term dictionary per segment.
+fn terms_within(
     searcher: &Searcher,
     field: Field,
     word: &str,
-    partial: bool,
+    typos: u8,
 ) -> tantivy::Result<Vec<String>> {
-    let typos = typos_allowed(word.chars().count());
-    if typos == 0 {
-        return Ok(Vec::new());
-    }
-    let builder = levenshtein(typos);
-    let dfa = if partial {
-        builder.build_prefix_dfa(word)
-    } else {
-        builder.build_dfa(word)
-    };
+    let dfa = levenshtein(typos).build_dfa(word);
     let mut found: std::collections::HashMap<Vec<u8>, u64> = Default::default();
     for segment in searcher.segment_readers() {
         let index = segment.inverted_index(field)?;
@@ -152,49 +160,79 @@ fn term(field: Field, text: &str) -> Term {
     Term::from_field_text(field, text)
 }
 
-fn constant(query: Box<dyn Query>, score: Score) -> Box<dyn Query> {
-    Box::new(ConstScoreQuery::new(query, score))
-}
-
 fn term_query(field: Field, text: &str) -> Box<dyn Query> {
     Box::new(TermQuery::new(term(field, text), IndexRecordOption::Basic))
 }
 
-/// How one free word must match (somewhere), and how well it did (its best tier).
-fn word_query(
+/// One tier of a word's match: the entries it holds score `score` for that word.
+struct Tier {
+    score: Score,
+    /// `None`: every entry the pass matched (the lowest tier).
+    terms: Option<(Field, Vec<String>)>,
+}
+
+impl Tier {
+    fn any(score: Score) -> Tier {
+        Tier { score, terms: None }
+    }
+
+    fn of(score: Score, field: Field, words: &[&str]) -> Tier {
+        Tier {
+            score,
+            terms: Some((field, words.iter().map(|w| w.to_string()).collect())),
+        }
+    }
+}
+
+/// A word that must match, and its tiers, best first: an entry takes the first that holds it.
+/// Ranking looks each matched entry up in the tiers' posting lists (skipping forward as the
+/// entries come in order), rather than scoring unions of those lists, which would read every
+/// posting of a common prefix.
+fn word_rule(
     fields: &Fields,
     word: &str,
     partial: bool,
     lookalikes: Option<&[String]>,
-) -> [(Occur, Box<dyn Query>); 2] {
+    name_only: bool,
+) -> (Box<dyn Query>, Vec<Tier>) {
     let key = text::prefix_key(word);
-    if let Some(lookalikes) = lookalikes {
-        // Unknown as typed: only lookalikes can match, anywhere for a base score, more in the
-        // name.
-        let anywhere = constant(any_of(fields.all, lookalikes), FUZZY * ELSEWHERE);
-        let in_name = constant(any_of(fields.name, lookalikes), FUZZY * (1.0 - ELSEWHERE));
-        return [(Occur::Must, anywhere), (Occur::Should, in_name)];
-    }
-    let matcher = if partial {
-        term_query(fields.all_prefix, key)
+    // A half-typed word's lookalikes are prefixes.
+    let (name, all) = if partial {
+        (fields.name_prefix, fields.all_prefix)
     } else {
-        term_query(fields.all, word)
+        (fields.name, fields.all)
     };
-    let mut tiers: Vec<Box<dyn Query>> = vec![
-        constant(term_query(fields.name, word), EXACT),
-        constant(term_query(fields.other, word), EXACT * ELSEWHERE),
-    ];
-    if partial {
-        tiers.push(constant(term_query(fields.name_prefix, key), PREFIX));
-        tiers.push(constant(
-            term_query(fields.other_prefix, key),
-            PREFIX * ELSEWHERE,
-        ));
+    match (lookalikes, name_only) {
+        (Some(lookalikes), true) => (any_of(name, lookalikes), vec![Tier::any(FUZZY)]),
+        (Some(lookalikes), false) => {
+            let names: Vec<&str> = lookalikes.iter().map(String::as_str).collect();
+            (
+                any_of(all, lookalikes),
+                vec![Tier::of(FUZZY, name, &names), Tier::any(FUZZY * ELSEWHERE)],
+            )
+        }
+        (None, true) if partial => (
+            term_query(fields.name_prefix, key),
+            vec![Tier::of(EXACT, fields.name, &[word]), Tier::any(PREFIX)],
+        ),
+        (None, true) => (term_query(fields.name, word), vec![Tier::any(EXACT)]),
+        (None, false) if partial => (
+            term_query(fields.all_prefix, key),
+            vec![
+                Tier::of(EXACT, fields.name, &[word]),
+                Tier::of(PREFIX, fields.name_prefix, &[key]),
+                Tier::of(EXACT * ELSEWHERE, fields.other, &[word]),
+                Tier::any(PREFIX * ELSEWHERE),
+            ],
+        ),
+        (None, false) => (
+            term_query(fields.all, word),
+            vec![
+                Tier::of(EXACT, fields.name, &[word]),
+                Tier::any(EXACT * ELSEWHERE),
+            ],
+        ),
     }
-    [
-        (Occur::Must, constant(matcher, 0.0)),
-        (Occur::Should, Box::new(DisjunctionMaxQuery::new(tiers))),
-    ]
 }
 
 /// Every word of a filter must be in its field (or a lookalike, where it has them).
@@ -211,7 +249,7 @@ fn filter_words(
                 Some(lookalikes) => any_of(field, lookalikes),
                 None => term_query(field, word),
             };
-            (Occur::Must, constant(query, 0.0))
+            (Occur::Must, query)
         })
         .collect()
 }
@@ -237,8 +275,10 @@ impl Typos {
     fn of(
         searcher: &Searcher,
         fields: &Fields,
+        cache: &LookalikeCache,
         query: &ParsedQuery,
     ) -> tantivy::Result<Option<Typos>> {
+        let generation = searcher.generation().generation_id();
         // A word the field knows is matched as typed; an unknown one by its lookalikes.
         let resolve = |field: Field, word: &str, partial: bool| {
             let key = if partial {
@@ -251,7 +291,9 @@ impl Typos {
             if searcher.doc_freq(&term(known_in, key))? > 0 {
                 return Ok(None);
             }
-            let found = lookalikes(searcher, field, word, partial)?;
+            let found = cache.get_or_find(generation, known_in, key, || {
+                lookalikes(searcher, known_in, key)
+            })?;
             Ok::<_, tantivy::TantivyError>((!found.is_empty()).then_some(found))
         };
         let last = query.words.len().saturating_sub(1);
@@ -285,72 +327,45 @@ impl Typos {
     }
 }
 
-/// A word that must be in the name: as typed (10), or as the start of a word there when it is
-/// the last (8, or 10 when whole), or with typos (3).
-fn name_word_query(
-    fields: &Fields,
-    word: &str,
-    partial: bool,
-    lookalikes: Option<&[String]>,
-) -> Vec<(Occur, Box<dyn Query>)> {
-    if let Some(lookalikes) = lookalikes {
-        return vec![(
-            Occur::Must,
-            constant(any_of(fields.name, lookalikes), FUZZY),
-        )];
-    }
-    if partial {
-        vec![
-            (
-                Occur::Must,
-                constant(
-                    term_query(fields.name_prefix, text::prefix_key(word)),
-                    PREFIX,
-                ),
-            ),
-            (
-                Occur::Should,
-                constant(term_query(fields.name, word), EXACT - PREFIX),
-            ),
-        ]
-    } else {
-        vec![(Occur::Must, constant(term_query(fields.name, word), EXACT))]
-    }
+/// One pass over the index: what an entry must match, and how its words rank.
+struct Pass {
+    query: Box<dyn Query>,
+    /// Per free word, its tiers.
+    words: Vec<Vec<Tier>>,
+    /// The kinds asked for, by [`Kind::code`].
+    kinds: [bool; 4],
 }
 
-/// The query of a pass. `name_only` asks for every word in the name: the entries that rank
-/// highest, and few enough to find fast.
+/// The pass over names only (`name_only`: every word in the name, the entries that rank
+/// highest and few enough to find fast) or over everything that identifies an entry.
 fn build(
     fields: &Fields,
     kinds: &[Kind],
     query: &ParsedQuery,
     typos: &Typos,
     name_only: bool,
-) -> Box<dyn Query> {
+) -> Pass {
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-    if kinds.len() < Kind::ALL.len() {
+    let mut wanted = [false; 4];
+    for kind in kinds {
+        wanted[kind.code() as usize] = true;
+    }
+    // Kinds are checked per entry from a fast field; without tracks (most of the index) the
+    // other kinds' lists are short enough to narrow the pass as well.
+    if !kinds.contains(&Kind::Track) {
         let kinds: Vec<(Occur, Box<dyn Query>)> = kinds
             .iter()
             .map(|k| (Occur::Should, term_query(fields.kind, k.as_str())))
             .collect();
-        clauses.push((
-            Occur::Must,
-            constant(Box::new(BooleanQuery::new(kinds)), 0.0),
-        ));
+        clauses.push((Occur::Must, Box::new(BooleanQuery::new(kinds))));
     }
     let last = query.words.len().saturating_sub(1);
+    let mut words = Vec::with_capacity(query.words.len());
     for (i, word) in query.words.iter().enumerate() {
         let partial = i == last && query.last_is_partial;
-        if name_only {
-            clauses.extend(name_word_query(
-                fields,
-                word,
-                partial,
-                typos.words[i].as_deref(),
-            ));
-        } else {
-            clauses.extend(word_query(fields, word, partial, typos.words[i].as_deref()));
-        }
+        let (must, tiers) = word_rule(fields, word, partial, typos.words[i].as_deref(), name_only);
+        clauses.push((Occur::Must, must));
+        words.push(tiers);
     }
     // Entries without a field (a playlist has no artist, an artist no year) fail its filter.
     clauses.extend(filter_words(fields.artist, &query.artist, &typos.artist));
@@ -364,13 +379,74 @@ fn build(
         };
         clauses.push((
             Occur::Must,
-            constant(Box::new(RangeQuery::new(bound(from), bound(to))), 0.0),
+            Box::new(RangeQuery::new(bound(from), bound(to))),
         ));
     }
     if clauses.is_empty() {
         clauses.push((Occur::Must, Box::new(tantivy::query::AllQuery)));
     }
-    Box::new(BooleanQuery::new(clauses))
+    Pass {
+        query: Box::new(BooleanQuery::new(clauses)),
+        words,
+        kinds: wanted,
+    }
+}
+
+/// A [`Tier`] opened on one segment.
+struct TierProbe {
+    score: Score,
+    /// `None` holds every entry.
+    postings: Option<Vec<SegmentPostings>>,
+}
+
+impl TierProbe {
+    fn open(segment: &SegmentReader, tier: &Tier) -> tantivy::Result<TierProbe> {
+        let postings = match &tier.terms {
+            None => None,
+            Some((field, words)) => {
+                let index = segment.inverted_index(*field)?;
+                let mut lists = Vec::with_capacity(words.len());
+                for word in words {
+                    if let Some(list) =
+                        index.read_postings(&term(*field, word), IndexRecordOption::Basic)?
+                    {
+                        lists.push(list);
+                    }
+                }
+                Some(lists)
+            }
+        };
+        Ok(TierProbe {
+            score: tier.score,
+            postings,
+        })
+    }
+
+    /// Whether the tier holds `doc`; asked in increasing `doc` order.
+    fn holds(&mut self, doc: DocId) -> bool {
+        let Some(lists) = &mut self.postings else {
+            return true;
+        };
+        lists.iter_mut().any(|list| {
+            if list.doc() < doc {
+                list.seek(doc);
+            }
+            list.doc() == doc
+        })
+    }
+}
+
+/// The score of `doc`: each word's best tier.
+fn score_of(words: &mut [Vec<TierProbe>], doc: DocId) -> Score {
+    words
+        .iter_mut()
+        .map(|tiers| {
+            tiers
+                .iter_mut()
+                .find_map(|tier| tier.holds(doc).then_some(tier.score))
+                .unwrap_or(0.0)
+        })
+        .sum()
 }
 
 /// A hit being ranked: its key, then its address to break ties the same way every time.
@@ -410,28 +486,22 @@ impl Ord for Ranked {
 fn collect(
     searcher: &Searcher,
     fields: &Fields,
-    query: &dyn Query,
+    cache: &ColumnCache,
+    pass: &Pass,
     viewer: &Viewer<'_>,
     words: usize,
     limit: usize,
 ) -> tantivy::Result<[Vec<(HitKey, DocAddress)>; 4]> {
     let member = term(fields.access, &access_of_user(viewer.user_id));
-    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let weight = pass
+        .query
+        .weight(EnableScoring::disabled_from_searcher(searcher))?;
     let whole_score = EXACT * words as Score;
     let total_docs = searcher.num_docs().max(1);
     let mut best: [BinaryHeap<Reverse<Ranked>>; 4] = Default::default();
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
         let budget = (SCAN_BUDGET * u64::from(segment.num_docs()) / total_docs).max(1_000);
-        let fast = segment.fast_fields();
-        let column = |field: Field| -> tantivy::Result<_> {
-            Ok(fast
-                .u64(segment.schema().get_field_name(field))?
-                .first_or_default_col(0))
-        };
-        let kinds = column(fields.kind_code)?;
-        let plays = column(fields.plays)?;
-        let name_words = column(fields.name_words)?;
-        let private = column(fields.private)?;
+        let columns = cache.of(segment, fields)?;
         // The private playlists this viewer may see, in this segment (a handful).
         let mut visible: Vec<DocId> = Vec::new();
         if let Some(mut postings) = segment
@@ -444,15 +514,22 @@ fn collect(
             }
         }
         let alive = segment.alive_bitset();
-        let mut scorer = weight.scorer(segment, 1.0)?;
+        let mut tiers: Vec<Vec<TierProbe>> = pass
+            .words
+            .iter()
+            .map(|tiers| tiers.iter().map(|t| TierProbe::open(segment, t)).collect())
+            .collect::<tantivy::Result<_>>()?;
+        let mut matches = weight.scorer(segment, 1.0)?;
         let mut ranked = 0;
-        let mut doc: DocId = scorer.doc();
+        let mut doc: DocId = matches.doc();
         while doc != TERMINATED && ranked < budget {
-            let allowed = private.get_val(doc) == 0 || visible.binary_search(&doc).is_ok();
+            let kind = (columns.kind.get_val(doc) as usize).min(3);
+            let allowed = pass.kinds[kind]
+                && (columns.private.get_val(doc) == 0 || visible.binary_search(&doc).is_ok());
             if allowed && alive.is_none_or(|a| a.is_alive(doc)) {
                 ranked += 1;
-                let score = scorer.score();
-                let words_in_name = name_words.get_val(doc);
+                let score = score_of(&mut tiers, doc);
+                let words_in_name = columns.name_words.get_val(doc);
                 let whole =
                     words > 0 && words_in_name == words as u64 && score >= whole_score - 0.01;
                 let hit = Ranked {
@@ -462,12 +539,12 @@ fn collect(
                         } else {
                             score
                         },
-                        plays: plays.get_val(doc),
+                        plays: columns.plays.get_val(doc),
                         shortness: u64::MAX - words_in_name,
                     },
                     address: DocAddress::new(ord as u32, doc),
                 };
-                let heap = &mut best[(kinds.get_val(doc) as usize).min(3)];
+                let heap = &mut best[kind];
                 if heap.len() < limit {
                     heap.push(Reverse(hit));
                 } else if heap.peek().is_some_and(|Reverse(worst)| hit > *worst) {
@@ -475,7 +552,7 @@ fn collect(
                     heap.push(Reverse(hit));
                 }
             }
-            doc = scorer.advance();
+            doc = matches.advance();
         }
     }
     Ok(best.map(|heap| {
@@ -525,7 +602,15 @@ pub fn search(
         // elsewhere scores at most 5, one in the name at least 8), so a kind they fill is done.
         let mut found = if words > 0 {
             let name_only = build(fields, kinds, query, typos, true);
-            collect(&searcher, fields, name_only.as_ref(), viewer, words, limit)?
+            collect(
+                &searcher,
+                fields,
+                &generation.columns,
+                &name_only,
+                viewer,
+                words,
+                limit,
+            )?
         } else {
             Default::default()
         };
@@ -536,7 +621,15 @@ pub fn search(
             .collect();
         if !short.is_empty() {
             let anywhere = build(fields, &short, query, typos, false);
-            let mut more = collect(&searcher, fields, anywhere.as_ref(), viewer, words, limit)?;
+            let mut more = collect(
+                &searcher,
+                fields,
+                &generation.columns,
+                &anywhere,
+                viewer,
+                words,
+                limit,
+            )?;
             for kind in short {
                 found[kind.code() as usize] = std::mem::take(&mut more[kind.code() as usize]);
             }
@@ -545,7 +638,7 @@ pub fn search(
     };
     let mut found = pass(&Typos::exact(query))?;
     if found.iter().all(Vec::is_empty) {
-        if let Some(typos) = Typos::of(&searcher, fields, query)? {
+        if let Some(typos) = Typos::of(&searcher, fields, &generation.lookalikes, query)? {
             found = pass(&typos)?;
         }
     }

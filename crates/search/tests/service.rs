@@ -138,6 +138,26 @@ async fn forgives_typos_by_word_length(db: Db) {
         search.first("metallca ent", Kind::Track).as_deref(),
         Some("Enter Sandman")
     );
+
+    // Lookalikes found for a misspelling are remembered only until the index changes: a new
+    // entry nearer to it is found at once.
+    assert!(search.names("sandmne ", Kind::Track).is_empty());
+    add(
+        &search,
+        TrackSpec {
+            id: "m2",
+            title: "Sandmen of the Desert",
+            artists: &["Kyuss"],
+            album: "Blues for the Red Sun",
+            ..TrackSpec::default()
+        },
+    )
+    .await;
+    search.index().await;
+    assert_eq!(
+        search.first("sandmne ", Kind::Track).as_deref(),
+        Some("Sandmen of the Desert")
+    );
 }
 
 async fn folds_case_diacritics_and_finds_other_scripts(db: Db) {

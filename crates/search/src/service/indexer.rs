@@ -301,6 +301,12 @@ impl SearchService {
                 b.add(documents::playlist(playlist))?;
             }
             commit(&mut b.writer, since)?;
+            // One segment: a query then looks each of its terms up once, not once per
+            // segment, and ranks the most played of the whole index first.
+            let segments = b.writer.index().searchable_segment_ids()?;
+            if segments.len() > 1 {
+                b.writer.merge(&segments).wait()?;
+            }
             let documents = b.documents;
             b.writer.wait_merging_threads()?;
             Ok(documents)
