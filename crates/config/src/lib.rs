@@ -106,6 +106,9 @@ pub struct HttpConfig {
     pub shutdown_grace_secs: u64,
     /// Per-request timeout in seconds (streaming excluded once it exists).
     pub request_timeout_secs: u64,
+    /// The built web player (`web/dist`); empty: `web/dist` under the working directory, else
+    /// the one in the source tree the binary was built from.
+    pub web_dir: PathBuf,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -194,6 +197,7 @@ impl Default for HttpConfig {
             max_json_body_bytes: 1024 * 1024,
             shutdown_grace_secs: 20,
             request_timeout_secs: 30,
+            web_dir: PathBuf::new(),
         }
     }
 }

@@ -5,8 +5,9 @@
 //! request ids (`x-request-id`, generated or passed on), one structured log line per request,
 //! Prometheus metrics per route, bearer authentication (the caller lands in the request's
 //! extensions for handlers to extract), JSON errors for unknown routes and panics, body limits
-//! and timeouts. It serves `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json` and
-//! `/api/docs`.
+//! and timeouts. It serves `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`,
+//! `/api/docs`, and the web player at `/` (every other path that is not an API route; see
+//! [`web`]).
 //!
 //! This crate owns no tables and emits no events. Routing to remote instances (split mode)
 //! arrives with service discovery.
@@ -15,6 +16,7 @@ mod authn;
 mod docs;
 mod health;
 mod metrics;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +47,8 @@ pub struct AppParts {
     pub metrics: metrics_exporter_prometheus::PrometheusHandle,
     pub max_body_bytes: usize,
     pub request_timeout: Duration,
+    /// The built web player (see [`web::locate`]); `None` serves a page saying how to build it.
+    pub web_dir: Option<std::path::PathBuf>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -55,6 +59,7 @@ pub fn app(parts: AppParts) -> Router {
         api = api.merge(service);
     }
     let openapi_json = docs::render_openapi(parts.openapi);
+    let web_dir = parts.web_dir;
     let api = api
         // Inner to outer: metrics see the matched route; authentication runs before handlers.
         .route_layer(axum::middleware::from_fn(metrics::track))
@@ -70,7 +75,18 @@ pub fn app(parts: AppParts) -> Router {
         .route("/api/openapi.json", get(docs::openapi_json).with_state(openapi_json))
         .route("/api/docs", get(docs::docs_page))
         .merge(api)
-        .fallback(route_not_found)
+        .fallback(move |request: Request<axum::body::Body>| {
+            let web_dir = web_dir.clone();
+            async move {
+                // Unknown API routes get the JSON error; every other path is the player's.
+                let path = request.uri().path();
+                if path == "/api" || path.starts_with("/api/") || path.starts_with("/.well-known/") {
+                    route_not_found().await.into_response()
+                } else {
+                    web::serve(web_dir, request).await
+                }
+            }
+        })
         .layer(DefaultBodyLimit::max(parts.max_body_bytes))
         .layer(axum::middleware::from_fn_with_state(parts.request_timeout, request_timeout))
         // Outside the timeout, so the 408 it makes gets a JSON body too.

@@ -40,6 +40,10 @@ async fn slow() -> &'static str {
 }
 
 fn test_app() -> Router {
+    app_with_web(None)
+}
+
+fn app_with_web(web_dir: Option<std::path::PathBuf>) -> Router {
     let service = Router::new()
         .route("/api/v1/whoami", get(whoami))
         .route("/api/v1/slow", get(slow));
@@ -51,6 +55,7 @@ fn test_app() -> Router {
         metrics: install_recorder(),
         max_body_bytes: 1024,
         request_timeout: Duration::from_millis(100),
+        web_dir,
     })
 }
 
@@ -113,4 +118,76 @@ async fn a_bad_or_malformed_credential_is_401_not_anonymous() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{header}");
         assert_eq!(body["error"]["code"], "unauthenticated", "{header}");
     }
+}
+
+async fn fetch(app: Router, path: &str, gzip: bool) -> (StatusCode, http::HeaderMap, Vec<u8>) {
+    let mut request = Request::builder().uri(path);
+    if gzip {
+        request = request.header("accept-encoding", "gzip");
+    }
+    let response = app
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap();
+    (parts.status, parts.headers, bytes.to_vec())
+}
+
+#[tokio::test]
+async fn the_web_player_is_served_with_its_routes_and_cached_assets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("assets")).unwrap();
+    std::fs::write(
+        dir.path().join("index.html"),
+        "<!doctype html><p>player</p>",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("assets/app-1234.js"), "console.log(1)").unwrap();
+    std::fs::write(dir.path().join("assets/app-1234.js.gz"), b"gzipped bytes").unwrap();
+    let app = || app_with_web(crate::web::locate(dir.path()));
+
+    let (status, headers, body) = fetch(app(), "/", false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, b"<!doctype html><p>player</p>");
+    assert_eq!(headers["cache-control"], "no-cache");
+    // A route of the player, loaded directly (a reload, a shared link), is the player too.
+    let (status, _, body) = fetch(app(), "/playlists/abc", false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, b"<!doctype html><p>player</p>");
+
+    let (status, headers, body) = fetch(app(), "/assets/app-1234.js", false).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, b"console.log(1)");
+    assert_eq!(
+        headers["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
+    let (_, headers, body) = fetch(app(), "/assets/app-1234.js", true).await;
+    assert_eq!(headers["content-encoding"], "gzip");
+    assert_eq!(body, b"gzipped bytes");
+
+    // API paths never fall back to the player.
+    let (status, _, body) = fetch(app(), "/api/v1/nothing-here", false).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(json["error"]["code"], "route_not_found");
+}
+
+#[tokio::test]
+async fn without_a_built_player_the_root_says_how_to_build_it() {
+    let missing = tempfile::tempdir().unwrap();
+    assert_eq!(crate::web::locate(missing.path()), None);
+    let (status, headers, body) = fetch(test_app(), "/", false).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let page = String::from_utf8(body).unwrap();
+    assert!(page.contains("make web"), "{page}");
 }

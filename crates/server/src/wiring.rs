@@ -165,6 +165,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         metrics,
         max_body_bytes: config.http.max_json_body_bytes,
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
+        web_dir: beatstream_gateway::web::locate(&config.http.web_dir),
     });
     Ok(Wired {
         router,

@@ -413,7 +413,7 @@ async fn operations_routes_answer() {
     let (status, page, _) = app.call("GET", "/api/docs", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.as_str().unwrap().contains("/api/openapi.json"));
-    let (status, body, headers) = app.call("GET", "/no/such/route", None, None).await;
+    let (status, body, headers) = app.call("GET", "/api/v1/no/such/route", None, None).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(error_code(&body), "route_not_found");
     assert!(headers.contains_key("x-request-id"));

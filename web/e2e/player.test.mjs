@@ -1,0 +1,153 @@
+// End to end, as a listener: sign up (the first account is the admin), scan the library, search,
+// play and seek, build and reorder a playlist, like a track, then reload and find it all there.
+// Needs a running `beatstream serve` with a library and empty data (scripts/e2e.sh starts one)
+// at BEATSTREAM_URL. Screenshots go to ../docs/screenshots/.
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { BASE, launch, playingAudio } from "./browser.mjs";
+
+const shots = new URL("../../docs/screenshots/", import.meta.url).pathname;
+mkdirSync(shots, { recursive: true });
+
+let browser;
+let page;
+before(async () => {
+  browser = await launch();
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+});
+after(async () => browser?.close());
+
+const username = `listener${Date.now()}`;
+const password = "a long enough password";
+/** Calls the API with the page's session, to learn what the library holds. */
+const apiGet = (path) =>
+  page.evaluate(async (p) => {
+    const session = JSON.parse(localStorage.getItem("beatstream.session"));
+    const r = await fetch(p, { headers: { authorization: `Bearer ${session.accessToken}` } });
+    return r.json();
+  }, path);
+
+test("a listener signs up, scans, searches, plays, seeks, builds a playlist, likes, and reloads", async () => {
+  await page.goto(BASE);
+  await page.getByRole("button", { name: "New here? Create an account" }).click();
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByRole("link", { name: "Admin" }).click();
+
+  // Scan the library and watch it finish.
+  await page.getByRole("button", { name: "Scan library" }).click();
+  const status = page.getByTestId("scan-status");
+  await page.waitForFunction(() => /State: idle · files seen [1-9]/.test(document.querySelector('[data-testid="scan-status"]')?.textContent ?? ""), null, { timeout: 60_000 });
+  // The server may have scanned at start already: this scan then finds every file unchanged.
+  const seen = Number((await status.textContent()).match(/files seen (\d+)/)[1]);
+  assert.ok(seen > 0, `the scan saw the library's files (${await status.textContent()})`);
+  await page.screenshot({ path: `${shots}admin.png` });
+
+  // Search for a real track by the start of its title, as typed.
+  const tracks = (await apiGet("/api/v1/tracks?limit=50")).items;
+  assert.ok(tracks.length > 0, "the library has tracks after the scan");
+  const target = tracks.find((t) => t.title.length >= 5 && t.duration_ms > 60_000) ?? tracks[0];
+  await page.getByRole("link", { name: "Search" }).click();
+  const box = page.getByRole("searchbox", { name: "Search" });
+  await box.pressSequentially(target.title.slice(0, 4).toLowerCase(), { delay: 40 });
+  const songs = page.getByRole("region", { name: "Songs" });
+  await songs.getByRole("button", { name: new RegExp(target.title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) }).first().waitFor();
+  await page.screenshot({ path: `${shots}search.png` });
+
+  // Keyboard: the first result is selected with ↓ and played with Enter.
+  await box.press("ArrowDown");
+  await box.press("Enter");
+  await page.waitForFunction(() => [...document.querySelectorAll("audio")].some((a) => !a.paused && a.currentTime > 0.5));
+  const first = await playingAudio(page);
+  await page.waitForTimeout(1200);
+  const later = await playingAudio(page);
+  assert.ok(later.currentTime > first.currentTime + 0.5, `currentTime advances (${first.currentTime} → ${later.currentTime})`);
+  const nowPlaying = await page.getByTestId("now-playing").textContent();
+
+  // Seek with the slider.
+  await page.getByRole("slider", { name: "Seek" }).fill("30");
+  await page.waitForFunction(() => [...document.querySelectorAll("audio")].some((a) => !a.paused && a.currentTime >= 30));
+
+  // A playlist of three tracks from an album page, then reordered.
+  await page.getByRole("link", { name: "Playlists", exact: true }).click();
+  await page.getByLabel("New playlist name").fill("Road trip");
+  await page.getByRole("button", { name: "Create" }).click();
+  await page.getByRole("heading", { name: "Road trip" }).waitFor();
+  const album = target.album;
+  // In the app, not by loading the page again: the music must keep playing.
+  await page.locator("footer.player").getByRole("link", { name: album.title }).click();
+  const rows = page.getByRole("list", { name: `Tracks of ${album.title}` }).getByTestId("track-row");
+  await rows.first().waitFor();
+  const titles = [];
+  for (let i = 0; i < Math.min(3, await rows.count()); i++) {
+    const row = rows.nth(i);
+    titles.push((await row.locator(".name").textContent()).trim());
+    await row.getByRole("button", { name: /^More for / }).click();
+    await row.getByRole("menuitem", { name: "Add to Road trip" }).click();
+    await row.getByRole("status").getByText("Added to Road trip").waitFor();
+  }
+  await page.screenshot({ path: `${shots}album.png` });
+  assert.ok(titles.length >= 2, "the album has at least two tracks to reorder");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Road trip" }).click();
+  const list = page.getByRole("list", { name: "Tracks of Road trip" });
+  const order = async () => (await list.locator(".name").allTextContents()).map((t) => t.trim());
+  await list.getByTestId("track-row").nth(titles.length - 1).waitFor();
+  assert.deepEqual(await order(), titles);
+  await page.getByRole("button", { name: `Move ${titles[1]} up` }).click();
+  const moved = [titles[1], titles[0], ...titles.slice(2)];
+  await page.waitForFunction(
+    ([want]) => JSON.stringify([...document.querySelectorAll('[aria-label="Tracks of Road trip"] .name')].map((n) => n.textContent.trim())) === JSON.stringify(want),
+    [moved],
+  );
+  // And by dragging: the last row onto the first.
+  if (titles.length >= 3) {
+    await list.getByTestId("track-row").nth(2).dragTo(list.getByTestId("track-row").nth(0));
+    const dragged = [moved[2], moved[0], moved[1]];
+    await page.waitForFunction(
+      ([want]) => JSON.stringify([...document.querySelectorAll('[aria-label="Tracks of Road trip"] .name')].map((n) => n.textContent.trim())) === JSON.stringify(want),
+      [dragged],
+    );
+    moved.splice(0, 3, ...dragged);
+  }
+  await page.screenshot({ path: `${shots}playlist.png` });
+
+  // Like the first track of the playlist and find it in Liked Songs.
+  await page.getByRole("button", { name: `Like ${moved[0]}` }).first().click();
+  await page.getByRole("link", { name: "Liked Songs" }).click();
+  await page.getByRole("list", { name: "Liked Songs" }).getByText(moved[0]).waitFor();
+
+  // A reload keeps the session, the like and the playlist's order; playback kept going while
+  // navigating.
+  assert.equal(await page.getByTestId("now-playing").textContent(), nowPlaying);
+  await page.reload();
+  await page.getByRole("list", { name: "Liked Songs" }).getByText(moved[0]).waitFor();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Road trip" }).click();
+  await list.getByTestId("track-row").nth(moved.length - 1).waitFor();
+  assert.deepEqual(await order(), moved);
+  await page.getByRole("link", { name: "Home" }).click();
+  await page.getByRole("heading", { name: "Recently added albums" }).waitFor();
+  await page.getByRole("list", { name: "Albums" }).first().waitFor();
+  await page.screenshot({ path: `${shots}home.png` });
+
+  // A phone-sized screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${BASE}/albums/${album.id}`);
+  await page.getByRole("heading", { name: album.title }).waitFor();
+  await page.screenshot({ path: `${shots}phone-album.png` });
+});
+
+test("a wrong password gets a message, not a blank screen", async () => {
+  const context = await browser.newContext();
+  const fresh = await context.newPage();
+  await fresh.goto(BASE);
+  await fresh.getByLabel("Username").fill(username);
+  await fresh.getByLabel("Password").fill("not the password");
+  await fresh.getByRole("button", { name: "Log in" }).click();
+  await fresh.getByRole("alert").waitFor();
+  assert.match(await fresh.getByRole("alert").textContent(), /\S/);
+  await context.close();
+});

@@ -1,0 +1,127 @@
+// A list of tracks: play from any row, like it, queue it, add it to a playlist.
+
+import { useState, type ReactNode } from "react";
+import { Link } from "react-router";
+import { api, describeError } from "../api/client";
+import type { Track } from "../api/types";
+import { duration, names } from "../format";
+import { usePlayer } from "../player/PlayerContext";
+import { useLibrary } from "../session";
+import { Icon } from "./Icon";
+
+export interface TrackListProps {
+  tracks: Track[];
+  /** Extra controls per row (a playlist's move and remove buttons). */
+  rowActions?: (track: Track, index: number) => ReactNode;
+  /** Row drag and drop, for reordering. */
+  onMove?: (from: number, to: number) => void;
+  label: string;
+}
+
+export function TrackList({ tracks, rowActions, onMove, label }: TrackListProps) {
+  const player = usePlayer();
+  const current = player.queue.tracks[player.queue.index];
+  const [dragging, setDragging] = useState<number | null>(null);
+  const playable = tracks.filter((t) => t.available !== false);
+  return (
+    <ol className="tracks" aria-label={label}>
+      {tracks.map((track, i) => {
+        const unavailable = track.available === false;
+        const isCurrent = current?.id === track.id;
+        return (
+          <li
+            key={`${track.id}-${i}`}
+            className={`track${isCurrent ? " current" : ""}${unavailable ? " unavailable" : ""}`}
+            data-testid="track-row"
+            draggable={!!onMove}
+            onDragStart={() => setDragging(i)}
+            onDragOver={(e) => onMove && e.preventDefault()}
+            onDrop={(e) => {
+              e.preventDefault();
+              if (onMove && dragging !== null && dragging !== i) onMove(dragging, i);
+              setDragging(null);
+            }}
+          >
+            <button
+              type="button"
+              className="play"
+              disabled={unavailable}
+              aria-label={`Play ${track.title}`}
+              onClick={() => player.play(playable, playable.indexOf(track))}
+            >
+              <Icon name={isCurrent && player.playing ? "pause" : "play"} />
+            </button>
+            <span className="title">
+              <span className="name">{track.title}</span>
+              <span className="muted">
+                {names(track.artists)}
+                {unavailable && " · unavailable"}
+              </span>
+            </span>
+            <Link className="album muted" to={`/albums/${track.album.id}`}>
+              {track.album.title}
+            </Link>
+            <span className="muted time">{duration(track.duration_ms)}</span>
+            <LikeButton track={track} />
+            <TrackMenu track={track} />
+            {rowActions?.(track, i)}
+          </li>
+        );
+      })}
+    </ol>
+  );
+}
+
+export function LikeButton({ track }: { track: Track }) {
+  const { liked, toggleLike } = useLibrary();
+  const on = liked.has(track.id);
+  return (
+    <button type="button" className={`like${on ? " on" : ""}`} aria-pressed={on} aria-label={on ? `Unlike ${track.title}` : `Like ${track.title}`} onClick={() => toggleLike(track).catch((e) => alert(describeError(e)))}>
+      {on ? "♥" : "♡"}
+    </button>
+  );
+}
+
+function TrackMenu({ track }: { track: Track }) {
+  const [open, setOpen] = useState(false);
+  const [message, setMessage] = useState<string | null>(null);
+  const player = usePlayer();
+  const { playlists, reloadPlaylists, session } = useLibrary();
+  const mine = playlists.filter((p) => p.owner.id === session?.user.id || p.collaborative);
+  const add = async (playlistId: string, name: string) => {
+    setOpen(false);
+    try {
+      await api.send("POST", `/api/v1/playlists/${playlistId}/tracks`, { track_ids: [track.id] });
+      setMessage(`Added to ${name}`);
+      reloadPlaylists().catch(() => undefined);
+    } catch (e) {
+      setMessage(describeError(e));
+    }
+    setTimeout(() => setMessage(null), 2500);
+  };
+  return (
+    <span className="menu" onKeyDown={(e) => e.key === "Escape" && setOpen(false)}>
+      <button type="button" aria-haspopup="menu" aria-expanded={open} aria-label={`More for ${track.title}`} onClick={() => setOpen(!open)}>
+        ⋯
+      </button>
+      {open && (
+        <div role="menu" className="popup">
+          <button role="menuitem" type="button" onClick={() => (player.enqueue([track]), setOpen(false))}>
+            Add to queue
+          </button>
+          {mine.map((p) => (
+            <button role="menuitem" type="button" key={p.id} onClick={() => add(p.id, p.name)}>
+              Add to {p.name}
+            </button>
+          ))}
+          {mine.length === 0 && <span className="muted">No playlists yet</span>}
+        </div>
+      )}
+      {message && (
+        <span className="toast" role="status">
+          {message}
+        </span>
+      )}
+    </span>
+  );
+}
