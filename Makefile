@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build web test test-web e2e testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web services clean
+.PHONY: run build web test test-web e2e screenshots testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web services clean
 
 ## Build (release, with the web player) and run every service in one process on
 ## 127.0.0.1:3000, data in ./data.
@@ -34,6 +34,10 @@ test-web: web
 
 e2e:
 	bash scripts/e2e.sh
+
+## The README's screenshots (docs/screenshots/), taken by the end-to-end tests.
+screenshots:
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots bash scripts/e2e.sh
 
 SHARED ?= ../shared
 testdata:

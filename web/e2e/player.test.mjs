@@ -1,13 +1,14 @@
 // End to end, as a listener: sign up (the first account is the admin), scan the library, search,
 // play and seek, build and reorder a playlist, like a track, then reload and find it all there.
 // Needs a running `beatstream serve` with a library and empty data (scripts/e2e.sh starts one)
-// at BEATSTREAM_URL. Screenshots go to ../docs/screenshots/.
+// at BEATSTREAM_URL. Screenshots go to e2e/output/, or to SCREENSHOTS_DIR (`make screenshots`
+// writes the README's, in docs/screenshots/).
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { BASE, launch, playingAudio } from "./browser.mjs";
 
-const shots = new URL("../../docs/screenshots/", import.meta.url).pathname;
+const shots = `${process.env.SCREENSHOTS_DIR ?? new URL("./output", import.meta.url).pathname}/`;
 mkdirSync(shots, { recursive: true });
 
 let browser;
@@ -52,10 +53,10 @@ test("a listener signs up, scans, searches, plays, seeks, builds a playlist, lik
   assert.ok(tracks.length > 0, "the library has tracks after the scan");
   const target = tracks.find((t) => t.title.length >= 5 && t.duration_ms > 60_000) ?? tracks[0];
   await page.getByRole("link", { name: "Search" }).click();
-  const box = page.getByRole("searchbox", { name: "Search" });
+  const box = page.getByRole("combobox", { name: "Search" });
   await box.pressSequentially(target.title.slice(0, 4).toLowerCase(), { delay: 40 });
   const songs = page.getByRole("region", { name: "Songs" });
-  await songs.getByRole("button", { name: new RegExp(target.title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) }).first().waitFor();
+  await songs.getByRole("option", { name: new RegExp(target.title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) }).first().waitFor();
   await page.screenshot({ path: `${shots}search.png` });
 
   // Keyboard: the first result is selected with ↓ and played with Enter.
@@ -132,6 +133,29 @@ test("a listener signs up, scans, searches, plays, seeks, builds a playlist, lik
   await page.getByRole("heading", { name: "Recently added albums" }).waitFor();
   await page.getByRole("list", { name: "Albums" }).first().waitFor();
   await page.screenshot({ path: `${shots}home.png` });
+
+  // Browse: an artist's page lists their albums; a genre lists its albums.
+  await page.getByRole("link", { name: "Artists" }).click();
+  const artistName = target.artists[0].name;
+  await page.getByRole("list", { name: "Artists" }).getByRole("link", { name: artistName, exact: true }).click();
+  await page.getByRole("heading", { name: artistName }).waitFor();
+  await page.getByRole("list", { name: "Albums" }).getByText(album.title).first().waitFor();
+  const genres = (await apiGet("/api/v1/genres")).items;
+  if (genres.length > 0) {
+    await page.getByRole("link", { name: "Genres" }).click();
+    await page.getByRole("list", { name: "Genres" }).getByRole("link", { name: genres[0].name, exact: true }).click();
+    await page.getByRole("heading", { name: `Albums: ${genres[0].name}` }).waitFor();
+    await page.getByRole("list", { name: "Albums" }).getByRole("link").first().waitFor();
+  }
+
+  // The queue: play the playlist, open the queue, and find its tracks in order.
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Road trip" }).click();
+  await page.getByRole("button", { name: "Play playlist" }).click();
+  await page.getByRole("button", { name: /^Queue/ }).click();
+  const queue = page.getByRole("region", { name: "Queue" });
+  assert.deepEqual((await queue.locator("li .result").allTextContents()).map((t) => t.split(target.artists[0].name)[0].trim()), moved);
+  await page.waitForFunction(() => [...document.querySelectorAll("audio")].some((a) => !a.paused && a.currentTime > 0.2));
+  assert.equal(await page.getByTestId("now-playing").textContent(), moved[0]);
 
   // A phone-sized screen.
   await page.setViewportSize({ width: 390, height: 844 });

@@ -1,5 +1,6 @@
 import { useEffect } from "react";
-import { BrowserRouter, NavLink, Route, Routes, useNavigate } from "react-router";
+import { BrowserRouter, NavLink, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
+import { ErrorBoundary } from "./components/ErrorBoundary";
 import { api } from "./api/client";
 import { Admin } from "./pages/Admin";
 import { AlbumPage, Albums } from "./pages/Albums";
@@ -26,6 +27,7 @@ export function App() {
 
 function Shell() {
   const { session, playlists } = useLibrary();
+  const location = useLocation();
   if (!session) return <Login />;
   return (
     <div className="app">
@@ -60,24 +62,32 @@ function Shell() {
         </p>
       </nav>
       <main id="main" tabIndex={-1}>
+        <ErrorBoundary resetKey={location.pathname}>
         <Routes>
           <Route path="/" element={<Home />} />
           <Route path="/search" element={<Search />} />
           <Route path="/albums" element={<Albums />} />
-          <Route path="/albums/:id" element={<AlbumPage />} />
+          <Route path="/albums/:id" element={<Keyed page={AlbumPage} />} />
           <Route path="/artists" element={<Artists />} />
-          <Route path="/artists/:id" element={<ArtistPage />} />
+          <Route path="/artists/:id" element={<Keyed page={ArtistPage} />} />
           <Route path="/genres" element={<Genres />} />
           <Route path="/liked" element={<Liked />} />
           <Route path="/playlists" element={<Playlists />} />
-          <Route path="/playlists/:id" element={<PlaylistPage />} />
+          <Route path="/playlists/:id" element={<Keyed page={PlaylistPage} />} />
           <Route path="/admin" element={<Admin />} />
           <Route path="*" element={<p>Nothing here. <NavLink to="/">Go home</NavLink></p>} />
         </Routes>
+        </ErrorBoundary>
       </main>
       <PlayerBar />
     </div>
   );
+}
+
+/** A page of one item starts afresh for another item (no state carried over). */
+function Keyed({ page: Page }: { page: () => React.JSX.Element }) {
+  const { id } = useParams();
+  return <Page key={id} />;
 }
 
 /** Space plays and pauses, arrows seek (with Shift: previous/next), "/" searches; never while
@@ -89,7 +99,7 @@ function Shortcuts() {
     const onKey = (e: KeyboardEvent) => {
       const target = e.target as HTMLElement;
       if (target.closest("input, textarea, select, [contenteditable]") || e.ctrlKey || e.metaKey || e.altKey) return;
-      if (e.key === " " && !target.closest("button, a")) {
+      if (e.key === " " && !target.closest("button, a, summary, [role], [tabindex]:not(main)")) {
         e.preventDefault();
         player.toggle();
       } else if (e.key === "ArrowRight") {

@@ -3,7 +3,8 @@
 
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from "react";
 import { api, type Session } from "./api/client";
-import type { Page, Playlist, Track } from "./api/types";
+import { getAll } from "./api/pages";
+import type { Playlist, Track } from "./api/types";
 
 interface Library {
   session: Session | null;
@@ -29,8 +30,7 @@ export function LibraryProvider({ children }: { children: ReactNode }) {
   useEffect(() => api.onChange(setSession), []);
 
   const reloadPlaylists = useCallback(async () => {
-    const page = await api.get<Page<Playlist>>("/api/v1/me/playlists?limit=500");
-    setPlaylists(page.items);
+    setPlaylists(await getAll<Playlist>("/api/v1/me/playlists?limit=500"));
   }, []);
 
   const userId = session?.user.id;
@@ -40,9 +40,8 @@ export function LibraryProvider({ children }: { children: ReactNode }) {
       setPlaylists([]);
       return;
     }
-    api
-      .get<Page<{ track: Track }>>("/api/v1/me/likes/tracks?limit=500")
-      .then((page) => setLiked(new Set(page.items.map((l) => l.track.id))))
+    getAll<{ track: Track }>("/api/v1/me/likes/tracks?limit=500")
+      .then((likes) => setLiked(new Set(likes.map((l) => l.track.id))))
       .catch(() => undefined);
     reloadPlaylists().catch(() => undefined);
   }, [userId, reloadPlaylists]);

@@ -62,8 +62,27 @@ export class Api {
     private storage: Pick<Storage, "getItem" | "setItem" | "removeItem"> | null = typeof localStorage === "undefined" ? null : localStorage,
     private fetcher: typeof fetch = (...args) => fetch(...args),
   ) {
-    const saved = this.storage?.getItem(STORAGE_KEY);
-    this.session = saved ? (JSON.parse(saved) as Session) : null;
+    this.session = this.saved();
+    // Another tab that refreshed or logged out: follow it (its old refresh token is dead).
+    if (typeof window !== "undefined") {
+      window.addEventListener("storage", (e) => {
+        if (e.key === STORAGE_KEY) {
+          this.session = this.saved();
+          this.listeners.forEach((l) => l(this.session));
+        }
+      });
+    }
+  }
+
+  /** The stored session, if it is one this version understands. */
+  private saved(): Session | null {
+    try {
+      const s = JSON.parse(this.storage?.getItem(STORAGE_KEY) ?? "null");
+      const valid = s && typeof s.accessToken === "string" && typeof s.refreshToken === "string" && typeof s.expiresAt === "number" && s.user && typeof s.user.id === "string" && typeof s.user.username === "string";
+      return valid ? (s as Session) : null;
+    } catch {
+      return null;
+    }
   }
 
   get current(): Session | null {
@@ -108,8 +127,14 @@ export class Api {
   /** Trades the refresh token for a new pair; a second caller waits for the first. */
   refresh(): Promise<Session | null> {
     if (!this.refreshing) {
-      const session = this.session;
       this.refreshing = (async () => {
+        // Another tab may have refreshed already: its pair is the live one.
+        const stored = this.saved();
+        if (stored && this.session && stored.refreshToken !== this.session.refreshToken && !needsRefresh(stored)) {
+          this.session = stored;
+          return stored;
+        }
+        const session = this.session;
         if (!session) return null;
         try {
           const reply = (await this.raw("POST", "/api/v1/auth/refresh", { refresh_token: session.refreshToken }, null)) as AuthReply;
@@ -135,24 +160,29 @@ export class Api {
     return (await this.call("GET", path)) as T;
   }
 
+  /** A text reply (an M3U export). */
+  async text(path: string): Promise<string> {
+    return (await this.call("GET", path, undefined, undefined, true)) as string;
+  }
+
   async send<T>(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
     return (await this.call(method, path, body, headers)) as T;
   }
 
-  private async call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<unknown> {
+  private async call(method: string, path: string, body?: unknown, headers?: Record<string, string>, text = false): Promise<unknown> {
     if (this.session && needsRefresh(this.session)) await this.refresh().catch(() => undefined);
     try {
-      return await this.raw(method, path, body, this.session?.accessToken ?? null, headers);
+      return await this.raw(method, path, body, this.session?.accessToken ?? null, headers, text);
     } catch (error) {
       if (error instanceof ApiError && error.status === 401 && this.session) {
         const next = await this.refresh();
-        if (next) return this.raw(method, path, body, next.accessToken, headers);
+        if (next) return this.raw(method, path, body, next.accessToken, headers, text);
       }
       throw error;
     }
   }
 
-  private async raw(method: string, path: string, body: unknown, token: string | null, extra?: Record<string, string>): Promise<unknown> {
+  private async raw(method: string, path: string, body: unknown, token: string | null, extra?: Record<string, string>, asText = false): Promise<unknown> {
     const headers: Record<string, string> = { ...extra };
     if (token) headers.authorization = `Bearer ${token}`;
     let payload: BodyInit | undefined;
@@ -172,6 +202,7 @@ export class Api {
     if (response.status === 204) return undefined;
     const text = await response.text();
     const json = text ? safeJson(text) : undefined;
+    if (response.ok && asText) return text;
     if (!response.ok) {
       const error = (json as { error?: { code?: string; message?: string } } | undefined)?.error;
       throw new ApiError(response.status, error?.code ?? "http_error", error?.message ?? `The server answered ${response.status}.`);

@@ -1,6 +1,6 @@
 // A list of tracks: play from any row, like it, queue it, add it to a playlist.
 
-import { useState, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { Link } from "react-router";
 import { api, describeError } from "../api/client";
 import type { Track } from "../api/types";
@@ -46,8 +46,8 @@ export function TrackList({ tracks, rowActions, onMove, label }: TrackListProps)
               type="button"
               className="play"
               disabled={unavailable}
-              aria-label={`Play ${track.title}`}
-              onClick={() => player.play(playable, playable.indexOf(track))}
+              aria-label={isCurrent && player.playing ? `Pause ${track.title}` : `Play ${track.title}`}
+              onClick={() => (isCurrent ? player.toggle() : player.play(playable, playable.indexOf(track)))}
             >
               <Icon name={isCurrent && player.playing ? "pause" : "play"} />
             </button>
@@ -88,6 +88,26 @@ function TrackMenu({ track }: { track: Track }) {
   const player = usePlayer();
   const { playlists, reloadPlaylists, session } = useLibrary();
   const mine = playlists.filter((p) => p.owner.id === session?.user.id || p.collaborative);
+  const root = useRef<HTMLSpanElement>(null);
+  const opener = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const close = (e: MouseEvent) => root.current && !root.current.contains(e.target as Node) && setOpen(false);
+    document.addEventListener("mousedown", close);
+    root.current?.querySelector<HTMLButtonElement>('[role="menuitem"]')?.focus();
+    return () => document.removeEventListener("mousedown", close);
+  }, [open]);
+  const onKey = (e: React.KeyboardEvent) => {
+    if (e.key === "Escape") {
+      setOpen(false);
+      opener.current?.focus();
+    } else if (open && (e.key === "ArrowDown" || e.key === "ArrowUp")) {
+      e.preventDefault();
+      const items = [...(root.current?.querySelectorAll<HTMLButtonElement>('[role="menuitem"]') ?? [])];
+      const at = items.indexOf(document.activeElement as HTMLButtonElement);
+      items[(at + (e.key === "ArrowDown" ? 1 : items.length - 1)) % items.length]?.focus();
+    }
+  };
   const add = async (playlistId: string, name: string) => {
     setOpen(false);
     try {
@@ -100,8 +120,8 @@ function TrackMenu({ track }: { track: Track }) {
     setTimeout(() => setMessage(null), 2500);
   };
   return (
-    <span className="menu" onKeyDown={(e) => e.key === "Escape" && setOpen(false)}>
-      <button type="button" aria-haspopup="menu" aria-expanded={open} aria-label={`More for ${track.title}`} onClick={() => setOpen(!open)}>
+    <span className="menu" ref={root} onKeyDown={onKey}>
+      <button type="button" ref={opener} aria-haspopup="menu" aria-expanded={open} aria-label={`More for ${track.title}`} onClick={() => setOpen(!open)}>
         ⋯
       </button>
       {open && (

@@ -1,12 +1,13 @@
 import { Link, useParams, useSearchParams } from "react-router";
 import { api } from "../api/client";
-import type { Album, AlbumDetail, Page } from "../api/types";
+import type { Album, AlbumDetail } from "../api/types";
 import { Cover } from "../components/Cover";
 import { Loaded } from "../components/Status";
 import { TrackList } from "../components/TrackList";
 import { duration, names } from "../format";
 import { usePlayer } from "../player/PlayerContext";
-import { useLoad } from "../useLoad";
+import { MoreButton } from "../components/MoreButton";
+import { useLoad, usePaged } from "../useLoad";
 
 export function AlbumGrid({ albums }: { albums: Album[] }) {
   return (
@@ -28,10 +29,7 @@ export function Albums() {
   const [params, setParams] = useSearchParams();
   const sort = params.get("sort") ?? "newest";
   const genre = params.get("genre");
-  const albums = useLoad(
-    () => api.get<Page<Album>>(`/api/v1/albums?limit=500&sort=${sort}${genre ? `&genre=${encodeURIComponent(genre)}` : ""}`),
-    [sort, genre],
-  );
+  const albums = usePaged<Album>(`/api/v1/albums?limit=200&sort=${sort}${genre ? `&genre=${encodeURIComponent(genre)}` : ""}`);
   return (
     <>
       <h1>Albums{genre ? `: ${genre}` : ""}</h1>
@@ -44,6 +42,7 @@ export function Albums() {
         </select>
       </label>
       <Loaded state={albums}>{(page) => (page.items.length ? <AlbumGrid albums={page.items} /> : <p className="muted">No albums.</p>)}</Loaded>
+      <MoreButton list={albums} />
     </>
   );
 }

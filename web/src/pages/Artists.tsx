@@ -1,12 +1,13 @@
 import { Link, useParams } from "react-router";
 import { api } from "../api/client";
-import type { Artist, ArtistDetail, Page } from "../api/types";
+import type { Artist, ArtistDetail } from "../api/types";
+import { MoreButton } from "../components/MoreButton";
 import { AlbumGrid } from "./Albums";
 import { Loaded } from "../components/Status";
-import { useLoad } from "../useLoad";
+import { useLoad, usePaged } from "../useLoad";
 
 export function Artists() {
-  const artists = useLoad(() => api.get<Page<Artist>>("/api/v1/artists?limit=500"), []);
+  const artists = usePaged<Artist>("/api/v1/artists?limit=200");
   return (
     <>
       <h1>Artists</h1>
@@ -21,6 +22,7 @@ export function Artists() {
           </ul>
         )}
       </Loaded>
+      <MoreButton list={artists} />
     </>
   );
 }

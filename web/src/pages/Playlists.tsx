@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, ApiError, describeError } from "../api/client";
-import type { Page, Playlist, PlaylistDetail, Track } from "../api/types";
+import { getAll } from "../api/pages";
+import type { Playlist, PlaylistDetail, Track } from "../api/types";
 import { ErrorMessage, Loaded } from "../components/Status";
 import { TrackList } from "../components/TrackList";
 import { duration } from "../format";
@@ -83,7 +84,7 @@ export function PlaylistPage() {
             </p>
             <div className="actions">
               <button type="button" className="primary" disabled={tracks.length === 0} onClick={() => player.play(tracks.filter((t) => t.available !== false), 0)}>
-                Play
+                Play playlist
               </button>
               {owner && (
                 <>
@@ -114,9 +115,9 @@ export function PlaylistPage() {
                   </button>
                 </>
               )}
-              <a href="#" onClick={(e) => (e.preventDefault(), download(path, p.name))}>
+              <button type="button" onClick={() => download(path, p.name).catch((e) => setError(describeError(e)))}>
                 Export M3U
-              </a>
+              </button>
             </div>
             {error && <ErrorMessage error={error} />}
             {tracks.length === 0 ? (
@@ -155,7 +156,7 @@ export function PlaylistPage() {
 }
 
 async function download(path: string, name: string) {
-  const text = await fetch(`${path}/export.m3u8`, { headers: { authorization: `Bearer ${api.current?.accessToken}` } }).then((r) => r.text());
+  const text = await api.text(`${path}/export.m3u8`);
   const link = document.createElement("a");
   link.href = URL.createObjectURL(new Blob([text], { type: "audio/x-mpegurl" }));
   link.download = `${name}.m3u8`;
@@ -163,7 +164,7 @@ async function download(path: string, name: string) {
 }
 
 export function Liked() {
-  const likes = useLoad(() => api.get<Page<{ track: Track; liked_at: string }>>("/api/v1/me/likes/tracks?limit=500"), []);
+  const likes = useLoad(async () => ({ items: await getAll<{ track: Track; liked_at: string }>("/api/v1/me/likes/tracks?limit=500") }), []);
   const { liked } = useLibrary();
   return (
     <>

@@ -82,6 +82,9 @@ export function Search() {
       <h1>Search</h1>
       <input
         type="search"
+        role="combobox"
+        aria-expanded={flat.length > 0}
+        aria-autocomplete="list"
         className="search"
         placeholder="Songs, artists, albums, playlists"
         aria-label="Search"
@@ -103,8 +106,8 @@ export function Search() {
                 {results.map((r) => {
                   const index = flat.indexOf(r);
                   return (
-                    <li key={r.key} id={`result-${r.key}`} role="option" aria-selected={index === selected} className={index === selected ? "selected" : ""}>
-                      <button type="button" className="result" onClick={r.open}>
+                    <li key={r.key} className={index === selected ? "selected" : ""}>
+                      <button type="button" id={`result-${r.key}`} role="option" aria-selected={index === selected} className="result" onClick={r.open}>
                         <span className="name">{r.label}</span> <span className="muted">{r.detail}</span>
                       </button>
                       {r.track && <LikeButton track={r.track} />}

@@ -21,6 +21,8 @@ export interface PlayerActions {
   play(tracks: Track[], start?: number): void;
   enqueue(tracks: Track[]): void;
   toggle(): void;
+  resume(): void;
+  pause(): void;
   next(): void;
   previous(): void;
   seek(seconds: number): void;
@@ -44,79 +46,136 @@ export function usePlayer() {
 
 const VOLUME_KEY = "beatstream.volume";
 
+function savedVolume(): number {
+  const v = Number(localStorage.getItem(VOLUME_KEY) ?? "1");
+  return Number.isFinite(v) ? Math.max(0, Math.min(1, v)) : 1;
+}
+
+const finite = (n: number) => (Number.isFinite(n) ? n : 0);
+
+/** What one <audio> element holds. */
+interface Slot {
+  element: HTMLAudioElement;
+  trackId: string | null;
+}
+
+/** The listen in progress, for `POST /me/plays`: time actually heard, not the position. */
+interface Listen {
+  trackId: string;
+  startedAt: string;
+  heardMs: number;
+  lastTime: number;
+}
+
 export function PlayerProvider({ children }: { children: ReactNode }) {
   const [queue, setQueue] = useState<Q.Queue>(Q.emptyQueue);
   const [playing, setPlaying] = useState(false);
   const [position, setPosition] = useState(0);
   const [duration, setDuration] = useState(0);
-  const [volume, setVolumeState] = useState(() => Number(localStorage.getItem(VOLUME_KEY) ?? "1"));
+  const [volume, setVolumeState] = useState(savedVolume);
   const [error, setError] = useState<string | null>(null);
-  // Two elements: `active` plays, the other holds the next track, loaded ahead.
-  const elements = useRef<[HTMLAudioElement, HTMLAudioElement] | null>(null);
+  // Bumped by every request to play from a list, so the same track asked again restarts.
+  const [playRequest, setPlayRequest] = useState(0);
+  const [slots, setSlots] = useState<[Slot, Slot] | null>(null);
   const active = useRef(0);
-  const loaded = useRef<[string | null, string | null]>([null, null]);
   const wantPlaying = useRef(false);
-  const started = useRef<{ id: string; at: string } | null>(null);
+  const listen = useRef<Listen | null>(null);
   const queueRef = useRef(queue);
   queueRef.current = queue;
 
-  if (!elements.current && typeof Audio !== "undefined") {
-    const make = () => {
-      const audio = new Audio();
-      audio.preload = "auto";
-      audio.hidden = true;
-      document.body.appendChild(audio);
-      return audio;
+  // The elements are made once, in an effect (not during render), and kept in the page so they
+  // can be inspected.
+  useEffect(() => {
+    const make = (): Slot => {
+      const element = new Audio();
+      element.preload = "auto";
+      element.hidden = true;
+      document.body.appendChild(element);
+      return { element, trackId: null };
     };
-    elements.current = [make(), make()];
-  }
+    const pair: [Slot, Slot] = [make(), make()];
+    setSlots(pair);
+    return () => pair.forEach((s) => (s.element.pause(), s.element.remove()));
+  }, []);
 
-  const audio = () => elements.current![active.current];
+  const activeSlot = useCallback(() => slots?.[active.current] ?? null, [slots]);
 
-  /** Tells the library a play happened (skips included: the server tells them apart). */
+  /** Records the listen in progress, if any (the server tells plays from skips). */
   const recordPlay = useCallback(() => {
-    const playingNow = started.current;
-    if (!playingNow) return;
-    const playedMs = Math.round(audio().currentTime * 1000);
-    started.current = null;
-    if (playedMs <= 0) return;
-    api.send("POST", "/api/v1/me/plays", { track_id: playingNow.id, played_ms: playedMs, started_at: playingNow.at }).catch(() => undefined);
+    const heard = listen.current;
+    listen.current = null;
+    if (!heard || heard.heardMs < 1000) return;
+    api.send("POST", "/api/v1/me/plays", { track_id: heard.trackId, played_ms: Math.round(heard.heardMs), started_at: heard.startedAt }).catch(() => undefined);
   }, []);
 
-  const load = useCallback(async (element: number, track: Track) => {
+  const startListen = (trackId: string) => {
+    listen.current = { trackId, startedAt: new Date().toISOString(), heardMs: 0, lastTime: 0 };
+  };
+
+  /** Points `slot` at `track`, unless the request is stale by the time the URL is known. */
+  const load = useCallback(async (slot: Slot, track: Track, stillWanted: () => boolean) => {
+    if (slot.trackId === track.id) return;
     const full = await withStreamUrl(track);
-    const url = streamUrlFor(full, full.stream_url!);
-    if (loaded.current[element] !== track.id) {
-      elements.current![element].src = url;
-      loaded.current[element] = track.id;
-    }
+    if (!stillWanted() || slot.trackId === track.id) return;
+    slot.element.src = streamUrlFor(full, full.stream_url!);
+    slot.trackId = track.id;
   }, []);
 
-  // Start the current track whenever it changes; preload the one after it.
+  const stopAll = useCallback(() => {
+    slots?.forEach((s) => {
+      s.element.pause();
+      s.element.removeAttribute("src");
+      s.element.load();
+      s.trackId = null;
+    });
+    setPlaying(false);
+    setPosition(0);
+    setDuration(0);
+  }, [slots]);
+
+  // Start the current track whenever it changes (or is asked for again); preload the next.
   const currentTrack = Q.current(queue);
   const nextTrack = (() => {
     const i = Q.nextIndex(queue);
     return i === null || i === queue.index ? null : queue.tracks[i];
   })();
+  const lastRequest = useRef(0);
   useEffect(() => {
-    if (!currentTrack) return;
+    if (!slots) return;
+    if (!currentTrack) {
+      recordPlay();
+      stopAll();
+      return;
+    }
     let cancelled = false;
+    const restart = lastRequest.current !== playRequest;
+    lastRequest.current = playRequest;
     (async () => {
       try {
-        if (loaded.current[active.current] !== currentTrack.id) {
-          if (loaded.current[1 - active.current] === currentTrack.id) {
+        const slot = slots[active.current];
+        if (slot.trackId !== currentTrack.id) {
+          const other = slots[1 - active.current];
+          slot.element.pause();
+          if (other.trackId === currentTrack.id) {
             // The preloaded element already holds it: switch, so it starts without a gap.
-            audio().pause();
             active.current = 1 - active.current;
           } else {
-            await load(active.current, currentTrack);
+            await load(slot, currentTrack, () => !cancelled);
+            if (cancelled) return;
           }
-          if (cancelled) return;
-          started.current = { id: currentTrack.id, at: new Date().toISOString() };
-          audio().currentTime = 0;
+          const now = slots[active.current].element;
+          now.currentTime = 0;
+          setPosition(0);
+          setDuration(finite(now.duration));
+          startListen(currentTrack.id);
+        } else if (restart) {
+          recordPlay();
+          slot.element.currentTime = 0;
+          startListen(currentTrack.id);
         }
-        audio().volume = volume;
-        if (wantPlaying.current) await audio().play();
+        const element = slots[active.current].element;
+        element.volume = volume;
+        if (wantPlaying.current) await element.play();
       } catch (e) {
         if (!cancelled && !(e instanceof DOMException && e.name === "AbortError")) {
           setError(`“${currentTrack.title}” cannot be played: ${describeError(e)}`);
@@ -127,23 +186,42 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
       cancelled = true;
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [currentTrack?.id, queue.index]);
+  }, [slots, currentTrack?.id, queue.index, playRequest]);
 
   useEffect(() => {
-    if (nextTrack && loaded.current[1 - active.current] !== nextTrack.id) {
-      load(1 - active.current, nextTrack).catch(() => undefined);
+    if (!slots || !nextTrack) return;
+    let cancelled = false;
+    const spare = slots[1 - active.current];
+    if (spare.trackId !== nextTrack.id) {
+      spare.element.pause();
+      load(spare, nextTrack, () => !cancelled && slots[1 - active.current] === spare).catch(() => undefined);
     }
-  }, [nextTrack?.id, currentTrack?.id, load]);
+    return () => {
+      cancelled = true;
+    };
+  }, [slots, nextTrack?.id, currentTrack?.id, load]);
 
   // Element events drive the state shown.
   useEffect(() => {
-    const pair = elements.current;
-    if (!pair) return;
-    const handlers = pair.map((element, i) => {
+    if (!slots) return;
+    const handlers = slots.map(({ element }, i) => {
       const mine = () => active.current === i;
-      const on = {
-        timeupdate: () => mine() && setPosition(element.currentTime),
-        durationchange: () => mine() && setDuration(Number.isFinite(element.duration) ? element.duration : 0),
+      const on: Record<string, () => void> = {
+        timeupdate: () => {
+          if (!mine()) return;
+          setPosition(element.currentTime);
+          const heard = listen.current;
+          if (heard) {
+            const step = element.currentTime - heard.lastTime;
+            // Only time played through counts; a seek is a jump, not listening.
+            if (step > 0 && step < 2) heard.heardMs += step * 1000;
+            heard.lastTime = element.currentTime;
+          }
+        },
+        seeked: () => {
+          if (mine() && listen.current) listen.current.lastTime = element.currentTime;
+        },
+        durationchange: () => mine() && setDuration(finite(element.duration)),
         playing: () => mine() && setPlaying(true),
         pause: () => mine() && setPlaying(false),
         ended: () => {
@@ -156,12 +234,12 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
             setPlaying(false);
           } else if (index === q.index) {
             element.currentTime = 0;
-            started.current = { id: q.tracks[index].id, at: new Date().toISOString() };
+            startListen(q.tracks[index].id);
             element.play().catch(() => undefined);
           } else setQueue(Q.next(q, true));
         },
         error: () => {
-          if (!mine()) return;
+          if (!mine() || !element.getAttribute("src")) return;
           const track = Q.current(queueRef.current);
           setError(`“${track?.title ?? "This track"}” is unavailable right now.`);
           setPlaying(false);
@@ -171,77 +249,102 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
       return on;
     });
     return () =>
-      pair.forEach((element, i) => {
+      slots.forEach(({ element }, i) => {
         for (const [name, fn] of Object.entries(handlers[i])) element.removeEventListener(name, fn);
       });
-  }, [recordPlay]);
+  }, [slots, recordPlay]);
 
-  const actions: PlayerActions = useMemo(
-    () => ({
+  const actions: PlayerActions = useMemo(() => {
+    const element = () => activeSlot()?.element ?? null;
+    const resume = () => {
+      const e = element();
+      if (!e?.getAttribute("src")) return;
+      wantPlaying.current = true;
+      e.play().catch((err) => setError(describeError(err)));
+    };
+    const pause = () => {
+      wantPlaying.current = false;
+      element()?.pause();
+    };
+    return {
       play(tracks, start = 0) {
-        recordPlay();
         wantPlaying.current = true;
         setError(null);
-        loaded.current[active.current] = null;
+        setPlayRequest((n) => n + 1);
         setQueue((q) => Q.playNow(q, tracks, start));
       },
       enqueue(tracks) {
         setQueue((q) => Q.enqueue(q, tracks));
       },
       toggle() {
-        const element = audio();
-        if (!element.src) return;
-        if (element.paused) {
-          wantPlaying.current = true;
-          element.play().catch((e) => setError(describeError(e)));
-        } else {
-          wantPlaying.current = false;
-          element.pause();
-        }
+        const e = element();
+        if (e && e.paused) resume();
+        else pause();
       },
+      resume,
+      pause,
       next() {
         recordPlay();
         setQueue((q) => Q.next(q));
       },
       previous() {
-        const element = audio();
-        if (element.currentTime > 3) element.currentTime = 0;
-        else {
+        const e = element();
+        if (e && e.currentTime > 3) {
+          e.currentTime = 0;
+        } else {
           recordPlay();
           setQueue((q) => Q.previous(q));
         }
       },
       seek(seconds) {
-        const element = audio();
-        element.currentTime = Math.max(0, Math.min(seconds, Number.isFinite(element.duration) ? element.duration : seconds));
-        setPosition(element.currentTime);
+        const e = element();
+        if (!e) return;
+        const end = Number.isFinite(e.duration) ? e.duration : seconds;
+        e.currentTime = Math.max(0, Math.min(seconds, end));
+        setPosition(e.currentTime);
       },
       setVolume(v) {
-        const clamped = Math.max(0, Math.min(1, v));
-        elements.current?.forEach((e) => (e.volume = clamped));
+        const clamped = Math.max(0, Math.min(1, finite(v)));
+        slots?.forEach((s) => (s.element.volume = clamped));
         localStorage.setItem(VOLUME_KEY, String(clamped));
         setVolumeState(clamped);
       },
       toggleShuffle: () => setQueue((q) => Q.toggleShuffle(q)),
       cycleRepeat: () => setQueue((q) => Q.cycleRepeat(q)),
       move: (from, to) => setQueue((q) => Q.move(q, from, to)),
-      remove: (index) => setQueue((q) => Q.remove(q, index)),
+      remove(index) {
+        if (index === queueRef.current.index) recordPlay();
+        setQueue((q) => Q.remove(q, index));
+      },
       jumpTo(index) {
-        recordPlay();
         wantPlaying.current = true;
+        if (index !== queueRef.current.index) recordPlay();
+        setPlayRequest((n) => n + 1);
         setQueue((q) => Q.jumpTo(q, index));
       },
       clear: () => setQueue((q) => Q.clearUpcoming(q)),
       dismissError: () => setError(null),
-    }),
-    [recordPlay],
-  );
+    };
+  }, [activeSlot, recordPlay, slots]);
 
   // A play in progress counts when the page is closed or reloaded.
   useEffect(() => {
     window.addEventListener("pagehide", recordPlay);
     return () => window.removeEventListener("pagehide", recordPlay);
   }, [recordPlay]);
+
+  // Signing out stops the music and empties the queue (the next person starts afresh).
+  useEffect(
+    () =>
+      api.onChange((session) => {
+        if (!session) {
+          wantPlaying.current = false;
+          recordPlay();
+          setQueue(Q.emptyQueue);
+        }
+      }),
+    [recordPlay],
+  );
 
   // Lock screen, notification and hardware media keys.
   useEffect(() => {
@@ -252,8 +355,8 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
       album: currentTrack.album?.title ?? "",
     });
     const bind: [MediaSessionAction, MediaSessionActionHandler][] = [
-      ["play", () => actions.toggle()],
-      ["pause", () => actions.toggle()],
+      ["play", () => actions.resume()],
+      ["pause", () => actions.pause()],
       ["nexttrack", () => actions.next()],
       ["previoustrack", () => actions.previous()],
       ["seekto", (d) => d.seekTime !== undefined && actions.seek(d.seekTime)],
@@ -268,8 +371,16 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
   }, [currentTrack, actions]);
 
   useEffect(() => {
-    if ("mediaSession" in navigator) navigator.mediaSession.playbackState = playing ? "playing" : "paused";
-  }, [playing]);
+    if (!("mediaSession" in navigator)) return;
+    navigator.mediaSession.playbackState = playing ? "playing" : "paused";
+    if (duration > 0 && position <= duration) {
+      try {
+        navigator.mediaSession.setPositionState({ duration, position, playbackRate: 1 });
+      } catch {
+        // Older browsers.
+      }
+    }
+  }, [playing, position, duration]);
 
   const value = { queue, playing, position, duration, volume, error, ...actions };
   return <PlayerContext.Provider value={value}>{children}</PlayerContext.Provider>;

@@ -43,7 +43,9 @@ describe("queue", () => {
     const q = playNow(emptyQueue, abcd, 2); // c
     expect(current(remove(q, 0))?.id).toBe("c");
     expect(current(remove(q, 2))?.id).toBe("d");
-    expect(current(remove(playNow(emptyQueue, abcd, 3), 3))?.id).toBe("c");
+    expect(current(remove(playNow(emptyQueue, abcd, 3), 3))).toBeNull();
+    const shuffledThenRemoved = remove(toggleShuffle(q, () => 0), 3);
+    expect(ids(toggleShuffle(shuffledThenRemoved).tracks)).toHaveLength(3);
     expect(ids(clearUpcoming(q).tracks)).toBe("c");
     expect(clearUpcoming(emptyQueue).index).toBe(-1);
   });

@@ -77,14 +77,21 @@ export function move(queue: Queue, from: number, to: number): Queue {
   return { ...queue, tracks, index };
 }
 
-/** Removes the entry at `at`; removing the playing one moves to the one after it. */
+/** Removes the entry at `at`. Removing the playing one moves to the one after it; when it was
+ * the last, playback stops (nothing is current). */
 export function remove(queue: Queue, at: number): Queue {
   if (at < 0 || at >= queue.tracks.length) return queue;
+  const removed = queue.tracks[at];
   const tracks = queue.tracks.filter((_, i) => i !== at);
   let index = queue.index;
   if (at < index) index -= 1;
-  if (index >= tracks.length) index = tracks.length - 1;
-  return { ...queue, tracks, index };
+  if (index >= tracks.length) index = -1;
+  let unshuffled = queue.unshuffled;
+  if (unshuffled) {
+    const i = unshuffled.indexOf(removed);
+    unshuffled = unshuffled.filter((_, j) => j !== i);
+  }
+  return { ...queue, tracks, index, unshuffled };
 }
 
 /** Empties the queue but for the playing track. */
