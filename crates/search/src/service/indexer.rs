@@ -23,9 +23,10 @@ use crate::store::{DocRef, SearchStore, CHANGES_LOCK};
 const BATCH: i64 = 2_000;
 /// The writer that applies changes: one thread (tantivy's minimum budget is 15 MB a thread).
 const LIVE_WRITER_BYTES: usize = 32 << 20;
-/// A rebuild's writer: more memory makes fewer, larger segments.
+/// A rebuild's writer: more memory makes fewer segments to merge at the end, but the memory
+/// stays with the process (the allocator keeps it) until it restarts.
 const REBUILD_THREADS: usize = 2;
-const REBUILD_WRITER_BYTES: usize = 384 << 20;
+const REBUILD_WRITER_BYTES: usize = 128 << 20;
 const REBUILD_PAGE: i64 = 5_000;
 /// After a wake-up, let a burst of events land so they share a commit.
 const GATHER: Duration = Duration::from_millis(20);
@@ -254,6 +255,9 @@ impl SearchService {
         let since = self.inner.store.last_change().await?;
         let (name, index, fields) = self.inner.index.create()?;
         let writer = index.writer_with_num_threads(REBUILD_THREADS, REBUILD_WRITER_BYTES)?;
+        // The build ends with one merge of everything; background merges meanwhile would only
+        // race with it (a segment merged away cannot be merged again).
+        writer.set_merge_policy(Box::new(tantivy::merge_policy::NoMergePolicy));
         let mut build = Build {
             writer,
             fields,
