@@ -109,15 +109,26 @@ impl SearchStore {
     ) -> Result<Vec<DocRef>, sqlx::Error> {
         let existing = Self::track_row(conn, &track.track_id).await?;
         let mut changed = Vec::new();
+        let summary = serde_json::to_string(track).unwrap_or_default();
         if let Some((last, before)) = &existing {
             if event_id.is_empty() || last.as_str() > event_id {
                 return Ok(changed);
             }
             if let Some(before) = before {
+                // The same track as recorded (the first scan's events arriving after a rebuild
+                // filled the model from the catalog): only the event id moves on, and the
+                // index has nothing to do.
+                if serde_json::to_string(before).unwrap_or_default() == summary {
+                    sqlx::query("UPDATE tracks SET event_id = $1 WHERE id = $2")
+                        .bind(event_id)
+                        .bind(&track.track_id)
+                        .execute(&mut *conn)
+                        .await?;
+                    return Ok(changed);
+                }
                 refs_of_track(before, &mut changed);
             }
         }
-        let summary = serde_json::to_string(track).unwrap_or_default();
         sqlx::query(
             "INSERT INTO tracks (id, event_id, album_id, summary, removed) VALUES ($1, $2, $3, $4, 0) \
              ON CONFLICT (id) DO UPDATE SET event_id = excluded.event_id, album_id = excluded.album_id, \
