@@ -2,6 +2,7 @@
 //! `roles` into one process, and serving. `main.rs` only calls into it; tests build the same
 //! app with [`wiring::wire`] and drive it with `oneshot` or over a socket.
 
+pub mod allocator;
 pub mod cli;
 pub mod logging;
 pub mod reindex;

@@ -4,7 +4,7 @@
 //! `beatstream migrate` applies their database migrations and exits; `beatstream scan` and
 //! `beatstream search reindex` are one-off maintenance commands.
 
-use beatstream_server::{cli, logging, reindex, scan, serve, wiring};
+use beatstream_server::{allocator, cli, logging, reindex, scan, serve, wiring};
 
 use std::process::ExitCode;
 
@@ -14,6 +14,9 @@ fn main() -> ExitCode {
     // Test hooks (see docs/configuration.md): inert unless FAILPOINTS is set.
     let _failpoints = fail::FailScenario::setup();
     let cli = cli::Cli::parse();
+    if matches!(cli.command, cli::Command::Serve(_)) {
+        allocator::limit_arenas();
+    }
     let config = match cli.load_config() {
         Ok(config) => config,
         Err(e) => {

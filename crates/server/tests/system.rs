@@ -505,3 +505,24 @@ async fn playlists_on_postgres_and_nats() {
     playlists_walkthrough(&env).await;
     env.finish().await;
 }
+
+/// `serve` runs with glibc's heaps limited (crates/server/src/allocator.rs), in the same
+/// process, unless the variable is set already.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[tokio::test]
+async fn serve_limits_the_allocators_heaps_unless_told_otherwise() {
+    let environ = |server: &support::Server| {
+        let raw = std::fs::read(format!("/proc/{}/environ", server.child.id())).unwrap();
+        raw.split(|b| *b == 0)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+            .find(|v| v.starts_with("MALLOC_ARENA_MAX="))
+    };
+    let env = Env::embedded().await;
+    let server = env.start(&[]);
+    assert_eq!(environ(&server).as_deref(), Some("MALLOC_ARENA_MAX=2"));
+    drop(server);
+    let server = env.start(&[("MALLOC_ARENA_MAX", "4")]);
+    assert_eq!(environ(&server).as_deref(), Some("MALLOC_ARENA_MAX=4"));
+    drop(server);
+    env.finish().await;
+}
