@@ -1,13 +1,14 @@
 //! glibc's allocator keeps one heap ("arena") per thread that allocates, up to eight per core,
 //! and keeps what was freed in each. After a burst of work on many threads (the search index's
-//! rebuild on a first start), a server then holds hundreds of MB it no longer uses: 291 MB
-//! against 112 MB with two arenas (`scripts/bench-first-start.sh`, docs/benchmarks.md). The
-//! limit can only be set before the allocator starts, by the environment, so `serve` starts
-//! itself again with `MALLOC_ARENA_MAX=2` unless the variable is set already (set it to choose
-//! another limit).
+//! rebuild on a first start), a server then holds hundreds of MB it no longer uses: 347 MB
+//! against 164 MB with four arenas and 119 MB with two (`scripts/bench-first-start.sh`,
+//! docs/benchmarks.md). Two arenas cost streaming a third of its throughput (the file reads run
+//! on many blocking threads); four cost nothing measurable. The limit can only be set before
+//! the allocator starts, by the environment, so `serve` starts itself again with
+//! `MALLOC_ARENA_MAX=4` unless the variable is set already (set it to choose another limit).
 
 /// The arena limit `serve` runs with unless told otherwise.
-const ARENAS: &str = "2";
+const ARENAS: &str = "4";
 
 /// On glibc, runs this same program again with `MALLOC_ARENA_MAX` set, replacing this process;
 /// returns only when that is not needed or not possible.

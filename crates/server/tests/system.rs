@@ -519,10 +519,10 @@ async fn serve_limits_the_allocators_heaps_unless_told_otherwise() {
     };
     let env = Env::embedded().await;
     let server = env.start(&[]);
-    assert_eq!(environ(&server).as_deref(), Some("MALLOC_ARENA_MAX=2"));
-    drop(server);
-    let server = env.start(&[("MALLOC_ARENA_MAX", "4")]);
     assert_eq!(environ(&server).as_deref(), Some("MALLOC_ARENA_MAX=4"));
+    drop(server);
+    let server = env.start(&[("MALLOC_ARENA_MAX", "2")]);
+    assert_eq!(environ(&server).as_deref(), Some("MALLOC_ARENA_MAX=2"));
     drop(server);
     env.finish().await;
 }
