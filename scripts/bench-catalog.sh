@@ -79,14 +79,8 @@ until curl -sf "$BASE/api/v1/library/scan" -H "$AUTH" | grep -q '"state":"idle"'
 # The catalog's events of the first scan (one per track) are still being relayed to the other
 # services (playlists, search) when serve starts; measure once they are through: the server's
 # CPU time stops growing.
-SETTLE_START=$(date +%s)
-cpu() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
-while true; do
-  before=$(cpu); sleep 2; after=$(cpu)
-  [ $((after - before)) -lt 10 ] && break # under 5% of one core over 2 s (ticks of 10 ms)
-  [ $(( $(date +%s) - SETTLE_START )) -gt 900 ] && { echo "the server did not settle in 15 minutes" >&2; break; }
-done
-echo "- time for the other services to take in the first scan's events after serve started: $(( $(date +%s) - SETTLE_START )) s"
+. scripts/lib/fresh-server.sh
+echo "- time for the other services to take in the first scan's events after serve started: $(wait_settled "$SERVER") s"
 # Album ids derive from identity (crates/catalog/src/model.rs): compute the bench album's.
 BENCH_ALBUM=$(python3 -c 'import hashlib; print(hashlib.sha256("album\x1fbench artist\x1ebench album".encode()).hexdigest()[:24])')
 ALBUM_JSON=$(curl -sf "$BASE/api/v1/albums/$BENCH_ALBUM" -H "$AUTH")

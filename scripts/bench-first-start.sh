@@ -9,17 +9,12 @@ LIBRARY=$1
 ROLES=${2:-auth,users,catalog,playlists,search}
 cargo build --release --bin beatstream >&2
 BIN=${CARGO_TARGET_DIR:-target}/release/beatstream
+. scripts/lib/fresh-server.sh
+export BEATSTREAM_CATALOG__WATCH=false
+# Scan into fresh data, then start the server on it.
 DATA=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-BEATSTREAM_CATALOG__WATCH=false "$BIN" scan --data-dir "$DATA" --library "$LIBRARY" >/dev/null 2>&1
+"$BIN" scan --data-dir "$DATA" --library "$LIBRARY" >/dev/null 2>&1
 STARTED=$(date +%s)
-BEATSTREAM_CATALOG__WATCH=false "$BIN" serve --roles "$ROLES" --listen "127.0.0.1:$PORT" --data-dir "$DATA" --library "$LIBRARY" > "$DATA/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
-sleep 3
-cpu() { awk '{print $14 + $15}' "/proc/$SERVER/stat"; }
-while true; do
-  before=$(cpu); sleep 2; after=$(cpu)
-  [ $((after - before)) -lt 10 ] && break # under 5% of one core over 2 s
-done
+start_fresh_server "$BIN" "$LIBRARY" --roles "$ROLES"
+wait_settled "$SERVER" >/dev/null
 echo "roles $ROLES: settled $(( $(date +%s) - STARTED )) s after serve started; $(awk '/VmRSS/ {printf "RSS %.0f MB", $2/1024}' /proc/$SERVER/status)"

@@ -12,13 +12,8 @@ echo "## Web player ($(git rev-parse --short HEAD), $(nproc) cores)"
 bash scripts/build-web.sh | grep "first visit"
 cargo build --release --bin beatstream >&2
 BIN=${CARGO_TARGET_DIR:-target}/release/beatstream
-DATA=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --library "$LIBRARY" > "$DATA/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
-# The scan at start: wait until the catalog stops growing.
-sleep 3
+. scripts/lib/fresh-server.sh
+start_fresh_server "$BIN" "$LIBRARY"
+wait_settled "$SERVER" >/dev/null
 cd web
-BEATSTREAM_URL="http://127.0.0.1:$PORT" node e2e/bench-play.mjs "$PLAYS"
+BEATSTREAM_URL="$BASE" node e2e/bench-play.mjs "$PLAYS"

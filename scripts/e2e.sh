@@ -16,12 +16,7 @@ fi
 [ -d "$LIBRARY" ] || { echo "e2e: no test library at $LIBRARY (make testdata)" >&2; exit 1; }
 bash scripts/build-web.sh
 
-DATA=$(mktemp -d)
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-"$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --library "$LIBRARY" > "$DATA/serve.log" 2>&1 &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true; rm -rf "$DATA"' EXIT
-for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
-curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "e2e: the server did not start:" >&2; cat "$DATA/serve.log" >&2; exit 1; }
+. scripts/lib/fresh-server.sh
+start_fresh_server "$BIN" "$LIBRARY"
 cd web
-BEATSTREAM_URL="http://127.0.0.1:$PORT" npm run --silent e2e || { echo "e2e: server log:" >&2; tail -50 "$DATA/serve.log" >&2; exit 1; }
+BEATSTREAM_URL="$BASE" npm run --silent e2e || { echo "e2e: server log:" >&2; tail -50 "$DATA/serve.log" >&2; exit 1; }

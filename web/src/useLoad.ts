@@ -8,14 +8,12 @@ import type { Page } from "./api/types";
 export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
   const [data, setData] = useState<T | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [loading, setLoading] = useState(true);
   // eslint-disable-next-line react-hooks/exhaustive-deps
   const run = useCallback(load, deps);
   // Only the latest request's answer is shown (a reply for the page left behind is dropped).
   const latest = useRef(0);
   const reload = useCallback(async () => {
     const ticket = ++latest.current;
-    setLoading(true);
     try {
       const value = await run();
       if (ticket !== latest.current) return;
@@ -23,8 +21,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
       setError(null);
     } catch (e) {
       if (ticket === latest.current) setError(describeError(e));
-    } finally {
-      if (ticket === latest.current) setLoading(false);
     }
   }, [run]);
   useEffect(() => {
@@ -33,7 +29,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]) {
     setError(null);
     reload();
   }, [reload]);
-  return { data, error, loading, reload, setData };
+  return { data, error, reload, setData };
 }
 
 /** A long list, a page at a time: `more()` appends the next page. */

@@ -14,7 +14,7 @@ export function ErrorMessage({ error, retry }: { error: string; retry?: () => vo
 }
 
 /** A page's body: loading, its error, or its content. */
-export function Loaded<T>({ state, children }: { state: { data: T | null; error: string | null; loading: boolean; reload: () => void }; children: (data: T) => ReactNode }) {
+export function Loaded<T>({ state, children }: { state: { data: T | null; error: string | null; reload: () => void }; children: (data: T) => ReactNode }) {
   if (state.error) return <ErrorMessage error={state.error} retry={state.reload} />;
   if (state.data === null) return <p className="muted" aria-busy="true">Loading…</p>;
   return <>{children(state.data)}</>;

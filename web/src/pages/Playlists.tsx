@@ -165,7 +165,6 @@ async function download(path: string, name: string) {
 
 export function Liked() {
   const likes = useLoad(async () => ({ items: await getAll<{ track: Track; liked_at: string }>("/api/v1/me/likes/tracks?limit=500") }), []);
-  const { liked } = useLibrary();
   return (
     <>
       <h1>Liked Songs</h1>
@@ -173,7 +172,7 @@ export function Liked() {
         {(page) => {
           // Unliked here stays listed until the page is left, so a slip can be undone.
           const tracks = page.items.map((l) => l.track);
-          return tracks.length ? <TrackList label="Liked Songs" tracks={tracks} /> : <p className="muted">{liked.size ? "Reload to see new likes." : "Tap ♡ on any track to keep it here."}</p>;
+          return tracks.length ? <TrackList label="Liked Songs" tracks={tracks} /> : <p className="muted">Tap ♡ on any track to keep it here.</p>;
         }}
       </Loaded>
     </>

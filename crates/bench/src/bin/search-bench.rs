@@ -354,14 +354,20 @@ async fn insert(db: &Db, batch: &[TrackSummary], rng: &mut StdRng) -> Result<(),
     tx.commit().await.map_err(e)
 }
 
-async fn freshness(data: PathBuf, n: usize) -> Result<(), String> {
-    let db = open_db(&data).await?;
+/// The search service on `data`'s read model and index, without a catalog to fill from.
+async fn open_service(data: &Path) -> Result<(Db, SearchService), String> {
+    let db = open_db(data).await?;
     let service = SearchService::open(
         SearchStore::new(db.clone()),
         data.join("search"),
         Arc::new(NoDirectory),
     )
     .map_err(|e| e.to_string())?;
+    Ok((db, service))
+}
+
+async fn freshness(data: PathBuf, n: usize) -> Result<(), String> {
+    let (db, service) = open_service(&data).await?;
     let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
     let shutdown = CancellationToken::new();
     let consumers =
@@ -440,13 +446,7 @@ async fn freshness(data: PathBuf, n: usize) -> Result<(), String> {
 
 /// Every query of queries.txt once, in this process, one at a time: where the time goes.
 async fn profile(data: PathBuf, n: usize) -> Result<(), String> {
-    let db = open_db(&data).await?;
-    let service = SearchService::open(
-        SearchStore::new(db.clone()),
-        data.join("search"),
-        Arc::new(NoDirectory),
-    )
-    .map_err(|e| e.to_string())?;
+    let (db, service) = open_service(&data).await?;
     let text = std::fs::read_to_string(data.join("queries.txt")).map_err(|e| e.to_string())?;
     let mut by_length: std::collections::BTreeMap<usize, Vec<Duration>> = Default::default();
     let mut slowest: Vec<(Duration, String, usize)> = Vec::new();
