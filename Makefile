@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build web test test-web e2e screenshots testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web services clean
+.PHONY: run build web test test-web e2e screenshots testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web bench-recommend services clean
 
 ## Build (release, with the web player) and run every service in one process on
 ## 127.0.0.1:3000, data in ./data.
@@ -65,6 +65,11 @@ bench-catalog:
 ## Playlist benchmarks (add to and load a 10,000-track playlist at 64 connections).
 bench-playlists:
 	bash scripts/bench-playlists.sh 10
+
+## Recommendations: offline evaluation (MovieLens-100K against Python's implicit, simulated
+## listening), and serving 10,000 listeners with 1,000,000 interactions.
+bench-recommend:
+	bash scripts/bench-recommend.sh
 
 ## Search over a generated 1,000,000-track catalog: build time, latency, memory, freshness.
 bench-search:

@@ -16,15 +16,18 @@ pub enum Role {
     Playlists,
     /// Search over tracks, albums, artists and playlists.
     Search,
+    /// Recommendations and radio.
+    Recommendations,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Auth,
         Role::Users,
         Role::Catalog,
         Role::Playlists,
         Role::Search,
+        Role::Recommendations,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,6 +37,7 @@ impl Role {
             Role::Catalog => "catalog",
             Role::Playlists => "playlists",
             Role::Search => "search",
+            Role::Recommendations => "recommendations",
         }
     }
 

@@ -84,6 +84,10 @@ fn migrations_of(role: Role) -> (&'static str, &'static Migrations) {
             &beatstream_playlists::MIGRATIONS,
         ),
         Role::Search => (beatstream_search::SERVICE, &beatstream_search::MIGRATIONS),
+        Role::Recommendations => (
+            beatstream_recommend::SERVICE,
+            &beatstream_recommend::MIGRATIONS,
+        ),
     }
 }
 
@@ -143,6 +147,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
             Role::Catalog => wire_catalog(&mut ctx).await?,
             Role::Playlists => wire_playlists(&mut ctx).await?,
             Role::Search => wire_search(&mut ctx).await?,
+            Role::Recommendations => wire_recommendations(&mut ctx).await?,
         }
     }
     // Relays start once every consumer has subscribed, so nothing is published to a group that
@@ -419,5 +424,35 @@ async fn wire_search(ctx: &mut Context<'_>) -> anyhow::Result<()> {
         .push(search.spawn_indexer(ctx.stop_consumers.clone()));
     ctx.routers.push(beatstream_search::router(search));
     ctx.openapi.merge(beatstream_search::SearchApi::openapi());
+    Ok(())
+}
+
+async fn wire_recommendations(ctx: &mut Context<'_>) -> anyhow::Result<()> {
+    let db = service_db_only(ctx, Role::Recommendations).await?;
+    let recommend = beatstream_recommend::RecommendService::new(
+        beatstream_recommend::RecommendStore::new(db),
+        beatstream_recommend::RecommendSettings::default(),
+    );
+    let consumers = beatstream_recommend::spawn_consumers(
+        recommend.clone(),
+        ctx.bus.clone(),
+        ctx.stop_consumers.clone(),
+    )
+    .await?;
+    ctx.consumers.extend(consumers);
+    // A catalog older than this service: fill the track read model once, in the background.
+    let (backfill, directory) = (recommend.clone(), ctx.track_directory());
+    ctx.consumers.push(tokio::spawn(async move {
+        match backfill.backfill_tracks(directory.as_ref()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tracks = n, "recommendations: filled the track read model from the catalog"),
+            Err(e) => tracing::warn!(error = %e, "recommendations: could not fill the track read model from the catalog"),
+        }
+    }));
+    ctx.consumers
+        .push(recommend.spawn_trainer(ctx.stop_consumers.clone()));
+    ctx.routers.push(beatstream_recommend::router(recommend));
+    ctx.openapi
+        .merge(beatstream_recommend::RecommendApi::openapi());
     Ok(())
 }

@@ -1,0 +1,362 @@
+//! The recommendations service's tables: what listeners did (plays, skips, likes, playlists),
+//! what they said they like, and the catalog's tracks, as events described them. Writes come
+//! one event per transaction; reads are whole-table scans for training and one listener's rows
+//! for a request.
+
+use std::collections::HashMap;
+
+use beatstream_db::{placeholders, Db};
+use beatstream_events::catalog::TrackSummary;
+use beatstream_events::library::{TrackLiked, TrackPlayed};
+use beatstream_events::playlists::PlaylistChanged;
+use futures_util::TryStreamExt;
+use sqlx::{AnyConnection, Row};
+
+#[derive(Clone)]
+pub struct RecommendStore {
+    db: Db,
+}
+
+/// One listener's row for one track.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listen {
+    pub user_id: String,
+    pub track_id: String,
+    pub plays: i64,
+    pub skips: i64,
+    pub last_played_at: Option<i64>,
+    pub liked: bool,
+}
+
+/// What a request needs of one listener.
+#[derive(Debug, Clone, Default)]
+pub struct Profile {
+    pub listens: Vec<Listen>,
+    /// Tracks of the listener's own playlists (any visibility), with how many times each.
+    pub playlist_tracks: Vec<(String, i64)>,
+    pub favorite_genres: Vec<String>,
+    pub favorite_artists: Vec<String>,
+}
+
+/// Everything training reads.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub tracks: Vec<TrackSummary>,
+    pub listens: Vec<Listen>,
+    /// `(owner, public, track ids)` per playlist.
+    pub playlists: Vec<(String, bool, Vec<String>)>,
+}
+
+fn decode_track(summary: &str) -> Option<TrackSummary> {
+    serde_json::from_str(summary).ok()
+}
+
+impl RecommendStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Records a track as of catalog event `event_id`; an older event than the last one
+    /// applied changes nothing.
+    pub async fn upsert_track(
+        conn: &mut AnyConnection,
+        track: &TrackSummary,
+        event_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        let summary = serde_json::to_string(track).unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO tracks (id, event_id, summary, removed) VALUES ($1, $2, $3, 0) \
+             ON CONFLICT (id) DO UPDATE SET event_id = excluded.event_id, \
+             summary = excluded.summary, removed = 0 WHERE tracks.event_id <= excluded.event_id",
+        )
+        .bind(&track.track_id)
+        .bind(event_id)
+        .bind(summary)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn remove_track(
+        conn: &mut AnyConnection,
+        track_id: &str,
+        event_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO tracks (id, event_id, summary, removed) VALUES ($1, $2, '', 1) \
+             ON CONFLICT (id) DO UPDATE SET event_id = excluded.event_id, removed = 1 \
+             WHERE tracks.event_id <= excluded.event_id",
+        )
+        .bind(track_id)
+        .bind(event_id)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn add_play(conn: &mut AnyConnection, play: &TrackPlayed) -> Result<(), sqlx::Error> {
+        let (plays, skips) = if play.skipped { (0, 1) } else { (1, 0) };
+        sqlx::query(
+            "INSERT INTO listens (user_id, track_id, plays, skips, last_played_at, liked) \
+             VALUES ($1, $2, $3, $4, $5, 0) \
+             ON CONFLICT (user_id, track_id) DO UPDATE SET plays = listens.plays + excluded.plays, \
+             skips = listens.skips + excluded.skips, \
+             last_played_at = CASE WHEN listens.last_played_at IS NULL \
+                OR listens.last_played_at < excluded.last_played_at \
+                THEN excluded.last_played_at ELSE listens.last_played_at END",
+        )
+        .bind(play.user_id.as_str())
+        .bind(&play.track_id)
+        .bind(plays)
+        .bind(skips)
+        .bind(play.played_at.millis())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn set_liked(conn: &mut AnyConnection, like: &TrackLiked) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO listens (user_id, track_id, plays, skips, liked) VALUES ($1, $2, 0, 0, $3) \
+             ON CONFLICT (user_id, track_id) DO UPDATE SET liked = excluded.liked",
+        )
+        .bind(like.user_id.as_str())
+        .bind(&like.track_id)
+        .bind(i64::from(like.liked))
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Applies a playlist's change: its owner and visibility, and the tracks that went in and
+    /// out. A version not newer than the recorded one changes nothing.
+    pub async fn apply_playlist(
+        conn: &mut AnyConnection,
+        change: &PlaylistChanged,
+    ) -> Result<(), sqlx::Error> {
+        let recorded: Option<i64> = sqlx::query("SELECT version FROM playlists WHERE id = $1")
+            .bind(&change.playlist_id)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| row.try_get("version"))
+            .transpose()?;
+        if recorded.is_some_and(|v| v >= change.version) {
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO playlists (id, owner_id, public, version) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, \
+             public = excluded.public, version = excluded.version",
+        )
+        .bind(&change.playlist_id)
+        .bind(change.owner_id.as_str())
+        .bind(i64::from(change.public))
+        .bind(change.version)
+        .execute(&mut *conn)
+        .await?;
+        for track in &change.added_track_ids {
+            sqlx::query(
+                "INSERT INTO playlist_tracks (playlist_id, track_id, copies) VALUES ($1, $2, 1) \
+                 ON CONFLICT (playlist_id, track_id) DO UPDATE SET copies = playlist_tracks.copies + 1",
+            )
+            .bind(&change.playlist_id)
+            .bind(track)
+            .execute(&mut *conn)
+            .await?;
+        }
+        for track in &change.removed_track_ids {
+            sqlx::query(
+                "UPDATE playlist_tracks SET copies = copies - 1 WHERE playlist_id = $1 AND track_id = $2",
+            )
+            .bind(&change.playlist_id)
+            .bind(track)
+            .execute(&mut *conn)
+            .await?;
+        }
+        if !change.removed_track_ids.is_empty() {
+            sqlx::query("DELETE FROM playlist_tracks WHERE playlist_id = $1 AND copies <= 0")
+                .bind(&change.playlist_id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn delete_playlist(
+        conn: &mut AnyConnection,
+        playlist_id: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM playlist_tracks WHERE playlist_id = $1")
+            .bind(playlist_id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("DELETE FROM playlists WHERE id = $1")
+            .bind(playlist_id)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn set_preferences(
+        conn: &mut AnyConnection,
+        user_id: &str,
+        genres: &[String],
+        artists: &[String],
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO preferences (user_id, genres, artists) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET genres = excluded.genres, artists = excluded.artists",
+        )
+        .bind(user_id)
+        .bind(serde_json::to_string(genres).unwrap_or_default())
+        .bind(serde_json::to_string(artists).unwrap_or_default())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn job_done(&self, name: &str) -> Result<bool, sqlx::Error> {
+        Ok(sqlx::query("SELECT done_at FROM jobs_done WHERE name = $1")
+            .bind(name)
+            .fetch_optional(self.db.pool())
+            .await?
+            .is_some())
+    }
+
+    pub async fn mark_job_done(conn: &mut AnyConnection, name: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO jobs_done (name, done_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+            .bind(name)
+            .bind(beatstream_core::Timestamp::now().millis())
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    /// One listener's signals, for a request.
+    pub async fn profile(&self, user_id: &str) -> Result<Profile, sqlx::Error> {
+        let pool = self.db.pool();
+        let listens = sqlx::query(
+            "SELECT user_id, track_id, plays, skips, last_played_at, liked FROM listens WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(listen_of)
+        .collect::<Result<Vec<_>, _>>()?;
+        let playlist_tracks = sqlx::query(
+            "SELECT pt.track_id AS track_id, pt.copies AS copies FROM playlist_tracks pt \
+             JOIN playlists p ON p.id = pt.playlist_id WHERE p.owner_id = $1",
+        )
+        .bind(user_id)
+        .fetch_all(pool)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("track_id")?, row.try_get("copies")?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let mut profile = Profile {
+            listens,
+            playlist_tracks,
+            ..Profile::default()
+        };
+        if let Some(row) = sqlx::query("SELECT genres, artists FROM preferences WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(pool)
+            .await?
+        {
+            let genres: String = row.try_get("genres")?;
+            let artists: String = row.try_get("artists")?;
+            profile.favorite_genres = serde_json::from_str(&genres).unwrap_or_default();
+            profile.favorite_artists = serde_json::from_str(&artists).unwrap_or_default();
+        }
+        Ok(profile)
+    }
+
+    /// The tracks among `ids` as last described, by id: only live ones, or removed ones too.
+    pub async fn tracks(
+        &self,
+        ids: &[String],
+        live_only: bool,
+    ) -> Result<HashMap<String, TrackSummary>, sqlx::Error> {
+        let mut out = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT summary FROM tracks WHERE {} id IN ({})",
+                if live_only { "removed = 0 AND" } else { "" },
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(self.db.pool()).await? {
+                let summary: String = row.try_get("summary")?;
+                if let Some(track) = decode_track(&summary) {
+                    out.insert(track.track_id.clone(), track);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Everything training reads, streamed row by row.
+    pub async fn snapshot(&self) -> Result<Snapshot, sqlx::Error> {
+        let pool = self.db.pool();
+        let mut snapshot = Snapshot::default();
+        let mut rows =
+            sqlx::query("SELECT summary FROM tracks WHERE removed = 0 ORDER BY id").fetch(pool);
+        while let Some(row) = rows.try_next().await? {
+            let summary: String = row.try_get("summary")?;
+            match decode_track(&summary) {
+                Some(track) => snapshot.tracks.push(track),
+                None => tracing::warn!("recommendations: unreadable track summary skipped"),
+            }
+        }
+        drop(rows);
+        let mut rows = sqlx::query(
+            "SELECT user_id, track_id, plays, skips, last_played_at, liked FROM listens",
+        )
+        .fetch(pool);
+        while let Some(row) = rows.try_next().await? {
+            snapshot.listens.push(listen_of(&row)?);
+        }
+        drop(rows);
+        let mut playlists: HashMap<String, (String, bool, Vec<String>)> = HashMap::new();
+        for row in sqlx::query("SELECT id, owner_id, public FROM playlists")
+            .fetch_all(pool)
+            .await?
+        {
+            let public: i64 = row.try_get("public")?;
+            playlists.insert(
+                row.try_get("id")?,
+                (row.try_get("owner_id")?, public != 0, Vec::new()),
+            );
+        }
+        let mut rows = sqlx::query("SELECT playlist_id, track_id FROM playlist_tracks").fetch(pool);
+        while let Some(row) = rows.try_next().await? {
+            let id: String = row.try_get("playlist_id")?;
+            if let Some(entry) = playlists.get_mut(&id) {
+                entry.2.push(row.try_get("track_id")?);
+            }
+        }
+        drop(rows);
+        snapshot.playlists = playlists.into_values().collect();
+        Ok(snapshot)
+    }
+}
+
+fn listen_of(row: &sqlx::any::AnyRow) -> Result<Listen, sqlx::Error> {
+    let liked: i64 = row.try_get("liked")?;
+    Ok(Listen {
+        user_id: row.try_get("user_id")?,
+        track_id: row.try_get("track_id")?,
+        plays: row.try_get("plays")?,
+        skips: row.try_get("skips")?,
+        last_played_at: row.try_get("last_played_at")?,
+        liked: liked != 0,
+    })
+}
