@@ -1,5 +1,6 @@
 // End to end, as a listener: sign up (the first account is the admin), scan the library, search,
-// play and seek, build and reorder a playlist, like a track, then reload and find it all there.
+// play and seek, build and reorder a playlist, like a track, then reload and find it all there;
+// then find recommendations with their reasons on the home page and start a radio from one.
 // Needs a running `beatstream serve` with a library and empty data (scripts/e2e.sh starts one)
 // at BEATSTREAM_URL. Screenshots go to e2e/output/, or to SCREENSHOTS_DIR (`make screenshots`
 // writes the README's, in docs/screenshots/).
@@ -162,6 +163,51 @@ test("a listener signs up, scans, searches, plays, seeks, builds a playlist, lik
   await page.goto(`${BASE}/albums/${album.id}`);
   await page.getByRole("heading", { name: album.title }).waitFor();
   await page.screenshot({ path: `${shots}phone-album.png` });
+});
+
+test("the home page recommends tracks, each with why, and a track starts a radio", async () => {
+  // Signed in by the test before (the session is in this page's storage); a fresh load, so
+  // nothing plays and the queue is empty.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(BASE);
+  const section = page.getByRole("region", { name: "Made for you" });
+  const made = section.getByRole("list", { name: "Made for you" });
+  // The model retrains in the background (about 10 s after new tracks and plays): until it
+  // knows the library the section says how to get recommendations; load the page again.
+  for (let attempt = 1; ; attempt++) {
+    await section.waitFor();
+    await section.locator('[aria-busy="true"]').waitFor({ state: "detached" });
+    if ((await section.getByRole("alert").count()) > 0) assert.fail(`recommendations failed: ${await section.getByRole("alert").textContent()}`);
+    if ((await made.count()) > 0) break;
+    assert.ok(attempt < 30, `recommendations appear within a minute (the section says: ${await section.textContent()})`);
+    await page.waitForTimeout(2000);
+    await page.reload();
+  }
+  const rows = made.getByTestId("track-row");
+  await rows.first().waitFor();
+  const reasons = (await made.getByTestId("reason").allTextContents()).map((r) => r.trim());
+  assert.equal(reasons.length, await rows.count(), "every recommendation says why");
+  assert.ok(reasons.every((r) => r.length > 0), `every reason has words (${JSON.stringify(reasons)})`);
+
+  // Start a radio from the first recommendation: the station replaces the queue and plays
+  // from its seed.
+  const row = rows.first();
+  const seed = (await row.locator(".name").textContent()).trim();
+  assert.equal(await page.getByTestId("now-playing").count(), 0, "nothing plays before the radio starts");
+  await row.getByRole("button", { name: /^More for / }).click();
+  await row.getByRole("menuitem", { name: "Start radio" }).click();
+  await page.waitForFunction((title) => document.querySelector('[data-testid="now-playing"]')?.textContent === title, seed);
+  await page.waitForFunction(() => [...document.querySelectorAll("audio")].some((a) => !a.paused && a.currentTime > 0.2));
+  assert.equal(await page.locator("footer.player").getByRole("alert").count(), 0, "no playback error");
+  await page.getByRole("button", { name: /^Queue/ }).click();
+  const queue = page.getByRole("region", { name: "Queue" });
+  const entries = queue.locator("li .result");
+  await entries.first().waitFor();
+  const station = (await entries.allTextContents()).map((t) => t.trim());
+  assert.ok(station.length > 1, `the station has more than the seed (${JSON.stringify(station)})`);
+  assert.ok(station[0].startsWith(seed), `the station starts with its seed ${seed} (${station[0]})`);
+  assert.equal(await entries.first().getAttribute("aria-current"), "true", "the seed is what plays");
+  assert.equal(await page.getByTestId("now-playing").textContent(), seed);
 });
 
 test("a wrong password gets a message, not a blank screen", async () => {

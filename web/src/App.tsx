@@ -1,8 +1,7 @@
-import { useEffect } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { BrowserRouter, NavLink, Route, Routes, useLocation, useNavigate, useParams } from "react-router";
 import { ErrorBoundary } from "./components/ErrorBoundary";
 import { api } from "./api/client";
-import { Admin } from "./pages/Admin";
 import { AlbumPage, Albums } from "./pages/Albums";
 import { ArtistPage, Artists, Genres } from "./pages/Artists";
 import { Home } from "./pages/Home";
@@ -12,6 +11,9 @@ import { Search } from "./pages/Search";
 import { PlayerBar } from "./player/PlayerBar";
 import { PlayerProvider, usePlayer } from "./player/PlayerContext";
 import { LibraryProvider, useLibrary } from "./session";
+
+/** Only admins open it: loaded when first visited, not with everyone's first page. */
+const Admin = lazy(() => import("./pages/Admin").then((m) => ({ default: m.Admin })));
 
 export function App() {
   return (
@@ -74,7 +76,14 @@ function Shell() {
           <Route path="/liked" element={<Liked />} />
           <Route path="/playlists" element={<Playlists />} />
           <Route path="/playlists/:id" element={<Keyed page={PlaylistPage} />} />
-          <Route path="/admin" element={<Admin />} />
+          <Route
+            path="/admin"
+            element={
+              <Suspense fallback={<p aria-busy="true">Loading…</p>}>
+                <Admin />
+              </Suspense>
+            }
+          />
           <Route path="*" element={<p>Nothing here. <NavLink to="/">Go home</NavLink></p>} />
         </Routes>
         </ErrorBoundary>

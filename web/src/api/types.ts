@@ -28,6 +28,7 @@ export interface Track {
   title: string;
   artists: ArtistRef[];
   album: AlbumRef;
+  album_artists?: ArtistRef[];
   track_number?: number | null;
   disc_number?: number | null;
   duration_ms: number;
@@ -94,6 +95,27 @@ export interface PlaylistDetail extends Playlist {
 export interface Page<T> {
   items: T[];
   next_cursor?: string | null;
+}
+
+/** What a recommendation comes from, as data (`reason` says it in words). */
+export type BecauseKind = "track" | "artist" | "genre" | "similar_listeners" | "popular" | "discover";
+
+export interface Because {
+  kind: BecauseKind;
+  /** kind "track": the listener's own track it is like. */
+  track?: { id: string; title: string };
+  /** kind "artist": an artist the listener likes. */
+  artist?: ArtistRef;
+  /** kind "genre". */
+  genre?: string;
+}
+
+/** One item of `GET /api/v1/me/recommendations`. */
+export interface Recommendation {
+  track: Track;
+  /** In words: "Because you played Yesterday", "More Jazz", "Popular on this server"… */
+  reason: string;
+  because: Because;
 }
 
 export interface SearchReply {

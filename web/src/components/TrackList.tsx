@@ -1,4 +1,5 @@
-// A list of tracks: play from any row, like it, queue it, add it to a playlist.
+// A list of tracks: play from any row, like it, queue it, start a radio from it, add it to a
+// playlist.
 
 import { useEffect, useRef, useState, type ReactNode } from "react";
 import { Link } from "react-router";
@@ -15,10 +16,12 @@ export interface TrackListProps {
   rowActions?: (track: Track, index: number) => ReactNode;
   /** Row drag and drop, for reordering. */
   onMove?: (from: number, to: number) => void;
+  /** A further line under the artists (a recommendation's reason). */
+  note?: (track: Track, index: number) => ReactNode;
   label: string;
 }
 
-export function TrackList({ tracks, rowActions, onMove, label }: TrackListProps) {
+export function TrackList({ tracks, rowActions, onMove, note, label }: TrackListProps) {
   const player = usePlayer();
   const current = player.queue.tracks[player.queue.index];
   const [dragging, setDragging] = useState<number | null>(null);
@@ -57,6 +60,7 @@ export function TrackList({ tracks, rowActions, onMove, label }: TrackListProps)
                 {names(track.artists)}
                 {unavailable && " · unavailable"}
               </span>
+              {note?.(track, i)}
             </span>
             <Link className="album muted" to={`/albums/${track.album.id}`}>
               {track.album.title}
@@ -119,6 +123,14 @@ function TrackMenu({ track }: { track: Track }) {
     }
     setTimeout(() => setMessage(null), 2500);
   };
+  // The station replaces the queue; a failure shows in the player, like any other playback error.
+  const startRadio = async () => {
+    setOpen(false);
+    opener.current?.focus();
+    setMessage("Starting radio…");
+    await player.startRadio(track);
+    setMessage((m) => (m === "Starting radio…" ? null : m));
+  };
   return (
     <span className="menu" ref={root} onKeyDown={onKey}>
       <button type="button" ref={opener} aria-haspopup="menu" aria-expanded={open} aria-label={`More for ${track.title}`} onClick={() => setOpen(!open)}>
@@ -129,6 +141,11 @@ function TrackMenu({ track }: { track: Track }) {
           <button role="menuitem" type="button" onClick={() => (player.enqueue([track]), setOpen(false))}>
             Add to queue
           </button>
+          {track.available !== false && (
+            <button role="menuitem" type="button" onClick={startRadio}>
+              Start radio
+            </button>
+          )}
           {mine.map((p) => (
             <button role="menuitem" type="button" key={p.id} onClick={() => add(p.id, p.name)}>
               Add to {p.name}

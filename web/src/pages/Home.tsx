@@ -1,5 +1,6 @@
 import { Link } from "react-router";
 import { api } from "../api/client";
+import { getRecommendations, reasonText } from "../api/recommend";
 import type { Album, Page, Track } from "../api/types";
 import { AlbumGrid } from "./Albums";
 import { Loaded } from "../components/Status";
@@ -9,11 +10,32 @@ import { useLoad } from "../useLoad";
 
 export function Home() {
   const { session, playlists } = useLibrary();
+  const recommendations = useLoad(() => getRecommendations(20), []);
   const history = useLoad(() => api.get<Page<{ track: Track; played_at: string }>>("/api/v1/me/history?limit=10"), []);
   const albums = useLoad(() => api.get<Page<Album>>("/api/v1/albums?sort=newest&limit=12"), []);
   return (
     <>
       <h1>Welcome, {session?.user.display_name || session?.user.username}</h1>
+      <section aria-labelledby="made-for-you">
+        <h2 id="made-for-you">Made for you</h2>
+        <Loaded state={recommendations}>
+          {(items) =>
+            items.length ? (
+              <TrackList
+                label="Made for you"
+                tracks={items.map((r) => r.track)}
+                note={(_, i) => (
+                  <span className="muted reason" data-testid="reason">
+                    {reasonText(items[i])}
+                  </span>
+                )}
+              />
+            ) : (
+              <p className="muted">Play or like some music and recommendations appear here.</p>
+            )
+          }
+        </Loaded>
+      </section>
       <section>
         <h2>Recently played</h2>
         <Loaded state={history}>{(page) => (page.items.length ? <TrackList label="Recently played" tracks={page.items.map((h) => h.track)} /> : <p className="muted">Nothing played yet.</p>)}</Loaded>

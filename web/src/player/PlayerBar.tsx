@@ -10,6 +10,7 @@ import { LikeButton } from "../components/TrackList";
 export function PlayerBar() {
   const p = usePlayer();
   const [showQueue, setShowQueue] = useState(false);
+  const [startingRadio, setStartingRadio] = useState(false);
   const track = p.queue.tracks[p.queue.index];
   return (
     <footer className="player" aria-label="Player">
@@ -67,6 +68,19 @@ export function PlayerBar() {
       </div>
       <div className="extra">
         {track && <LikeButton track={track} />}
+        {track && (
+          <button
+            type="button"
+            aria-label={`Start radio from ${track.title}`}
+            disabled={startingRadio}
+            onClick={() => {
+              setStartingRadio(true);
+              p.startRadio(track).finally(() => setStartingRadio(false));
+            }}
+          >
+            {startingRadio ? "Radio…" : "Radio"}
+          </button>
+        )}
         <input type="range" aria-label="Volume" min={0} max={1} step={0.05} value={p.volume} onChange={(e) => p.setVolume(Number(e.target.value))} />
         <button type="button" aria-expanded={showQueue} aria-controls="queue" onClick={() => setShowQueue(!showQueue)}>
           Queue ({p.queue.tracks.length})

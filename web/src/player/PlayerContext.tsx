@@ -4,6 +4,7 @@
 
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, describeError } from "../api/client";
+import { getRadio } from "../api/recommend";
 import type { Track } from "../api/types";
 import * as Q from "./queue";
 import { streamUrlFor, withStreamUrl } from "./stream";
@@ -20,6 +21,10 @@ export interface PlayerState {
 export interface PlayerActions {
   play(tracks: Track[], start?: number): void;
   enqueue(tracks: Track[]): void;
+  /** Replaces the queue with a radio station seeded by `seed` and plays it from the seed.
+   * Resolves true once it plays; false when it failed (the player's `error` says why) or
+   * another play request came first. */
+  startRadio(seed: Track): Promise<boolean>;
   toggle(): void;
   resume(): void;
   pause(): void;
@@ -80,6 +85,8 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
   const active = useRef(0);
   const wantPlaying = useRef(false);
   const listen = useRef<Listen | null>(null);
+  // Bumped by every request for what plays, so a station that arrives late is dropped.
+  const radioRequest = useRef(0);
   const queueRef = useRef(queue);
   queueRef.current = queue;
 
@@ -266,12 +273,36 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
       wantPlaying.current = false;
       element()?.pause();
     };
+    const play = (tracks: Track[], start = 0) => {
+      radioRequest.current += 1;
+      wantPlaying.current = true;
+      setError(null);
+      setPlayRequest((n) => n + 1);
+      setQueue((q) => Q.playNow(q, tracks, start));
+    };
     return {
-      play(tracks, start = 0) {
-        wantPlaying.current = true;
-        setError(null);
-        setPlayRequest((n) => n + 1);
-        setQueue((q) => Q.playNow(q, tracks, start));
+      play,
+      async startRadio(seed) {
+        const ticket = ++radioRequest.current;
+        try {
+          const station = await getRadio(seed);
+          if (ticket !== radioRequest.current) return false;
+          if (Q.current(queueRef.current)?.id === seed.id) {
+            // A radio from what plays: it plays on, and the station follows it.
+            radioRequest.current += 1;
+            wantPlaying.current = true;
+            setError(null);
+            setQueue((q) => Q.playNow(q, station, 0));
+            resume();
+          } else {
+            recordPlay();
+            play(station, 0);
+          }
+          return true;
+        } catch (e) {
+          if (ticket === radioRequest.current) setError(`A radio from “${seed.title}” cannot start: ${describeError(e)}`);
+          return false;
+        }
       },
       enqueue(tracks) {
         setQueue((q) => Q.enqueue(q, tracks));
@@ -317,6 +348,7 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
         setQueue((q) => Q.remove(q, index));
       },
       jumpTo(index) {
+        radioRequest.current += 1;
         wantPlaying.current = true;
         if (index !== queueRef.current.index) recordPlay();
         setPlayRequest((n) => n + 1);
@@ -338,6 +370,7 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
     () =>
       api.onChange((session) => {
         if (!session) {
+          radioRequest.current += 1;
           wantPlaying.current = false;
           recordPlay();
           setQueue(Q.emptyQueue);
