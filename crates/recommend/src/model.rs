@@ -328,7 +328,15 @@ impl Model {
                 }
             })
             .collect();
-        ranked.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item)));
+        // Only the best few hundred can make the list (the artist cap passes over at most a
+        // few per artist): sort those.
+        let keep = 20 * n + 200;
+        let order = |a: &Pick, b: &Pick| b.score.total_cmp(&a.score).then(a.item.cmp(&b.item));
+        if ranked.len() > keep {
+            ranked.select_nth_unstable_by(keep, order);
+            ranked.truncate(keep);
+        }
+        ranked.sort_by(order);
         let known: HashSet<u32> = history.iter().map(|(i, _)| *i).collect();
         let cap = n.div_ceil(5).max(2);
         self.diversified(&ranked, n, cap, |pick| !known.contains(&pick.item))
@@ -372,6 +380,19 @@ impl Model {
             }
         }
         out
+    }
+
+    pub fn als(&self) -> Option<&Als> {
+        self.als.as_ref()
+    }
+
+    /// The ALS score of every item for a history (empty without a factorisation).
+    pub fn als_scores(&self, history: &[(u32, f32)]) -> Vec<f32> {
+        let mut scores = Vec::new();
+        if let Some(als) = &self.als {
+            als.score_all(&als.fold_in(history), &mut scores);
+        }
+        scores
     }
 
     fn score_als(&self, history: &[(u32, f32)], parts: &mut Candidates) {
@@ -512,9 +533,13 @@ impl Model {
             *scores.entry(item).or_default() += 0.5 * sim / knn_max;
         }
         if let Some(als) = self.als.as_ref().filter(|a| a.has_vector(seed)) {
-            let mut sims: Vec<(u32, f32)> = (0..self.items.len() as u32)
-                .map(|i| (i, als.similarity(seed, i)))
+            let mut all = Vec::new();
+            als.similarities(seed, &mut all);
+            let mut sims: Vec<(u32, f32)> = all
+                .into_iter()
+                .enumerate()
                 .filter(|(_, s)| *s > 0.0)
+                .map(|(i, s)| (i as u32, s))
                 .collect();
             top_k(&mut sims, CANDIDATES_PER_SOURCE);
             for (item, sim) in sims {

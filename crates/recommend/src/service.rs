@@ -22,7 +22,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::RecommendError;
 use crate::items::{ItemMeta, Items};
-use crate::model::{Model, ModelParams, ModelStats, Pick, Reason, Taste, TrainingData};
+use crate::model::{
+    recency_weighted, Model, ModelParams, ModelStats, Pick, Reason, Taste, TrainingData,
+};
 use crate::render::track_json;
 use crate::sparse::Csr;
 use crate::store::{Listen, Profile, RecommendStore, Snapshot};
@@ -376,7 +378,8 @@ impl RecommendService {
     }
 
     /// The listener's taste as of now, against `model`'s numbering.
-    fn taste(model: &Model, profile: &Profile, now: Timestamp) -> Taste {
+    /// Recent tracks count more (see [`recency_weighted`]).
+    fn taste(model: &Model, profile: &Profile, now: Timestamp, half_life: f32) -> Taste {
         let items = &model.items;
         let listed: HashSet<&str> = profile
             .playlist_tracks
@@ -386,6 +389,7 @@ impl RecommendService {
         let mut taste = Taste::default();
         let recent_since = now.millis() - RECENT.as_millis() as i64;
         let mut seen: HashSet<&str> = HashSet::new();
+        let mut timed: Vec<(u32, f32, i64)> = Vec::new();
         for listen in &profile.listens {
             let Some(item) = items.index_of(&listen.track_id) else {
                 continue;
@@ -393,7 +397,7 @@ impl RecommendService {
             seen.insert(&listen.track_id);
             let s = strength(Some(listen), listed.contains(listen.track_id.as_str()));
             if s > 0.0 {
-                taste.history.push((item, s));
+                timed.push((item, s, listen.last_played_at.unwrap_or(0)));
             }
             if disliked(listen) || listen.last_played_at.is_some_and(|at| at >= recent_since) {
                 taste.exclude.insert(item);
@@ -402,10 +406,11 @@ impl RecommendService {
         for (track, _) in &profile.playlist_tracks {
             if seen.insert(track) {
                 if let Some(item) = items.index_of(track) {
-                    taste.history.push((item, strength(None, true)));
+                    timed.push((item, strength(None, true), 0));
                 }
             }
         }
+        taste.history = recency_weighted(timed, half_life);
         taste.favorite_artists = profile
             .favorite_artists
             .iter()
@@ -427,7 +432,12 @@ impl RecommendService {
     ) -> Result<Vec<Recommendation>, RecommendError> {
         let model = self.model();
         let profile = self.inner.store.profile(user.as_str()).await?;
-        let mut taste = Self::taste(&model, &profile, Timestamp::now());
+        let mut taste = Self::taste(
+            &model,
+            &profile,
+            Timestamp::now(),
+            self.inner.settings.params.recency_half_life,
+        );
         // Tracks removed since the model was trained are asked for again without them.
         let mut picks = Vec::new();
         let mut tracks = HashMap::new();

@@ -808,6 +808,64 @@ async fn serve_async(o: &Options) {
         stats.knn_ms as f64 / 1000.0,
         rss_mib()
     );
+    {
+        // Where a request's time goes: reading the listener's rows, then everything.
+        let (mut read, mut whole) = (Vec::new(), Vec::new());
+        for k in 0..300 {
+            let user = beatstream_core::UserId(format!("u{}", (k * 37) % users));
+            let t = Instant::now();
+            service.store().profile(user.as_str()).await.unwrap();
+            read.push(t.elapsed());
+            let t = Instant::now();
+            service.recommendations(&user, 20).await.unwrap();
+            whole.push(t.elapsed());
+        }
+        let model = service.model();
+        let (mut ranking, mut als) = (Vec::new(), Vec::new());
+        for k in 0..300 {
+            let profile = service
+                .store()
+                .profile(&format!("u{}", (k * 37) % users))
+                .await
+                .unwrap();
+            let history: Vec<(u32, f32)> = profile
+                .listens
+                .iter()
+                .filter_map(|l| model.items.index_of(&l.track_id).map(|i| (i, 1.0)))
+                .collect();
+            let taste = Taste {
+                history: history.clone(),
+                ..Taste::default()
+            };
+            let t = Instant::now();
+            model.recommend(&taste, 20);
+            ranking.push(t.elapsed());
+            let t = Instant::now();
+            let user = model.als().unwrap().fold_in(&history);
+            let fold = t.elapsed();
+            let mut scores = Vec::new();
+            model.als().unwrap().score_all(&user, &mut scores);
+            als.push((fold, t.elapsed() - fold));
+        }
+        ranking.sort();
+        let mut fold: Vec<Duration> = als.iter().map(|a| a.0).collect();
+        let mut score: Vec<Duration> = als.iter().map(|a| a.1).collect();
+        fold.sort();
+        score.sort();
+        println!(
+            "the model alone, p50: ranking {:.2} ms, of which the ALS fold-in {:.2} ms and scoring every track {:.2} ms",
+            percentile(&ranking, 0.5).as_secs_f64() * 1000.0,
+            percentile(&fold, 0.5).as_secs_f64() * 1000.0,
+            percentile(&score, 0.5).as_secs_f64() * 1000.0
+        );
+        read.sort();
+        whole.sort();
+        println!(
+            "one at a time, p50: reading the listener's rows {:.2} ms of a whole request {:.2} ms",
+            percentile(&read, 0.5).as_secs_f64() * 1000.0,
+            percentile(&whole, 0.5).as_secs_f64() * 1000.0
+        );
+    }
     for (what, radio) in [("recommendations (20)", false), ("radio (50)", true)] {
         let started = Instant::now();
         let mut tasks = Vec::new();
