@@ -172,7 +172,7 @@ test("the home page recommends tracks, each with why, and a track starts a radio
   await page.goto(BASE);
   const section = page.getByRole("region", { name: "Made for you" });
   const made = section.getByRole("list", { name: "Made for you" });
-  // The model retrains in the background (about 10 s after new tracks and plays): until it
+  // The model retrains in the background (5 s or more after new tracks and plays): until it
   // knows the library the section says how to get recommendations; load the page again.
   for (let attempt = 1; ; attempt++) {
     await section.waitFor();
@@ -188,6 +188,7 @@ test("the home page recommends tracks, each with why, and a track starts a radio
   const reasons = (await made.getByTestId("reason").allTextContents()).map((r) => r.trim());
   assert.equal(reasons.length, await rows.count(), "every recommendation says why");
   assert.ok(reasons.every((r) => r.length > 0), `every reason has words (${JSON.stringify(reasons)})`);
+  await page.screenshot({ path: `${shots}home.png` });
 
   // Start a radio from the first recommendation: the station replaces the queue and plays
   // from its seed.

@@ -26,9 +26,10 @@ pub struct AlsParams {
 impl Default for AlsParams {
     fn default() -> Self {
         AlsParams {
-            factors: 64,
+            // Chosen on a validation split of MovieLens-100K (`rec-eval movielens --tune`).
+            factors: 128,
             regularization: 30.0,
-            alpha: 5.0,
+            alpha: 20.0,
             iterations: 10,
             seed: 42,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -34,11 +34,13 @@ pub struct Blend {
 
 impl Default for Blend {
     fn default() -> Self {
+        // Chosen with the ALS settings (see `AlsParams::default`); content decides where the
+        // others have nothing to say (a new listener, a new track, a one-listener server).
         Blend {
             als: 1.0,
-            knn: 0.6,
-            content: 0.3,
-            popularity: 0.05,
+            knn: 0.3,
+            content: 0.1,
+            popularity: 0.02,
         }
     }
 }

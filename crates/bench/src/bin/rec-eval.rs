@@ -453,9 +453,9 @@ fn tune(data: &Dataset, split: &Split, o: &Options) -> ModelParams {
                         Blend::default(),
                         Blend {
                             als: 1.0,
-                            knn: 0.3,
-                            content: 0.1,
-                            popularity: 0.02,
+                            knn: 0.6,
+                            content: 0.3,
+                            popularity: 0.05,
                         },
                     ] {
                         let (lists, _) = rank(&mut t, &validation, blend, half_life);
@@ -796,7 +796,10 @@ async fn serve_async(o: &Options) {
     );
     let service = RecommendService::new(
         RecommendStore::new(db.clone()),
-        RecommendSettings::default(),
+        RecommendSettings {
+            params: o.params,
+            ..RecommendSettings::default()
+        },
     );
     let started = Instant::now();
     let stats = service.retrain().await.unwrap();
