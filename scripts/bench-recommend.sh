@@ -23,8 +23,8 @@ for part in $parts; do
       "$TARGET/rec-eval" movielens "$DATA" --python "$PYTHON"
       ;;
     simulate)
-      bash ../shared/testdata/fetch-debian-music.sh "$DATA/debian-music" small >&2
-      "$TARGET/rec-eval" simulate "$DATA/debian-music/library" --python "$PYTHON"
+      bash ../shared/testdata/fetch-debian-music.sh "$DATA/debian-music-full" full >&2
+      "$TARGET/rec-eval" simulate "$DATA/debian-music-full/library" --python "$PYTHON"
       ;;
     serve)
       /usr/bin/time -f "serve bench: %e s wall, %M KiB peak RSS" "$TARGET/rec-eval" serve 2>&1

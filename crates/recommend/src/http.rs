@@ -51,7 +51,7 @@ fn limit(query: &LimitQuery, default: usize, max: usize) -> Result<usize, ApiErr
 /// `{kind: track|artist|genre|similar_listeners|popular|discover, ...}`. Learns from plays,
 /// skips, likes, the listener's playlists and stated favourite genres and artists; new
 /// signals count at the next request. Recently played and disliked (often skipped) tracks are
-/// left out, and no artist takes more than a fifth of the list while others are available.
+/// left out, and no artist takes more than a fifth of the list (a third when little else fits).
 #[utoipa::path(get, path = "/api/v1/me/recommendations", tag = "recommendations", params(LimitQuery),
     responses((status = 200, description = "Recommendations, best first"),
         (status = 400, description = "Bad limit")),

@@ -281,9 +281,8 @@ impl Model {
         Duration::from_millis(self.stats.train_ms)
     }
 
-    /// Up to `n` picks for a listener, best first, with no more than a fifth of them (at least
-    /// two) by one artist while others are available. Tracks of their history come only when
-    /// nothing new is left.
+    /// Up to `n` picks for a listener, best first, spread over artists (see
+    /// `diversified`). Tracks of their history come only when nothing new is left.
     pub fn recommend(&self, taste: &Taste, n: usize) -> Vec<Pick> {
         if n == 0 || self.items.is_empty() {
             return Vec::new();
@@ -344,9 +343,12 @@ impl Model {
         self.diversified(&ranked, n, cap, |pick| !known.contains(&pick.item))
     }
 
-    /// Picks from `ranked` (best first) with at most `cap` per artist among those with a
-    /// score; then, if short, without the cap; then, if still short, the ones `fresh` turned
-    /// down. (A track nothing speaks for never displaces a relevant one for diversity's sake.)
+    /// Picks from `ranked` (best first) in passes that loosen in turn: tracks something speaks
+    /// for, at most `cap` per artist; the same with at most a third of the list per artist;
+    /// then tracks nothing speaks for (something new to try), at most `cap` and then a third; then
+    /// without limits; and last, if still short, the ones `fresh` turned down. So a listener of
+    /// one artist gets that artist and others, and a stated favourite genre with a few artists
+    /// in it fills most of the list before anything unrelated.
     fn diversified(
         &self,
         ranked: &[Pick],
@@ -354,28 +356,36 @@ impl Model {
         cap: usize,
         fresh: impl Fn(&Pick) -> bool,
     ) -> Vec<Pick> {
+        let third = n.div_ceil(3).max(cap);
+        // (only scored tracks, per-artist limit, only fresh tracks)
+        let passes = [
+            (true, cap, true),
+            (true, third, true),
+            (false, cap, true),
+            (false, third, true),
+            (false, usize::MAX, true),
+            (false, usize::MAX, false),
+        ];
         let mut out: Vec<Pick> = Vec::with_capacity(n);
         let mut taken: HashSet<u32> = HashSet::new();
         let mut per_artist: HashMap<u32, usize> = HashMap::new();
-        for pass in 0..3 {
+        for (scored_only, limit, fresh_only) in passes {
             for pick in ranked {
                 if out.len() >= n {
                     return out;
                 }
-                if taken.contains(&pick.item) || (pass < 2 && !fresh(pick)) {
+                if taken.contains(&pick.item)
+                    || (fresh_only && !fresh(pick))
+                    || (scored_only && pick.score <= 0.0)
+                {
                     continue;
                 }
-                if pass == 0 {
-                    if pick.score <= 0.0 {
+                let artist = self.items.main_artist(pick.item);
+                if let Some(artist) = artist {
+                    if per_artist.get(&artist).copied().unwrap_or(0) >= limit {
                         continue;
                     }
-                    if let Some(artist) = self.items.main_artist(pick.item) {
-                        let count = per_artist.entry(artist).or_default();
-                        if *count >= cap {
-                            continue;
-                        }
-                        *count += 1;
-                    }
+                    *per_artist.entry(artist).or_default() += 1;
                 }
                 taken.insert(pick.item);
                 out.push(*pick);
