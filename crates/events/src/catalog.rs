@@ -32,6 +32,34 @@ pub struct TrackSummary {
     pub path: String,
 }
 
+impl TrackSummary {
+    /// The track in the API's shape, as `GET /api/v1/tracks/{id}` shows it (without the
+    /// signed `stream_url`, which only the catalog can sign), for services that answer with
+    /// tracks from their read models.
+    pub fn api_json(&self) -> serde_json::Value {
+        let refs = |named: &[NamedRef]| -> Vec<serde_json::Value> {
+            named
+                .iter()
+                .map(|n| serde_json::json!({"id": n.id, "name": n.name}))
+                .collect()
+        };
+        serde_json::json!({
+            "id": self.track_id,
+            "title": self.title,
+            "artists": refs(&self.artists),
+            "album": {"id": self.album.id, "title": self.album.name},
+            "album_artists": refs(&self.album_artists),
+            "track_number": self.track_number,
+            "disc_number": self.disc_number,
+            "duration_ms": self.duration_ms,
+            "year": self.year,
+            "genres": self.genres,
+            "format": self.format,
+            "bitrate_kbps": self.bitrate_kbps,
+        })
+    }
+}
+
 /// `catalog.track.added`: a new track entered the catalog (a new file or an upload).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrackAdded {

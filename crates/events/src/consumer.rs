@@ -16,8 +16,8 @@ pub type HandlerError = Box<dyn std::error::Error + Send + Sync>;
 const RETRY_DELAY: Duration = Duration::from_secs(2);
 
 /// [`spawn_consumer`] for each of `topics`, with one handler: a service that applies every
-/// event it follows in one place.
-pub async fn spawn_consumers<H, F>(
+/// event it follows in one place. The handler may fail with its service's own error type.
+pub async fn spawn_consumers<H, F, E>(
     bus: Arc<dyn EventBus>,
     topics: &[&'static str],
     group: &'static str,
@@ -26,13 +26,17 @@ pub async fn spawn_consumers<H, F>(
 ) -> Result<Vec<JoinHandle<()>>, BusError>
 where
     H: Fn(Envelope) -> F + Clone + Send + Sync + 'static,
-    F: Future<Output = Result<(), HandlerError>> + Send,
+    F: Future<Output = Result<(), E>> + Send,
+    E: Into<HandlerError>,
 {
     let mut handles = Vec::with_capacity(topics.len());
     for &topic in topics {
-        handles.push(
-            spawn_consumer(bus.clone(), topic, group, handler.clone(), shutdown.clone()).await?,
-        );
+        let handler = handler.clone();
+        let boxed = move |envelope| {
+            let applying = handler(envelope);
+            async move { applying.await.map_err(Into::into) }
+        };
+        handles.push(spawn_consumer(bus.clone(), topic, group, boxed, shutdown.clone()).await?);
     }
     Ok(handles)
 }

@@ -25,7 +25,6 @@ use crate::items::{ItemMeta, Items};
 use crate::model::{
     recency_weighted, Model, ModelParams, ModelStats, Pick, Reason, Taste, TrainingData,
 };
-use crate::render::track_json;
 use crate::sparse::Csr;
 use crate::store::{Listen, Profile, RecommendStore, Snapshot};
 
@@ -476,7 +475,7 @@ impl RecommendService {
             };
             let (reason, because) = explain(&model, &pick, &because_tracks);
             out.push(Recommendation {
-                track: track_json(track),
+                track: track.api_json(),
                 reason,
                 because,
             });
@@ -522,8 +521,11 @@ impl RecommendService {
                 .filter(|id| id != track_id)
                 .collect();
             let tracks = self.inner.store.tracks(&ids, true).await?;
-            out = std::iter::once(track_json(seed))
-                .chain(ids.iter().filter_map(|id| tracks.get(id).map(track_json)))
+            out = std::iter::once(seed.api_json())
+                .chain(
+                    ids.iter()
+                        .filter_map(|id| tracks.get(id).map(TrackSummary::api_json)),
+                )
                 .take(limit)
                 .collect();
             let gone: Vec<u32> = ids

@@ -95,20 +95,7 @@ fn names(named: &[NamedRef]) -> Vec<String> {
 }
 
 pub fn track(track: &TrackSummary, plays: u64) -> Entry {
-    let body = json!({
-        "id": track.track_id,
-        "title": track.title,
-        "artists": refs(&track.artists),
-        "album": {"id": track.album.id, "title": track.album.name},
-        "album_artists": refs(&track.album_artists),
-        "track_number": track.track_number,
-        "disc_number": track.disc_number,
-        "duration_ms": track.duration_ms,
-        "year": track.year,
-        "genres": track.genres,
-        "format": track.format,
-        "bitrate_kbps": track.bitrate_kbps,
-    });
+    let body = track.api_json();
     let mut artists = names(&track.artists);
     for artist in &track.album_artists {
         if !artists.contains(&artist.name) {

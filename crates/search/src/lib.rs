@@ -29,7 +29,7 @@ pub mod text;
 use std::sync::Arc;
 
 use beatstream_db::Migrations;
-use beatstream_events::consumer::{spawn_consumers as spawn_consumers_for, HandlerError};
+use beatstream_events::consumer::spawn_consumers as spawn_consumers_for;
 use beatstream_events::{BusError, EventBus};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -58,12 +58,7 @@ pub async fn spawn_consumers(
         SERVICE,
         move |envelope| {
             let service = service.clone();
-            async move {
-                service
-                    .apply_event(&envelope)
-                    .await
-                    .map_err(|e| Box::new(e) as HandlerError)
-            }
+            async move { service.apply_event(&envelope).await }
         },
         shutdown,
     )
