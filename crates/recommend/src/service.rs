@@ -3,12 +3,13 @@
 //! new one is swapped in), and answers a listener's recommendations and a track's radio from
 //! the current model and the listener's signals as of the request.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use beatstream_core::{Timestamp, UserId};
+use beatstream_db::jobs;
 use beatstream_events::catalog::{TrackAdded, TrackRemoved, TrackSummary, TrackUpdated};
 use beatstream_events::directory::TrackDirectory;
 use beatstream_events::inbox;
@@ -109,6 +110,33 @@ pub fn strength(listen: Option<&Listen>, in_own_playlists: bool) -> f32 {
     s
 }
 
+/// A listener's positive strengths `(track, strength, last played)` from their rows and the
+/// tracks of their playlists (a playlist track never played counts as played never).
+fn listener_strengths<'a>(
+    listens: impl IntoIterator<Item = &'a Listen>,
+    listed: &HashSet<&'a str>,
+) -> Vec<(&'a str, f32, i64)> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    for listen in listens {
+        seen.insert(&listen.track_id);
+        let s = strength(Some(listen), listed.contains(listen.track_id.as_str()));
+        if s > 0.0 {
+            out.push((
+                listen.track_id.as_str(),
+                s,
+                listen.last_played_at.unwrap_or(0),
+            ));
+        }
+    }
+    for &track in listed {
+        if !seen.contains(track) {
+            out.push((track, strength(None, true), 0));
+        }
+    }
+    out
+}
+
 /// Skipped more than played through, twice or more, and not liked.
 pub fn disliked(listen: &Listen) -> bool {
     listen.skips >= 2 && listen.skips > listen.plays && !listen.liked
@@ -140,52 +168,36 @@ pub fn training_data(snapshot: &Snapshot) -> TrainingData {
     for track in &snapshot.tracks {
         items.push(item_meta(track));
     }
-    let mut users: HashMap<&str, usize> = HashMap::new();
-    let mut listens: Vec<HashMap<u32, Option<&Listen>>> = Vec::new();
-    let mut in_playlists: Vec<HashSet<u32>> = Vec::new();
+    // Each listener's rows, and the tracks of their public playlists (in a stable order, so a
+    // training is repeatable).
+    let mut listeners: BTreeMap<&str, (Vec<&Listen>, HashSet<&str>)> = BTreeMap::new();
     for listen in &snapshot.listens {
-        let Some(item) = items.index_of(&listen.track_id) else {
-            continue;
-        };
-        let next = users.len();
-        let u = *users.entry(listen.user_id.as_str()).or_insert(next);
-        if u == listens.len() {
-            listens.push(HashMap::new());
-            in_playlists.push(HashSet::new());
-        }
-        listens[u].insert(item, Some(listen));
+        listeners.entry(&listen.user_id).or_default().0.push(listen);
     }
     let mut baskets = Vec::new();
     for (owner, _, tracks) in snapshot.playlists.iter().filter(|p| p.1) {
-        let known: Vec<u32> = tracks.iter().filter_map(|t| items.index_of(t)).collect();
-        let next = users.len();
-        let u = *users.entry(owner.as_str()).or_insert(next);
-        if u == listens.len() {
-            listens.push(HashMap::new());
-            in_playlists.push(HashSet::new());
-        }
-        in_playlists[u].extend(known.iter().copied());
+        let listed = &mut listeners.entry(owner).or_default().1;
+        listed.extend(tracks.iter().map(String::as_str));
+        let known: Vec<(u32, f32)> = tracks
+            .iter()
+            .filter_map(|t| items.index_of(t))
+            .map(|i| (i, 1.0))
+            .collect();
         if known.len() >= 2 {
-            baskets.push(known.into_iter().map(|i| (i, 1.0)).collect::<Vec<_>>());
+            baskets.push(known);
         }
     }
-    let rows = listens.iter().zip(&in_playlists).map(|(listened, listed)| {
-        let mut row: Vec<(u32, f32)> = Vec::new();
-        for (&item, listen) in listened {
-            let s = strength(*listen, listed.contains(&item));
-            if s > 0.0 {
-                row.push((item, s));
-            }
-        }
-        for &item in listed {
-            if !listened.contains_key(&item) {
-                row.push((item, strength(None, true)));
-            }
-        }
-        row
-    });
+    let rows: Vec<Vec<(u32, f32)>> = listeners
+        .values()
+        .map(|(listens, listed)| {
+            listener_strengths(listens.iter().copied(), listed)
+                .into_iter()
+                .filter_map(|(track, s, _)| items.index_of(track).map(|i| (i, s)))
+                .collect()
+        })
+        .collect();
     let n = items.len();
-    let user_items = Csr::from_rows(rows.collect::<Vec<_>>(), n);
+    let user_items = Csr::from_rows(rows, n);
     TrainingData {
         items,
         user_items,
@@ -292,7 +304,7 @@ impl RecommendService {
     ) -> Result<u64, RecommendError> {
         const JOB: &str = "tracks from the catalog";
         let store = &self.inner.store;
-        if store.job_done(JOB).await? {
+        if jobs::is_done(store.db().pool(), JOB).await? {
             return Ok(0);
         }
         let mut after = String::new();
@@ -312,7 +324,7 @@ impl RecommendService {
             read += page.len() as u64;
         }
         let mut tx = store.db().begin_write().await?;
-        RecommendStore::mark_job_done(&mut tx, JOB).await?;
+        jobs::mark_done(&mut tx, JOB, Timestamp::now().millis()).await?;
         tx.commit().await?;
         self.inner.dirty.store(true, Ordering::SeqCst);
         Ok(read)
@@ -387,28 +399,18 @@ impl RecommendService {
             .collect();
         let mut taste = Taste::default();
         let recent_since = now.millis() - RECENT.as_millis() as i64;
-        let mut seen: HashSet<&str> = HashSet::new();
-        let mut timed: Vec<(u32, f32, i64)> = Vec::new();
         for listen in &profile.listens {
-            let Some(item) = items.index_of(&listen.track_id) else {
-                continue;
-            };
-            seen.insert(&listen.track_id);
-            let s = strength(Some(listen), listed.contains(listen.track_id.as_str()));
-            if s > 0.0 {
-                timed.push((item, s, listen.last_played_at.unwrap_or(0)));
-            }
-            if disliked(listen) || listen.last_played_at.is_some_and(|at| at >= recent_since) {
-                taste.exclude.insert(item);
-            }
-        }
-        for (track, _) in &profile.playlist_tracks {
-            if seen.insert(track) {
-                if let Some(item) = items.index_of(track) {
-                    timed.push((item, strength(None, true), 0));
+            let recent = listen.last_played_at.is_some_and(|at| at >= recent_since);
+            if disliked(listen) || recent {
+                if let Some(item) = items.index_of(&listen.track_id) {
+                    taste.exclude.insert(item);
                 }
             }
         }
+        let timed: Vec<(u32, f32, i64)> = listener_strengths(&profile.listens, &listed)
+            .into_iter()
+            .filter_map(|(track, s, at)| items.index_of(track).map(|i| (i, s, at)))
+            .collect();
         taste.history = recency_weighted(timed, half_life);
         taste.favorite_artists = profile
             .favorite_artists
@@ -501,13 +503,12 @@ impl RecommendService {
         };
         let model = self.model();
         let profile = self.inner.store.profile(user.as_str()).await?;
-        let exclude: HashSet<u32> = profile
+        let mut exclude: HashSet<u32> = profile
             .listens
             .iter()
             .filter(|l| disliked(l))
             .filter_map(|l| model.items.index_of(&l.track_id))
             .collect();
-        let mut exclude = exclude;
         let mut out = Vec::new();
         for _ in 0..3 {
             let station: Vec<u32> = match model.items.index_of(track_id) {

@@ -219,23 +219,6 @@ impl RecommendStore {
         Ok(())
     }
 
-    pub async fn job_done(&self, name: &str) -> Result<bool, sqlx::Error> {
-        Ok(sqlx::query("SELECT done_at FROM jobs_done WHERE name = $1")
-            .bind(name)
-            .fetch_optional(self.db.pool())
-            .await?
-            .is_some())
-    }
-
-    pub async fn mark_job_done(conn: &mut AnyConnection, name: &str) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO jobs_done (name, done_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(name)
-            .bind(beatstream_core::Timestamp::now().millis())
-            .execute(conn)
-            .await?;
-        Ok(())
-    }
-
     /// One listener's signals, for a request.
     pub async fn profile(&self, user_id: &str) -> Result<Profile, sqlx::Error> {
         let pool = self.db.pool();

@@ -505,25 +505,4 @@ impl SearchStore {
             None => None,
         })
     }
-
-    pub async fn job_done(&self, name: &str) -> Result<bool, sqlx::Error> {
-        Ok(
-            sqlx::query("SELECT 1 AS one FROM jobs_done WHERE name = $1")
-                .bind(name)
-                .fetch_optional(self.db.pool())
-                .await?
-                .is_some(),
-        )
-    }
-
-    pub async fn mark_job_done(conn: &mut AnyConnection, name: &str) -> Result<(), sqlx::Error> {
-        sqlx::query(
-            "INSERT INTO jobs_done (name, done_at) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(name)
-        .bind(Timestamp::now().millis())
-        .execute(conn)
-        .await?;
-        Ok(())
-    }
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use beatstream_db::jobs;
 use beatstream_events::outbox::OutboxWaker;
 
 use crate::documents::Documents;
@@ -136,7 +137,7 @@ impl PlaylistsService {
     /// start. Returns how many tracks it wrote (0 once done).
     pub async fn backfill_tracks(&self) -> Result<u64, PlaylistsError> {
         const JOB: &str = "tracks from the catalog";
-        if self.store.job_done(JOB).await? {
+        if jobs::is_done(self.store.db().pool(), JOB).await? {
             return Ok(0);
         }
         let mut after = String::new();
@@ -157,7 +158,7 @@ impl PlaylistsService {
             added += page.len() as u64;
         }
         let mut tx = self.store.db().begin_write().await?;
-        PlaylistsStore::mark_job_done(&mut tx, JOB, beatstream_core::Timestamp::now()).await?;
+        jobs::mark_done(&mut tx, JOB, beatstream_core::Timestamp::now().millis()).await?;
         tx.commit().await?;
         Ok(added)
     }

@@ -119,28 +119,6 @@ impl PlaylistsStore {
         Ok(())
     }
 
-    /// Whether the one-off job `name` is done.
-    pub async fn job_done(&self, name: &str) -> Result<bool, sqlx::Error> {
-        Ok(sqlx::query("SELECT done_at FROM jobs_done WHERE name = $1")
-            .bind(name)
-            .fetch_optional(self.db.pool())
-            .await?
-            .is_some())
-    }
-
-    pub async fn mark_job_done(
-        conn: &mut AnyConnection,
-        name: &str,
-        at: beatstream_core::Timestamp,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO jobs_done (name, done_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(name)
-            .bind(at.millis())
-            .execute(conn)
-            .await?;
-        Ok(())
-    }
-
     pub async fn count_tracks(&self) -> Result<i64, sqlx::Error> {
         sqlx::query("SELECT COUNT(*) AS n FROM tracks")
             .fetch_one(self.db.pool())

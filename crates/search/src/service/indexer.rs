@@ -8,6 +8,8 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use beatstream_core::Timestamp;
+use beatstream_db::jobs;
 use tantivy::{IndexWriter, TantivyDocument, Term};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -88,7 +90,7 @@ impl SearchService {
         Ok(match self.inner.index.current() {
             None => Some("there is no readable index"),
             Some(g) if !g.is_current_schema() => Some("the index has an older schema"),
-            Some(_) if !self.inner.store.job_done(BACKFILL_JOB).await? => {
+            Some(_) if !jobs::is_done(self.inner.store.db().pool(), BACKFILL_JOB).await? => {
                 Some("the catalog has not been read yet")
             }
             Some(_) => None,
@@ -233,7 +235,7 @@ impl SearchService {
             tx.commit().await?;
         }
         let mut tx = self.inner.store.db().begin_write().await?;
-        SearchStore::mark_job_done(&mut tx, BACKFILL_JOB).await?;
+        jobs::mark_done(&mut tx, BACKFILL_JOB, Timestamp::now().millis()).await?;
         tx.commit().await?;
         Ok(added)
     }
