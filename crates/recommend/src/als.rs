@@ -85,10 +85,6 @@ impl Als {
         }
     }
 
-    pub fn factors(&self) -> usize {
-        self.params.factors
-    }
-
     pub fn items(&self) -> usize {
         self.item_norms.len()
     }
@@ -142,11 +138,6 @@ impl Als {
             let d = norm * other;
             *score = if d > f32::EPSILON { *score / d } else { 0.0 };
         }
-    }
-
-    /// The predicted preference of the user for one item.
-    pub fn score(&self, user: &[f32], item: u32) -> f32 {
-        dot(user, self.item(item))
     }
 
     /// Cosine similarity of two items' vectors (0 when either has none).
@@ -306,7 +297,7 @@ mod tests {
         assert!((all[6] - als.similarity(0, 6)).abs() < 1e-5);
         assert!((all[0] - 1.0).abs() < 1e-4);
         for (i, score) in scores.iter().enumerate() {
-            assert!((score - als.score(&user, i as u32)).abs() < 1e-5);
+            assert!((score - dot(&user, als.item(i as u32))).abs() < 1e-5);
         }
         assert!(als.fold_in(&[]).iter().all(|x| *x == 0.0));
     }

@@ -6,7 +6,7 @@
 //! and requests in flight keep the one they started with.
 
 use std::collections::{HashMap, HashSet};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::als::{Als, AlsParams};
 use crate::items::{ItemMeta, Items};
@@ -277,10 +277,6 @@ impl Model {
         self.blend = blend;
     }
 
-    pub fn train_time(&self) -> Duration {
-        Duration::from_millis(self.stats.train_ms)
-    }
-
     /// Up to `n` picks for a listener, best first, spread over artists (see
     /// `diversified`). Tracks of their history come only when nothing new is left.
     pub fn recommend(&self, taste: &Taste, n: usize) -> Vec<Pick> {
@@ -396,15 +392,6 @@ impl Model {
 
     pub fn als(&self) -> Option<&Als> {
         self.als.as_ref()
-    }
-
-    /// The ALS score of every item for a history (empty without a factorisation).
-    pub fn als_scores(&self, history: &[(u32, f32)]) -> Vec<f32> {
-        let mut scores = Vec::new();
-        if let Some(als) = &self.als {
-            als.score_all(&als.fold_in(history), &mut scores);
-        }
-        scores
     }
 
     fn score_als(&self, history: &[(u32, f32)], parts: &mut Candidates) {

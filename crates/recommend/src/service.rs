@@ -392,11 +392,7 @@ impl RecommendService {
     /// Recent tracks count more (see [`recency_weighted`]).
     fn taste(model: &Model, profile: &Profile, now: Timestamp, half_life: f32) -> Taste {
         let items = &model.items;
-        let listed: HashSet<&str> = profile
-            .playlist_tracks
-            .iter()
-            .map(|(t, _)| t.as_str())
-            .collect();
+        let listed: HashSet<&str> = profile.playlist_tracks.iter().map(String::as_str).collect();
         let mut taste = Taste::default();
         let recent_since = now.millis() - RECENT.as_millis() as i64;
         for listen in &profile.listens {

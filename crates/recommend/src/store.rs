@@ -32,8 +32,8 @@ pub struct Listen {
 #[derive(Debug, Clone, Default)]
 pub struct Profile {
     pub listens: Vec<Listen>,
-    /// Tracks of the listener's own playlists (any visibility), with how many times each.
-    pub playlist_tracks: Vec<(String, i64)>,
+    /// Tracks of the listener's own playlists (any visibility), each once.
+    pub playlist_tracks: Vec<String>,
     pub favorite_genres: Vec<String>,
     pub favorite_artists: Vec<String>,
 }
@@ -232,15 +232,15 @@ impl RecommendStore {
         .map(listen_of)
         .collect::<Result<Vec<_>, _>>()?;
         let playlist_tracks = sqlx::query(
-            "SELECT pt.track_id AS track_id, pt.copies AS copies FROM playlist_tracks pt \
+            "SELECT DISTINCT pt.track_id AS track_id FROM playlist_tracks pt \
              JOIN playlists p ON p.id = pt.playlist_id WHERE p.owner_id = $1",
         )
         .bind(user_id)
         .fetch_all(pool)
         .await?
         .iter()
-        .map(|row| Ok((row.try_get("track_id")?, row.try_get("copies")?)))
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .map(|row| row.try_get("track_id"))
+        .collect::<Result<Vec<String>, sqlx::Error>>()?;
         let mut profile = Profile {
             listens,
             playlist_tracks,
