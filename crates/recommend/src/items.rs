@@ -15,6 +15,15 @@ pub struct ItemMeta {
     pub year: Option<i64>,
 }
 
+/// A track's numbered artists, album, genres and year.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Features<'a> {
+    pub artists: &'a [u32],
+    pub album: Option<u32>,
+    pub genres: &'a [u32],
+    pub year: Option<i64>,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Items {
     pub ids: Vec<String>,
@@ -121,24 +130,39 @@ impl Items {
         item
     }
 
+    /// What content similarity compares of a track.
+    pub fn features(&self, item: u32) -> Features<'_> {
+        let i = item as usize;
+        Features {
+            artists: &self.artists[i],
+            album: self.albums[i],
+            genres: &self.genres[i],
+            year: self.years[i],
+        }
+    }
+
     /// How alike two tracks are by their metadata alone, from 0 to 1: a shared artist counts
     /// most, then the same album, shared genres and a near year.
     pub fn content_similarity(&self, a: u32, b: u32) -> f32 {
-        let (a, b) = (a as usize, b as usize);
+        self.similarity_to(&self.features(a), b)
+    }
+
+    /// [`Items::content_similarity`] of a track described by `a` (one the model may not know).
+    pub fn similarity_to(&self, a: &Features<'_>, b: u32) -> f32 {
+        let b = self.features(b);
         let mut score = 0.0;
-        if self.artists[a].iter().any(|x| self.artists[b].contains(x)) {
+        if a.artists.iter().any(|x| b.artists.contains(x)) {
             score += 0.4;
         }
-        if self.albums[a].is_some() && self.albums[a] == self.albums[b] {
+        if a.album.is_some() && a.album == b.album {
             score += 0.15;
         }
-        let (ga, gb) = (&self.genres[a], &self.genres[b]);
-        if !ga.is_empty() && !gb.is_empty() {
-            let shared = ga.iter().filter(|g| gb.contains(g)).count() as f32;
-            let union = (ga.len() + gb.len()) as f32 - shared;
+        if !a.genres.is_empty() && !b.genres.is_empty() {
+            let shared = a.genres.iter().filter(|g| b.genres.contains(g)).count() as f32;
+            let union = (a.genres.len() + b.genres.len()) as f32 - shared;
             score += 0.35 * shared / union;
         }
-        if let (Some(ya), Some(yb)) = (self.years[a], self.years[b]) {
+        if let (Some(ya), Some(yb)) = (a.year, b.year) {
             let gap = (ya - yb).unsigned_abs() as f32;
             score += 0.1 * (1.0 - (gap / 10.0).min(1.0));
         }

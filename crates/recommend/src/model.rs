@@ -9,7 +9,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use crate::als::{Als, AlsParams};
-use crate::items::{ItemMeta, Items};
+use crate::items::{Features, ItemMeta, Items};
 use crate::knn::{top_k, KnnParams, Neighbors};
 use crate::sparse::Csr;
 
@@ -545,25 +545,7 @@ impl Model {
                 *scores.entry(item).or_default() += 0.3 * sim;
             }
         }
-        let s = seed as usize;
-        let mut alike: HashSet<u32> = HashSet::new();
-        for &a in &self.items.artists[s] {
-            alike.extend(
-                self.by_artist_popular[a as usize]
-                    .iter()
-                    .take(RADIO_PER_GROUP),
-            );
-        }
-        for &g in &self.items.genres[s] {
-            alike.extend(
-                self.by_genre_popular[g as usize]
-                    .iter()
-                    .take(RADIO_PER_GROUP),
-            );
-        }
-        if let Some(album) = self.items.albums[s] {
-            alike.extend(self.items.by_album[album as usize].iter());
-        }
+        let alike = self.alike(&self.items.features(seed));
         for item in alike {
             *scores.entry(item).or_default() += 0.5 * self.items.content_similarity(seed, item);
         }
@@ -604,35 +586,17 @@ impl Model {
             .iter()
             .filter_map(|g| self.items.genre(g))
             .collect();
-        let mut alike: HashSet<u32> = HashSet::new();
-        for &a in &artists {
-            alike.extend(
-                self.by_artist_popular[a as usize]
-                    .iter()
-                    .take(RADIO_PER_GROUP),
-            );
-        }
-        for &g in &genres {
-            alike.extend(
-                self.by_genre_popular[g as usize]
-                    .iter()
-                    .take(RADIO_PER_GROUP),
-            );
-        }
-        let mut ranked: Vec<(u32, f32)> = alike
+        let features = Features {
+            artists: &artists,
+            genres: &genres,
+            ..Features::default()
+        };
+        let mut ranked: Vec<(u32, f32)> = self
+            .alike(&features)
             .into_iter()
             .filter(|i| !exclude.contains(i) && self.items.ids[*i as usize] != seed.id)
             .map(|i| {
-                let ia = &self.items.artists[i as usize];
-                let ig = &self.items.genres[i as usize];
-                let mut s = 0.0;
-                if ia.iter().any(|a| artists.contains(a)) {
-                    s += 0.4;
-                }
-                if !ig.is_empty() && !genres.is_empty() {
-                    let shared = ig.iter().filter(|g| genres.contains(g)).count() as f32;
-                    s += 0.35 * shared / ((ig.len() + genres.len()) as f32 - shared);
-                }
+                let s = self.items.similarity_to(&features, i);
                 (i, s + 0.05 * self.popularity[i as usize])
             })
             .collect();
@@ -640,6 +604,30 @@ impl Model {
         let mut out = Vec::new();
         self.station_order(artists.first().copied(), ranked, n, &mut out);
         out
+    }
+
+    /// A radio's candidates by content: the most played tracks of the seed's artists and
+    /// genres, and its album.
+    fn alike(&self, seed: &Features<'_>) -> HashSet<u32> {
+        let mut alike: HashSet<u32> = HashSet::new();
+        for &a in seed.artists {
+            alike.extend(
+                self.by_artist_popular[a as usize]
+                    .iter()
+                    .take(RADIO_PER_GROUP),
+            );
+        }
+        for &g in seed.genres {
+            alike.extend(
+                self.by_genre_popular[g as usize]
+                    .iter()
+                    .take(RADIO_PER_GROUP),
+            );
+        }
+        if let Some(album) = seed.album {
+            alike.extend(self.items.by_album[album as usize].iter());
+        }
+        alike
     }
 
     /// Appends to `out` (which may hold the seed) up to `n` entries in all from `ranked`.
