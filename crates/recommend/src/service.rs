@@ -498,9 +498,9 @@ impl RecommendService {
             return Err(RecommendError::TrackNotFound);
         };
         let model = self.model();
-        let profile = self.inner.store.profile(user.as_str()).await?;
-        let mut exclude: HashSet<u32> = profile
-            .listens
+        // Only what they dislike matters here: their rows, not their playlists or favourites.
+        let listens = self.inner.store.listens(user.as_str()).await?;
+        let mut exclude: HashSet<u32> = listens
             .iter()
             .filter(|l| disliked(l))
             .filter_map(|l| model.items.index_of(&l.track_id))

@@ -219,18 +219,23 @@ impl RecommendStore {
         Ok(())
     }
 
-    /// One listener's signals, for a request.
-    pub async fn profile(&self, user_id: &str) -> Result<Profile, sqlx::Error> {
-        let pool = self.db.pool();
-        let listens = sqlx::query(
+    /// One listener's rows.
+    pub async fn listens(&self, user_id: &str) -> Result<Vec<Listen>, sqlx::Error> {
+        sqlx::query(
             "SELECT user_id, track_id, plays, skips, last_played_at, liked FROM listens WHERE user_id = $1",
         )
         .bind(user_id)
-        .fetch_all(pool)
+        .fetch_all(self.db.pool())
         .await?
         .iter()
         .map(listen_of)
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect()
+    }
+
+    /// One listener's signals, for a request.
+    pub async fn profile(&self, user_id: &str) -> Result<Profile, sqlx::Error> {
+        let pool = self.db.pool();
+        let listens = self.listens(user_id).await?;
         let playlist_tracks = sqlx::query(
             "SELECT DISTINCT pt.track_id AS track_id FROM playlist_tracks pt \
              JOIN playlists p ON p.id = pt.playlist_id WHERE p.owner_id = $1",
