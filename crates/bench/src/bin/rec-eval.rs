@@ -18,7 +18,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -175,47 +175,27 @@ fn movielens(dir: &Path) -> Dataset {
 /// Which hidden group each simulated listener is in, and what each group likes.
 struct Groups {
     of_user: Vec<usize>,
-    liked_albums: Vec<HashSet<String>>,
+    liked_albums: Vec<BTreeSet<String>>,
     album_of: Vec<String>,
-}
-
-fn audio_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.path());
-    for entry in entries {
-        let path = entry.path();
-        // symlink_metadata: a symlink is never followed (loops).
-        let Ok(meta) = std::fs::symlink_metadata(&path) else {
-            continue;
-        };
-        if meta.is_dir() {
-            audio_files(&path, out);
-        } else if meta.is_file() {
-            let ext = path
-                .extension()
-                .and_then(|e| e.to_str())
-                .unwrap_or("")
-                .to_ascii_lowercase();
-            if ["ogg", "oga", "opus", "flac", "mp3", "m4a", "wav"].contains(&ext.as_str()) {
-                out.push(path);
-            }
-        }
-    }
 }
 
 /// Listening logs over a real library: listeners in six hidden taste groups, each group
 /// fond of a fifth of the albums. A session plays a run of an album (80% one the group likes,
 /// 20% any), so the logs have the shape of real listening: albums, favourites, noise.
 fn simulate(library: &Path, o: &Options) -> (Dataset, Groups) {
+    // What the server's scan finds and reads, with its default separators.
+    let defaults = beatstream_config::Config::default().catalog;
     let separators = beatstream_catalog::tags::Separators {
-        artists: vec![";".into(), " / ".into(), " feat. ".into()],
-        genres: vec![";".into(), " / ".into()],
+        artists: defaults.artist_separators,
+        genres: defaults.genre_separators,
     };
-    let mut files = Vec::new();
-    audio_files(library, &mut files);
+    let mut files: Vec<PathBuf> = Vec::new();
+    beatstream_catalog::scan::walk_library(
+        library,
+        &mut |f| files.push(f.absolute),
+        &mut Vec::new(),
+    );
+    files.sort();
     let mut items = Items::default();
     let mut album_of = Vec::new();
     for path in &files {
@@ -255,11 +235,11 @@ fn simulate(library: &Path, o: &Options) -> (Dataset, Groups) {
     );
     let mut rng = StdRng::seed_from_u64(o.seed);
     let albums: Vec<String> = {
-        let set: std::collections::BTreeSet<&String> = album_of.iter().collect();
+        let set: BTreeSet<&String> = album_of.iter().collect();
         set.into_iter().cloned().collect()
     };
     let group_count = 6;
-    let liked_albums: Vec<HashSet<String>> = (0..group_count)
+    let liked_albums: Vec<BTreeSet<String>> = (0..group_count)
         .map(|_| {
             let mut a = albums.clone();
             a.shuffle(&mut rng);
@@ -916,14 +896,5 @@ async fn serve_async(o: &Options) {
 }
 
 fn rss_mib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|kb| kb.parse::<u64>().ok())
-            })
-        })
-        .map_or(0, |kb| kb / 1024)
+    beatstream_bench::status_kib("VmRSS") / 1024
 }

@@ -122,17 +122,6 @@ fn name(rng: &mut StdRng, max_words: usize) -> String {
         .join(" ")
 }
 
-fn rss_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with(field))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|v| v.parse().ok()))
-        })
-        .unwrap_or(0)
-}
-
 fn dir_bytes(path: &Path) -> u64 {
     let Ok(entries) = std::fs::read_dir(path) else {
         return 0;
@@ -291,7 +280,10 @@ async fn build(data: PathBuf, tracks: usize) -> Result<(), String> {
         "index on disk: {:.0} MiB",
         dir_bytes(&data.join("search")) as f64 / (1 << 20) as f64
     );
-    println!("peak RSS of this process: {} MiB", rss_kib("VmHWM") / 1024);
+    println!(
+        "peak RSS of this process: {} MiB",
+        beatstream_bench::status_kib("VmHWM") / 1024
+    );
     println!("queries written: {} (data/queries.txt)", queries.len());
     db.close().await;
     Ok(())

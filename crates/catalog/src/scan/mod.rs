@@ -26,7 +26,7 @@ use crate::model::{album_id, album_identity, artist_id};
 use crate::store::{CatalogStore, IndexedFile, TrackWrite, WriteCache};
 use crate::tags::{read_file, FileTags, Separators};
 
-pub use walk::{library_name, relative, FoundFile};
+pub use walk::{library_name, relative, walk_library, FoundFile, WalkProblem};
 
 /// Most problems kept in a scan report; the count is still exact.
 const MAX_REPORTED_ERRORS: usize = 1000;
