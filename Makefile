@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build web test test-web e2e screenshots testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web bench-recommend services clean
+.PHONY: run build web test test-web e2e screenshots testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web bench-recommend bench-realtime services clean
 
 ## Build (release, with the web player) and run every service in one process on
 ## 127.0.0.1:3000, data in ./data.
@@ -70,6 +70,10 @@ bench-playlists:
 ## listening), and serving 10,000 listeners with 1,000,000 interactions.
 bench-recommend:
 	bash scripts/bench-recommend.sh
+
+## Live updates: delay from a change to its message at 1,000 sockets, memory per idle socket.
+bench-realtime:
+	bash scripts/bench-realtime.sh
 
 ## Search over a generated 1,000,000-track catalog: build time, latency, memory, freshness.
 bench-search:

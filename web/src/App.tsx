@@ -11,6 +11,8 @@ import { Search } from "./pages/Search";
 import { PlayerBar } from "./player/PlayerBar";
 import { PlayerProvider, usePlayer } from "./player/PlayerContext";
 import { LibraryProvider, useLibrary } from "./session";
+import { LiveProvider } from "./live/LiveContext";
+import { LiveLibrary } from "./live/LiveLibrary";
 
 /** Only admins open it: loaded when first visited, not with everyone's first page. */
 const Admin = lazy(() => import("./pages/Admin").then((m) => ({ default: m.Admin })));
@@ -19,9 +21,12 @@ export function App() {
   return (
     <BrowserRouter>
       <LibraryProvider>
-        <PlayerProvider>
-          <Shell />
-        </PlayerProvider>
+        <LiveProvider>
+          <LiveLibrary />
+          <PlayerProvider>
+            <Shell />
+          </PlayerProvider>
+        </LiveProvider>
       </LibraryProvider>
     </BrowserRouter>
   );

@@ -12,6 +12,8 @@ interface Library {
   playlists: Playlist[];
   toggleLike(track: Track): Promise<void>;
   reloadPlaylists(): Promise<void>;
+  /** A like changed elsewhere (another device): show it. */
+  likeChanged(trackId: string, liked: boolean): void;
 }
 
 const LibraryContext = createContext<Library | null>(null);
@@ -71,5 +73,15 @@ export function LibraryProvider({ children }: { children: ReactNode }) {
     [liked],
   );
 
-  return <LibraryContext.Provider value={{ session, liked, playlists, toggleLike, reloadPlaylists }}>{children}</LibraryContext.Provider>;
+  const likeChanged = useCallback((trackId: string, isLiked: boolean) => {
+    setLiked((s) => {
+      if (s.has(trackId) === isLiked) return s;
+      const next = new Set(s);
+      if (isLiked) next.add(trackId);
+      else next.delete(trackId);
+      return next;
+    });
+  }, []);
+
+  return <LibraryContext.Provider value={{ session, liked, playlists, toggleLike, reloadPlaylists, likeChanged }}>{children}</LibraryContext.Provider>;
 }

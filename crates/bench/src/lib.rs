@@ -1,7 +1,8 @@
 //! Benchmark tools for Beatstream. `gen-library` writes a large, realistically tagged library
 //! of tiny MP3 and FLAC files; `search-bench` builds a generated million-track search index and
 //! measures how fast changes become searchable; `rec-eval` evaluates the recommendation
-//! models offline and serving them (see `docs/benchmarks.md` for how they are used).
+//! models offline and serving them; `live-bench` measures live-update delays over WebSockets
+//! (see `docs/benchmarks.md` for how they are used).
 //!
 //! This crate owns no data, emits no events and is not part of the server.
 

@@ -331,6 +331,7 @@ impl CatalogService {
                         let outcome = tokio::select! {
                             _ = shutdown.cancelled() => return,
                             outcome = service.scan_now(&progress) => outcome,
+                            _ = service.publish_progress(&progress) => unreachable!("publishes until the scan ends"),
                         };
                         let report = match outcome {
                             Ok(report) => report,
@@ -370,6 +371,46 @@ impl CatalogService {
                 }
             }
         })
+    }
+
+    /// Publishes `catalog.scan.progress` once a second while the figures change; never returns.
+    async fn publish_progress(&self, progress: &ScanProgress) {
+        let mut last = None;
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let event = {
+                let report = progress.lock().unwrap_or_else(|p| p.into_inner());
+                beatstream_events::catalog::ScanProgressed {
+                    scan_id: report.id.clone(),
+                    files_seen: report.files_seen,
+                    tracks_added: report.tracks_added,
+                    tracks_updated: report.tracks_updated,
+                    tracks_removed: report.tracks_removed,
+                    errors: report.error_count,
+                }
+            };
+            if last.as_ref() == Some(&event) {
+                continue;
+            }
+            match self.record_event(&event).await {
+                Ok(()) => last = Some(event),
+                Err(e) => tracing::warn!(error = %e, "could not record scan progress"),
+            }
+        }
+    }
+
+    /// Appends an event that goes with no table change to the outbox.
+    async fn record_event<E: beatstream_events::Event>(
+        &self,
+        event: &E,
+    ) -> Result<(), CatalogError> {
+        let mut tx = self.inner.store.db().begin_write().await?;
+        beatstream_events::outbox::append(&mut tx, event).await?;
+        tx.commit().await?;
+        self.inner.waker.wake();
+        Ok(())
     }
 
     /// Runs one scan now, reporting through `progress` (used by the worker and `beatstream scan`).

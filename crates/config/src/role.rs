@@ -18,16 +18,19 @@ pub enum Role {
     Search,
     /// Recommendations and radio.
     Recommendations,
+    /// Live updates over WebSockets, devices and remote control.
+    Realtime,
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
+    pub const ALL: [Role; 7] = [
         Role::Auth,
         Role::Users,
         Role::Catalog,
         Role::Playlists,
         Role::Search,
         Role::Recommendations,
+        Role::Realtime,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +41,7 @@ impl Role {
             Role::Playlists => "playlists",
             Role::Search => "search",
             Role::Recommendations => "recommendations",
+            Role::Realtime => "realtime",
         }
     }
 

@@ -110,3 +110,20 @@ impl Event for ScanFinished {
     const TOPIC: &'static str = "catalog.scan.finished";
     const VERSION: u32 = 1;
 }
+
+/// `catalog.scan.progress`: a library scan is running; published about once a second while
+/// its figures change, for admins watching it live. `catalog.scan.finished` ends it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanProgressed {
+    pub scan_id: String,
+    pub files_seen: u64,
+    pub tracks_added: u64,
+    pub tracks_updated: u64,
+    pub tracks_removed: u64,
+    pub errors: u64,
+}
+
+impl Event for ScanProgressed {
+    const TOPIC: &'static str = "catalog.scan.progress";
+    const VERSION: u32 = 1;
+}

@@ -25,6 +25,7 @@ pub mod directory;
 mod envelope;
 pub mod inbox;
 pub mod library;
+pub mod live;
 mod memory;
 mod nats;
 pub mod outbox;

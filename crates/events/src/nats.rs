@@ -70,7 +70,7 @@ impl NatsBus {
     }
 }
 
-fn stream_name(namespace: &str) -> String {
+pub(crate) fn stream_name(namespace: &str) -> String {
     namespace
         .chars()
         .map(|c| {

@@ -88,6 +88,10 @@ fn migrations_of(role: Role) -> (&'static str, &'static Migrations) {
             beatstream_recommend::SERVICE,
             &beatstream_recommend::MIGRATIONS,
         ),
+        Role::Realtime => (
+            beatstream_realtime::SERVICE,
+            &beatstream_realtime::MIGRATIONS,
+        ),
     }
 }
 
@@ -148,6 +152,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
             Role::Playlists => wire_playlists(&mut ctx).await?,
             Role::Search => wire_search(&mut ctx).await?,
             Role::Recommendations => wire_recommendations(&mut ctx).await?,
+            Role::Realtime => wire_realtime(&mut ctx).await?,
         }
     }
     // Relays start once every consumer has subscribed, so nothing is published to a group that
@@ -454,5 +459,35 @@ async fn wire_recommendations(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     ctx.routers.push(beatstream_recommend::router(recommend));
     ctx.openapi
         .merge(beatstream_recommend::RecommendApi::openapi());
+    Ok(())
+}
+
+async fn wire_realtime(ctx: &mut Context<'_>) -> anyhow::Result<()> {
+    let db = service_db_only(ctx, Role::Realtime).await?;
+    let live =
+        beatstream_events::live::connect(&ctx.config.events.url, &ctx.config.events.namespace)
+            .await
+            .context("connecting the live channel")?;
+    let realtime = beatstream_realtime::RealtimeService::new(
+        beatstream_realtime::RealtimeStore::new(db),
+        live,
+        beatstream_realtime::RealtimeSettings::default(),
+    );
+    ctx.consumers.extend(
+        realtime
+            .spawn_pump(ctx.stop_consumers.clone())
+            .await
+            .map_err(|e| anyhow::anyhow!("starting the realtime service: {e}"))?,
+    );
+    let consumers = beatstream_realtime::spawn_consumers(
+        realtime.clone(),
+        ctx.bus.clone(),
+        ctx.stop_consumers.clone(),
+    )
+    .await?;
+    ctx.consumers.extend(consumers);
+    ctx.routers.push(beatstream_realtime::router(realtime));
+    ctx.openapi
+        .merge(beatstream_realtime::RealtimeApi::openapi());
     Ok(())
 }

@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::{credentials, get, post, Env};
+use support::{copy_fixture_library, credentials, get, post, Env};
 
 async fn walkthrough(env: &Env) {
     let server = env.start(&[]);
@@ -330,27 +330,6 @@ async fn scan_command_fills_the_catalog_that_serve_then_shows() {
     );
     drop(server);
     env.finish().await;
-}
-
-fn copy_fixture_library(to: &std::path::Path) {
-    fn copy(from: &std::path::Path, to: &std::path::Path) {
-        std::fs::create_dir_all(to).unwrap();
-        for entry in std::fs::read_dir(from).unwrap() {
-            let entry = entry.unwrap();
-            if entry.file_type().unwrap().is_dir() {
-                copy(&entry.path(), &to.join(entry.file_name()));
-            } else {
-                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
-            }
-        }
-    }
-    copy(
-        std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../catalog/tests/fixtures/library"
-        )),
-        to,
-    );
 }
 
 /// Playlists, likes and plays through the real binary: tracks reach the playlists service from

@@ -156,6 +156,12 @@ export class Api {
     return this.refreshing;
   }
 
+  /** A current access token (refreshed first when it is about to expire), or null when signed out. */
+  async accessToken(): Promise<string | null> {
+    if (this.session && needsRefresh(this.session)) await this.refresh().catch(() => undefined);
+    return this.session?.accessToken ?? null;
+  }
+
   async get<T>(path: string): Promise<T> {
     return (await this.call("GET", path)) as T;
   }

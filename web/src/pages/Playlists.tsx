@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { api, ApiError, describeError } from "../api/client";
 import { getAll } from "../api/pages";
@@ -7,6 +7,7 @@ import { ErrorMessage, Loaded } from "../components/Status";
 import { TrackList } from "../components/TrackList";
 import { duration } from "../format";
 import { usePlayer } from "../player/PlayerContext";
+import { useLive } from "../live/LiveContext";
 import { useLibrary } from "../session";
 import { useLoad } from "../useLoad";
 
@@ -53,6 +54,21 @@ export function PlaylistPage() {
   const player = usePlayer();
   const navigate = useNavigate();
   const [error, setError] = useState<string | null>(null);
+  const { subscribe } = useLive();
+  const shownVersion = playlist.data?.version ?? 0;
+  const { reload } = playlist;
+
+  // Edits made elsewhere (another device, a collaborator) show up without a reload.
+  useEffect(
+    () =>
+      subscribe((message) => {
+        if (message.type === "reload") void reload();
+        if (message.playlist_id !== id) return;
+        if (message.type === "playlist.changed" && Number(message.version) > shownVersion) void reload();
+        if (message.type === "playlist.deleted") setError("This playlist was deleted.");
+      }),
+    [subscribe, id, shownVersion, reload],
+  );
 
   /** Runs an edit conditional on the version shown; on a conflict, shows the newer version. */
   const edit = async (method: string, suffix: string, body?: unknown) => {

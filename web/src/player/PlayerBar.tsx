@@ -6,10 +6,15 @@ import { duration, names } from "../format";
 import { usePlayer } from "./PlayerContext";
 import { Icon } from "../components/Icon";
 import { LikeButton } from "../components/TrackList";
+import { useLive } from "../live/LiveContext";
+import { DevicesPanel } from "./Devices";
 
 export function PlayerBar() {
   const p = usePlayer();
   const [showQueue, setShowQueue] = useState(false);
+  const [showDevices, setShowDevices] = useState(false);
+  const live = useLive();
+  const online = live.devices.filter((d) => d.online).length;
   const [startingRadio, setStartingRadio] = useState(false);
   const track = p.queue.tracks[p.queue.index];
   return (
@@ -85,7 +90,11 @@ export function PlayerBar() {
         <button type="button" aria-expanded={showQueue} aria-controls="queue" onClick={() => setShowQueue(!showQueue)}>
           Queue ({p.queue.tracks.length})
         </button>
+        <button type="button" aria-expanded={showDevices} aria-controls="devices" onClick={() => setShowDevices(!showDevices)}>
+          Devices ({online})
+        </button>
       </div>
+      {showDevices && <DevicesPanel />}
       {showQueue && (
         <section id="queue" className="queue" aria-label="Queue">
           <header>

@@ -5,6 +5,8 @@
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, describeError } from "../api/client";
 import { getRadio } from "../api/recommend";
+import { useLive } from "../live/LiveContext";
+import { tracksByIds } from "./remote";
 import type { Track } from "../api/types";
 import * as Q from "./queue";
 import { streamUrlFor, withStreamUrl } from "./stream";
@@ -89,6 +91,11 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
   const radioRequest = useRef(0);
   const queueRef = useRef(queue);
   queueRef.current = queue;
+  // Where the next track to load starts (a transferred playback), in seconds.
+  const startAt = useRef<number | null>(null);
+  const live = useLive();
+  const liveRef = useRef(live);
+  liveRef.current = live;
 
   // The elements are made once, in an effect (not during render), and kept in the page so they
   // can be inspected.
@@ -171,13 +178,16 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
             if (cancelled) return;
           }
           const now = slots[active.current].element;
-          now.currentTime = 0;
-          setPosition(0);
+          const start = startAt.current ?? 0;
+          startAt.current = null;
+          now.currentTime = start;
+          setPosition(start);
           setDuration(finite(now.duration));
           startListen(currentTrack.id);
         } else if (restart) {
           recordPlay();
-          slot.element.currentTime = 0;
+          slot.element.currentTime = startAt.current ?? 0;
+          startAt.current = null;
           startListen(currentTrack.id);
         }
         const element = slots[active.current].element;
@@ -358,6 +368,90 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
       dismissError: () => setError(null),
     };
   }, [activeSlot, recordPlay, slots]);
+
+  // This device's playback state goes to the listener's other devices (a moment after it
+  // settles), and again whenever the live connection (re)opens.
+  const reportTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const reportState = useCallback(() => {
+    if (reportTimer.current) clearTimeout(reportTimer.current);
+    reportTimer.current = setTimeout(() => {
+      const q = queueRef.current;
+      const track = Q.current(q);
+      if (!track) return;
+      const element = activeSlot()?.element;
+      liveRef.current.send({
+        type: "state",
+        state: {
+          track_id: track.id,
+          position_ms: Math.round((element?.currentTime ?? 0) * 1000),
+          playing: !!element && !element.paused,
+          volume: element?.volume ?? 1,
+          queue: q.tracks.slice(0, 10_000).map((t) => t.id),
+          queue_index: q.index < 10_000 ? q.index : null,
+          shuffle: q.shuffle,
+          repeat: q.repeat,
+        },
+      });
+    }, 150);
+  }, [activeSlot]);
+  useEffect(reportState, [reportState, currentTrack?.id, playing, queue, volume, live.status]);
+  useEffect(() => {
+    if (!slots) return;
+    slots.forEach((s) => s.element.addEventListener("seeked", reportState));
+    return () => slots.forEach((s) => s.element.removeEventListener("seeked", reportState));
+  }, [slots, reportState]);
+
+  // What another device tells this one to do.
+  useEffect(() => {
+    /** Plays `ids` from `index` at `positionMs`, fetching the tracks around it. */
+    const playRemote = async (ids: string[], index: number, positionMs: number, play: boolean) => {
+      const ticket = ++radioRequest.current;
+      const { tracks, index: at } = await tracksByIds(ids, index);
+      if (ticket !== radioRequest.current || tracks.length === 0) return;
+      recordPlay();
+      startAt.current = Math.max(0, positionMs) / 1000;
+      wantPlaying.current = play;
+      setError(null);
+      setPlayRequest((n) => n + 1);
+      setQueue((q) => ({ ...q, tracks, index: at, unshuffled: null }));
+    };
+    return live.subscribe((message) => {
+      if (message.type !== "player.command") return;
+      const command = message.command as Record<string, unknown> & { action: string };
+      switch (command.action) {
+        case "play":
+          actions.resume();
+          break;
+        case "pause":
+          actions.pause();
+          break;
+        case "next":
+          actions.next();
+          break;
+        case "previous":
+          actions.previous();
+          break;
+        case "seek":
+          actions.seek(Number(command.position_ms) / 1000);
+          break;
+        case "volume":
+          actions.setVolume(Number(command.volume));
+          break;
+        case "set_queue":
+          void playRemote(command.track_ids as string[], Number(command.index ?? 0), Number(command.position_ms ?? 0), true);
+          break;
+        case "add_to_queue":
+          void tracksByIds(command.track_ids as string[], 0).then(({ tracks }) => actions.enqueue(tracks));
+          break;
+        case "transfer": {
+          const state = command.state as { track_id: string | null; queue: string[]; queue_index: number | null; position_ms: number; repeat?: Q.Repeat };
+          const ids = state.queue.length > 0 ? state.queue : state.track_id ? [state.track_id] : [];
+          void playRemote(ids, state.queue_index ?? 0, state.position_ms, command.play !== false);
+          break;
+        }
+      }
+    });
+  }, [live.subscribe, actions, recordPlay]);
 
   // A play in progress counts when the page is closed or reloaded.
   useEffect(() => {

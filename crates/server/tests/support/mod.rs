@@ -261,3 +261,25 @@ pub fn credentials(username: &str) -> Value {
 pub fn data_dir(env: &Env) -> &Path {
     env.dir.path()
 }
+
+/// Copies the catalog's fixture library (16 tracks) to `to`.
+pub fn copy_fixture_library(to: &std::path::Path) {
+    fn copy(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &to.join(entry.file_name()));
+            } else {
+                std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
+    copy(
+        std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../catalog/tests/fixtures/library"
+        )),
+        to,
+    );
+}

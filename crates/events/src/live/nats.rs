@@ -1,0 +1,205 @@
+//! The live channel on NATS JetStream: a stream `<NAMESPACE>_LIVE` in memory, subjects
+//! `<namespace>_live.u.<user>` and `<namespace>_live.admins`, messages kept ten minutes. Each
+//! instance reads all of it through its own ordered consumer; the stream sequence is the
+//! message's sequence and the stream's creation time the epoch.
+
+use std::time::Duration;
+
+use async_nats::jetstream::{self, consumer, stream};
+use futures_util::StreamExt;
+
+use super::{Audience, LiveBus, LiveFeed, LiveMessage};
+use crate::BusError;
+
+/// How long the stream keeps messages: the longest replay window an instance can ask for.
+const KEEP: Duration = Duration::from_secs(600);
+const USER_HEADER: &str = "Beatstream-User";
+const DEVICE_HEADER: &str = "Beatstream-Device";
+
+pub struct NatsLive {
+    js: jetstream::Context,
+    client: async_nats::Client,
+    stream_name: String,
+    prefix: String,
+    epoch: String,
+}
+
+impl NatsLive {
+    pub async fn connect(url: &str, namespace: &str) -> Result<Self, BusError> {
+        let client = async_nats::ConnectOptions::new()
+            .connection_timeout(Duration::from_secs(5))
+            .retry_on_initial_connect()
+            .connect(url)
+            .await
+            .map_err(|e| BusError::Connection(format!("{url}: {e}")))?;
+        let js = jetstream::new(client.clone());
+        let prefix = format!("{namespace}_live");
+        let stream_name = format!("{}_LIVE", crate::nats::stream_name(namespace));
+        let stream = tokio::time::timeout(
+            Duration::from_secs(10),
+            js.get_or_create_stream(stream::Config {
+                name: stream_name.clone(),
+                subjects: vec![format!("{prefix}.>")],
+                storage: stream::StorageType::Memory,
+                max_age: KEEP,
+                max_messages: 1_000_000,
+                discard: stream::DiscardPolicy::Old,
+                duplicate_window: Duration::from_secs(60),
+                ..Default::default()
+            }),
+        )
+        .await
+        .map_err(|_| {
+            BusError::Connection(
+                "NATS did not answer within 10 s; is JetStream enabled (-js)?".into(),
+            )
+        })?
+        .map_err(|e| BusError::Connection(format!("creating stream {stream_name}: {e}")))?;
+        let created = stream.cached_info().created.unix_timestamp_nanos();
+        Ok(NatsLive {
+            js,
+            client,
+            stream_name,
+            prefix,
+            epoch: format!("{created:x}"),
+        })
+    }
+
+    fn subject(&self, audience: &Audience) -> String {
+        match audience {
+            Audience::User(user) => format!("{}.u.{}", self.prefix, subject_token(user)),
+            Audience::Admins => format!("{}.admins", self.prefix),
+        }
+    }
+}
+
+/// A subject token cannot hold `.`, `*`, `>` or white space; ids never do, but be safe.
+fn subject_token(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+#[async_trait::async_trait]
+impl LiveBus for NatsLive {
+    async fn publish(
+        &self,
+        audience: &Audience,
+        device_id: Option<&str>,
+        payload: &str,
+    ) -> Result<u64, BusError> {
+        let publish_err = |reason: String| BusError::Publish {
+            topic: "live".into(),
+            reason,
+        };
+        let mut headers = async_nats::HeaderMap::new();
+        if let Audience::User(user) = audience {
+            headers.insert(USER_HEADER, user.as_str());
+        }
+        if let Some(device) = device_id {
+            headers.insert(DEVICE_HEADER, device);
+        }
+        let ack = self
+            .js
+            .publish_with_headers(self.subject(audience), headers, payload.to_string().into())
+            .await
+            .map_err(|e| publish_err(e.to_string()))?;
+        let ack = tokio::time::timeout(Duration::from_secs(5), ack)
+            .await
+            .map_err(|_| publish_err("no acknowledgement from JetStream within 5 s".into()))?
+            .map_err(|e| publish_err(e.to_string()))?;
+        Ok(ack.sequence)
+    }
+
+    async fn subscribe(&self, since: Duration) -> Result<Box<dyn LiveFeed>, BusError> {
+        let subscribe_err = |reason: String| BusError::Subscribe {
+            topic: "live".into(),
+            group: "(every instance)".into(),
+            reason,
+        };
+        let stream = self
+            .js
+            .get_stream(&self.stream_name)
+            .await
+            .map_err(|e| subscribe_err(e.to_string()))?;
+        let deliver_policy = if since.is_zero() {
+            consumer::DeliverPolicy::New
+        } else {
+            consumer::DeliverPolicy::ByStartTime {
+                start_time: time::OffsetDateTime::now_utc() - since.min(KEEP),
+            }
+        };
+        let consumer = stream
+            .create_consumer(consumer::push::OrderedConfig {
+                deliver_subject: self.client.new_inbox(),
+                deliver_policy,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| subscribe_err(e.to_string()))?;
+        let messages = consumer
+            .messages()
+            .await
+            .map_err(|e| subscribe_err(e.to_string()))?;
+        Ok(Box::new(NatsFeed {
+            messages,
+            prefix: self.prefix.clone(),
+        }))
+    }
+
+    fn epoch(&self) -> &str {
+        &self.epoch
+    }
+}
+
+struct NatsFeed {
+    messages: consumer::push::Ordered,
+    prefix: String,
+}
+
+#[async_trait::async_trait]
+impl LiveFeed for NatsFeed {
+    async fn next(&mut self) -> Option<Result<LiveMessage, BusError>> {
+        loop {
+            let message = match self.messages.next().await? {
+                Ok(message) => message,
+                Err(e) => return Some(Err(BusError::Receive(e.to_string()))),
+            };
+            let seq = match message.info() {
+                Ok(info) => info.stream_sequence,
+                Err(e) => return Some(Err(BusError::Receive(e.to_string()))),
+            };
+            let header = |name: &str| {
+                message
+                    .headers
+                    .as_ref()
+                    .and_then(|h| h.get(name))
+                    .map(|v| v.as_str().to_string())
+            };
+            let audience = if message.subject.as_str() == format!("{}.admins", self.prefix) {
+                Audience::Admins
+            } else if let Some(user) = header(USER_HEADER) {
+                Audience::User(user)
+            } else {
+                tracing::warn!(subject = %message.subject, "dropping a live message without an audience");
+                continue;
+            };
+            let Ok(payload) = std::str::from_utf8(&message.payload) else {
+                tracing::warn!(subject = %message.subject, "dropping a live message that is not UTF-8");
+                continue;
+            };
+            return Some(Ok(LiveMessage {
+                seq,
+                audience,
+                device_id: header(DEVICE_HEADER),
+                payload: payload.into(),
+            }));
+        }
+    }
+}

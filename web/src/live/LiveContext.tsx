@@ -1,0 +1,90 @@
+// The live connection as app state: this tab's device, the listener's devices as the server
+// reports them, and a way for any component to follow live messages.
+
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { api } from "../api/client";
+import { useLibrary } from "../session";
+import { deviceIdentity, LiveConnection, type DeviceIdentity, type LiveMessage, type LiveStatus } from "./connection";
+
+export interface DeviceState {
+  track_id: string | null;
+  position_ms: number;
+  playing: boolean;
+  volume: number;
+  queue_length: number;
+  queue_index: number | null;
+  shuffle: boolean;
+  repeat: "off" | "all" | "one";
+  as_of: string;
+  reported_at: string;
+}
+
+export interface Device {
+  id: string;
+  name: string;
+  kind: string;
+  online: boolean;
+  active: boolean;
+  state: DeviceState | null;
+}
+
+interface Live {
+  status: LiveStatus;
+  device: DeviceIdentity;
+  devices: Device[];
+  /** Follows every live message; returns the unsubscribe function. */
+  subscribe(handler: (message: LiveMessage) => void): () => void;
+  /** Sends a message on the socket; false when it is not open. */
+  send(message: unknown): boolean;
+}
+
+const LiveContext = createContext<Live | null>(null);
+
+export function useLive() {
+  const live = useContext(LiveContext);
+  if (!live) throw new Error("useLive outside LiveProvider");
+  return live;
+}
+
+/** The device list after `message`, or null when it does not change it. */
+export function devicesAfter(devices: Device[], message: LiveMessage): Device[] | null {
+  if (message.type === "hello" || message.type === "devices.changed") return (message.devices as Device[]) ?? [];
+  if (message.type === "player.state") {
+    const device = message.device as Device;
+    const others = devices.filter((d) => d.id !== device.id).map((d) => (device.active ? { ...d, active: false } : d));
+    return [device, ...others];
+  }
+  return null;
+}
+
+export function LiveProvider({ children }: { children: ReactNode }) {
+  const { session } = useLibrary();
+  const [device] = useState(() => deviceIdentity());
+  const [devices, setDevices] = useState<Device[]>([]);
+  const [status, setStatus] = useState<LiveStatus>("closed");
+  const userId = session?.user.id;
+  const connection = useMemo(() => (userId ? new LiveConnection(() => api.accessToken(), device) : null), [userId, device]);
+
+  useEffect(() => {
+    if (!connection) {
+      setDevices([]);
+      return;
+    }
+    const offStatus = connection.onStatus(setStatus);
+    const off = connection.on((message) => {
+      setDevices((current) => devicesAfter(current, message) ?? current);
+    });
+    connection.start();
+    return () => {
+      off();
+      offStatus();
+      connection.stop();
+    };
+  }, [connection]);
+
+  // Stable while the connection is: followers do not resubscribe at every device update.
+  const subscribe = useCallback((handler: (message: LiveMessage) => void) => connection?.on(handler) ?? (() => undefined), [connection]);
+  const send = useCallback((message: unknown) => connection?.send(message) ?? false, [connection]);
+  const value = useMemo<Live>(() => ({ status, device, devices, subscribe, send }), [status, device, devices, subscribe, send]);
+  return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
+}
