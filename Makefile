@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build web test test-web e2e screenshots testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web bench-recommend bench-realtime services clean
+.PHONY: run build web test test-web e2e screenshots testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web bench-recommend bench-realtime bench-devices services clean
 
 ## Build (release, with the web player) and run every service in one process on
 ## 127.0.0.1:3000, data in ./data.
@@ -74,6 +74,10 @@ bench-recommend:
 ## Live updates: delay from a change to its message at 1,000 sockets, memory per idle socket.
 bench-realtime:
 	bash scripts/bench-realtime.sh
+
+## Playback across devices in Chromium: transfer latency and position, group session sync.
+bench-devices:
+	bash scripts/bench-devices.sh
 
 ## Search over a generated 1,000,000-track catalog: build time, latency, memory, freshness.
 bench-search:

@@ -27,7 +27,7 @@ run() {
   wait_settled "$SERVER" >/dev/null
   "$TARGET/live-bench" "$BASE" "$SERVER" --sockets "$SOCKETS" --users "$LISTENERS" --changes "$CHANGES" --rate "$RATE"
   echo
-  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; rm -rf "$DATA"; unset DATA
+  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; rm -rf "$DATA"; DATA=
 }
 
 run "Embedded: SQLite, in-process bus"

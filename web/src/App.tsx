@@ -13,6 +13,8 @@ import { PlayerProvider, usePlayer } from "./player/PlayerContext";
 import { LibraryProvider, useLibrary } from "./session";
 import { LiveProvider } from "./live/LiveContext";
 import { LiveLibrary } from "./live/LiveLibrary";
+import { GroupProvider } from "./live/SessionContext";
+import { JoinSession } from "./player/Group";
 
 /** Only admins open it: loaded when first visited, not with everyone's first page. */
 const Admin = lazy(() => import("./pages/Admin").then((m) => ({ default: m.Admin })));
@@ -23,9 +25,11 @@ export function App() {
       <LibraryProvider>
         <LiveProvider>
           <LiveLibrary />
-          <PlayerProvider>
-            <Shell />
-          </PlayerProvider>
+          <GroupProvider>
+            <PlayerProvider>
+              <Shell />
+            </PlayerProvider>
+          </GroupProvider>
         </LiveProvider>
       </LibraryProvider>
     </BrowserRouter>
@@ -81,6 +85,7 @@ function Shell() {
           <Route path="/liked" element={<Liked />} />
           <Route path="/playlists" element={<Playlists />} />
           <Route path="/playlists/:id" element={<Keyed page={PlaylistPage} />} />
+          <Route path="/join/:code" element={<JoinSession />} />
           <Route
             path="/admin"
             element={

@@ -4,7 +4,9 @@
 //!
 //! Browsers cannot set headers on a WebSocket, so a WebSocket request may instead offer the
 //! credential as a subprotocol `bearer.<credential>` (next to the protocol it speaks), which
-//! keeps it out of URLs and logs.
+//! keeps it out of URLs and logs. For clients that can do neither, a WebSocket request may put
+//! a short-lived access token in the query (`?access_token=`); long-lived personal API tokens
+//! are refused there.
 
 use std::sync::Arc;
 
@@ -18,28 +20,63 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let headers = request.headers();
-    let credential = match headers.get(axum::http::header::AUTHORIZATION) {
-        Some(header) => Some(header.to_str().ok().and_then(bearer)),
-        None => headers
-            .get(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
-            .and_then(|v| v.to_str().ok())
-            .and_then(websocket_bearer)
-            .map(Some),
+    let outcome = match credential_of(&request) {
+        None => None,
+        Some(Err(message)) => Some(AuthOutcome::Rejected(ApiError::unauthenticated(message))),
+        Some(Ok(credential)) => Some(match authenticator.authenticate(&credential).await {
+            Ok(caller) => AuthOutcome::Authenticated(caller),
+            Err(error) => AuthOutcome::Rejected(error),
+        }),
     };
-    if let Some(credential) = credential {
-        let outcome = match credential {
-            Some(credential) => match authenticator.authenticate(credential).await {
-                Ok(caller) => AuthOutcome::Authenticated(caller),
-                Err(error) => AuthOutcome::Rejected(error),
-            },
-            None => AuthOutcome::Rejected(ApiError::unauthenticated(
-                "the Authorization header must be `Bearer <token>`",
-            )),
-        };
+    if let Some(outcome) = outcome {
         request.extensions_mut().insert(outcome);
     }
     next.run(request).await
+}
+
+/// The credential a request carries: `None` without one, `Err` with a message for one that
+/// is malformed or sent where it must not be.
+fn credential_of(request: &Request) -> Option<Result<String, &'static str>> {
+    let headers = request.headers();
+    if let Some(header) = headers.get(axum::http::header::AUTHORIZATION) {
+        return Some(
+            header
+                .to_str()
+                .ok()
+                .and_then(bearer)
+                .map(str::to_string)
+                .ok_or("the Authorization header must be `Bearer <token>`"),
+        );
+    }
+    let protocols = headers
+        .get(axum::http::header::SEC_WEBSOCKET_PROTOCOL)
+        .and_then(|v| v.to_str().ok());
+    if let Some(credential) = protocols.and_then(websocket_bearer) {
+        return Some(Ok(credential.to_string()));
+    }
+    let websocket = headers
+        .get(axum::http::header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    let token = request.uri().query().and_then(query_access_token);
+    match token {
+        Some(token) if websocket && token.starts_with(API_TOKEN_PREFIX) => Some(Err(
+            "a personal API token is long-lived: keep it out of URLs; offer it as the subprotocol `bearer.<token>` or in the Authorization header",
+        )),
+        Some(token) if websocket => Some(Ok(token.to_string())),
+        _ => None,
+    }
+}
+
+/// Personal API tokens start with this (auth's `API_TOKEN_PREFIX`).
+const API_TOKEN_PREFIX: &str = "bsp_";
+
+/// `...&access_token=<token>&...` → the token.
+fn query_access_token(query: &str) -> Option<&str> {
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("access_token="))
+        .filter(|token| !token.is_empty())
 }
 
 /// `beatstream, bearer.<credential>` → the credential.
@@ -59,7 +96,7 @@ fn bearer(value: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::{bearer, websocket_bearer};
+    use super::{bearer, query_access_token, websocket_bearer};
 
     #[test]
     fn a_websocket_may_offer_its_credential_as_a_subprotocol() {
@@ -70,6 +107,11 @@ mod tests {
         assert_eq!(websocket_bearer("bearer.x"), Some("x"));
         assert_eq!(websocket_bearer("beatstream"), None);
         assert_eq!(websocket_bearer("beatstream, bearer."), None);
+        assert_eq!(
+            query_access_token("device_id=x&access_token=a.b.c"),
+            Some("a.b.c")
+        );
+        assert_eq!(query_access_token("access_token="), None);
     }
 
     #[test]

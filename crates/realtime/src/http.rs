@@ -14,6 +14,7 @@ use utoipa::OpenApi;
 
 use crate::playback::{Command, PlaybackState};
 use crate::service::{DeviceInfo, DeviceView, RealtimeService, StateView};
+use crate::session::{MemberView, Playback, QueueEntry, SessionView};
 use crate::socket::{self, SocketParams};
 
 /// Largest message a client may send (a state with a long queue fits).
@@ -25,13 +26,45 @@ pub fn router(service: RealtimeService) -> Router {
         .route("/api/v1/me/devices", get(devices))
         .route("/api/v1/me/devices/{id}/commands", post(command))
         .route("/api/v1/me/player/transfer", post(transfer))
+        .route("/api/v1/sessions", post(create_session))
+        .route("/api/v1/sessions/join", post(join_session))
+        .route("/api/v1/me/session", get(current_session))
+        .route("/api/v1/sessions/{id}", get(session).delete(end_session))
+        .route("/api/v1/sessions/{id}/leave", post(leave_session))
+        .route("/api/v1/sessions/{id}/queue", post(add_to_session))
+        .route("/api/v1/sessions/{id}/playback", post(session_playback))
         .with_state(service)
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(events, devices, command, transfer),
-    components(schemas(DeviceView, StateView, PlaybackState, Command, TransferRequest))
+    paths(
+        events,
+        devices,
+        command,
+        transfer,
+        create_session,
+        join_session,
+        current_session,
+        session,
+        end_session,
+        leave_session,
+        add_to_session,
+        session_playback
+    ),
+    components(schemas(
+        DeviceView,
+        StateView,
+        PlaybackState,
+        Command,
+        TransferRequest,
+        SessionView,
+        MemberView,
+        QueueEntry,
+        Playback,
+        JoinRequest,
+        AddRequest
+    ))
 )]
 pub struct RealtimeApi;
 
@@ -47,6 +80,9 @@ pub struct EventsQuery {
     pub device_kind: Option<String>,
     /// The id of the last message this client saw, to get what it missed since.
     pub last_id: Option<String>,
+    /// A short-lived access token, for clients that can send neither a header nor a
+    /// subprotocol (read by the authentication layer).
+    pub access_token: Option<String>,
 }
 
 const KINDS: [&str; 7] = [
@@ -102,7 +138,9 @@ fn device_info(query: &EventsQuery) -> Result<Option<DeviceInfo>, ApiError> {
 ///
 /// Authenticate with `Authorization: Bearer <token>`, or, from a browser (which cannot set
 /// headers on a WebSocket), by offering the subprotocols `beatstream` and
-/// `bearer.<access token>`: the server selects `beatstream`. The token is never in the URL.
+/// `bearer.<access token>`: the server selects `beatstream`. Clients that can do neither may
+/// put a (short-lived) access token in the query as `access_token`; personal API tokens are
+/// refused there, being long-lived.
 ///
 /// The first message is `{type: "hello", connection_id, device_id, server_time_ms, resume,
 /// replayed, devices}`. Then JSON messages `{id, type, ...}`: `playlist.changed` (with its new
@@ -216,4 +254,150 @@ pub async fn transfer(
         .transfer(caller.user_id.as_str(), &request.device_id, request.play)
         .await?;
     Ok(Json(device))
+}
+
+/// Starts a group session ("listening together") led by the caller.
+///
+/// Replies 201 with the session: `{id, owner, members, invite_code, queue, queue_index,
+/// position_ms, playing, as_of, version, created_at}`. Others join with the invite code (the
+/// web player's link is `/join/<invite_code>`). Every change reaches every member's sockets as
+/// `session.changed`; a player is in sync when it is at `position_ms` plus the time since
+/// `as_of` (while `playing`), by the server's clock (`ping` on the socket gives it).
+#[utoipa::path(post, path = "/api/v1/sessions", tag = "realtime",
+    responses((status = 201, description = "The new session", body = SessionView)),
+    security(("bearer" = [])))]
+pub async fn create_session(
+    State(service): State<RealtimeService>,
+    caller: Caller,
+) -> Result<(StatusCode, Json<SessionView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(service.create_session(&caller).await?),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JoinRequest {
+    pub invite_code: String,
+}
+
+/// Joins a session by its invite code (joining again changes nothing).
+#[utoipa::path(post, path = "/api/v1/sessions/join", tag = "realtime", request_body = JoinRequest,
+    responses((status = 200, description = "The session", body = SessionView),
+        (status = 404, description = "No live session has this invite")),
+    security(("bearer" = [])))]
+pub async fn join_session(
+    State(service): State<RealtimeService>,
+    caller: Caller,
+    ApiJson(request): ApiJson<JoinRequest>,
+) -> Result<Json<SessionView>, ApiError> {
+    Ok(Json(
+        service.join_session(&caller, &request.invite_code).await?,
+    ))
+}
+
+/// The live session the caller joined last; 404 `no_session` when none.
+#[utoipa::path(get, path = "/api/v1/me/session", tag = "realtime",
+    responses((status = 200, description = "The session", body = SessionView),
+        (status = 404, description = "In no session")),
+    security(("bearer" = [])))]
+pub async fn current_session(
+    State(service): State<RealtimeService>,
+    caller: Caller,
+) -> Result<Json<SessionView>, ApiError> {
+    Ok(Json(service.current_session(&caller).await?))
+}
+
+/// A session the caller is a member of.
+#[utoipa::path(get, path = "/api/v1/sessions/{id}", tag = "realtime",
+    params(("id" = String, Path, description = "The session")),
+    responses((status = 200, description = "The session", body = SessionView),
+        (status = 404, description = "No such session of yours")),
+    security(("bearer" = [])))]
+pub async fn session(
+    State(service): State<RealtimeService>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<SessionView>, ApiError> {
+    Ok(Json(service.session(&caller, &id).await?))
+}
+
+/// Ends the session for everyone (owner only): members get `session.ended`.
+#[utoipa::path(delete, path = "/api/v1/sessions/{id}", tag = "realtime",
+    params(("id" = String, Path, description = "The session")),
+    responses((status = 204, description = "Ended"),
+        (status = 403, description = "Not the owner"),
+        (status = 404, description = "No such session of yours")),
+    security(("bearer" = [])))]
+pub async fn end_session(
+    State(service): State<RealtimeService>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service.end_session(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Leaves a session (a guest; the owner ends it instead).
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/leave", tag = "realtime",
+    params(("id" = String, Path, description = "The session")),
+    responses((status = 204, description = "Left"),
+        (status = 404, description = "No such session of yours"),
+        (status = 409, description = "The owner cannot leave")),
+    security(("bearer" = [])))]
+pub async fn leave_session(
+    State(service): State<RealtimeService>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    service.leave_session(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddRequest {
+    /// 1 to 100 track ids, added at the end.
+    pub track_ids: Vec<String>,
+}
+
+/// Adds tracks to the shared queue (any member; at most 1,000 in the queue).
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/queue", tag = "realtime",
+    params(("id" = String, Path, description = "The session")), request_body = AddRequest,
+    responses((status = 200, description = "The session", body = SessionView),
+        (status = 400, description = "No or too many tracks"),
+        (status = 404, description = "No such session of yours"),
+        (status = 409, description = "The queue is full")),
+    security(("bearer" = [])))]
+pub async fn add_to_session(
+    State(service): State<RealtimeService>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<AddRequest>,
+) -> Result<Json<SessionView>, ApiError> {
+    Ok(Json(
+        service
+            .add_to_session(&caller, &id, &request.track_ids)
+            .await?,
+    ))
+}
+
+/// Controls the shared playback (owner only): `{action: "play"}`, `pause`, `next`,
+/// `previous`, `{action: "seek", position_ms}`, `{action: "jump", index}`.
+#[utoipa::path(post, path = "/api/v1/sessions/{id}/playback", tag = "realtime",
+    params(("id" = String, Path, description = "The session")), request_body = Playback,
+    responses((status = 200, description = "The session", body = SessionView),
+        (status = 400, description = "A bad action"),
+        (status = 403, description = "Not the owner"),
+        (status = 404, description = "No such session of yours"),
+        (status = 409, description = "The queue is empty")),
+    security(("bearer" = [])))]
+pub async fn session_playback(
+    State(service): State<RealtimeService>,
+    caller: Caller,
+    Path(id): Path<String>,
+    ApiJson(action): ApiJson<Playback>,
+) -> Result<Json<SessionView>, ApiError> {
+    Ok(Json(service.session_playback(&caller, &id, &action).await?))
 }

@@ -104,10 +104,15 @@ struct Slot {
 }
 
 impl Slot {
-    fn wants(&self, audience_admins: bool, device_id: Option<&str>, seq: u64) -> bool {
+    /// Whether a message for that audience and device is for this socket.
+    fn is_for(&self, audience_admins: bool, device_id: Option<&str>) -> bool {
         (!audience_admins || self.admin)
             && device_id.is_none_or(|device| self.device_id.as_deref() == Some(device))
-            && seq > self.after_seq
+    }
+
+    /// Whether message `seq` is for this socket and not delivered yet.
+    fn wants(&self, audience_admins: bool, device_id: Option<&str>, seq: u64) -> bool {
+        self.is_for(audience_admins, device_id) && seq > self.after_seq
     }
 
     /// Queues `text`; false when the socket is gone or was kicked.
@@ -226,11 +231,7 @@ impl Hub {
                 };
                 for_me
                     && r.seq > last_seq
-                    && slot.wants(
-                        r.audience == Audience::Admins,
-                        r.device_id.as_deref(),
-                        u64::MAX,
-                    )
+                    && slot.is_for(r.audience == Audience::Admins, r.device_id.as_deref())
             })
             .collect();
         if missed.len() >= self.limits.socket_queue {

@@ -9,8 +9,12 @@
 //! instance's [`hub`] keeps the last minutes of messages so a reconnecting client resumes
 //! where it left off, and disconnects clients too slow to keep up.
 //!
-//! Owns the tables `devices` and `connections` (which devices are online, per instance) and
-//! `processed_events`.
+//! Group sessions ([`session`]) let listeners hear the same queue together: the owner leads
+//! playback, every member adds to the queue, and each player keeps in sync with a position at a
+//! server time.
+//!
+//! Owns the tables `devices` and `connections` (which devices are online, per instance),
+//! `sessions` and `session_members`, and `processed_events`.
 //!
 //! Consumes (as consumer group `realtime`): `playlists.playlist.changed`,
 //! `playlists.playlist.deleted`, `library.track.liked`, `catalog.scan.progress`,
@@ -21,6 +25,9 @@ pub mod http;
 pub mod hub;
 pub mod playback;
 pub mod service;
+pub mod session;
+mod session_service;
+pub mod session_store;
 pub mod socket;
 pub mod store;
 

@@ -19,6 +19,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hub::{Hub, HubLimits};
 use crate::playback::{Command, PlaybackState, Repeat};
+use crate::session_store::SessionStore;
 pub use crate::store::DeviceInfo;
 use crate::store::{DeviceRow, RealtimeStore};
 use crate::RealtimeError;
@@ -55,6 +56,7 @@ pub struct RealtimeService {
 
 struct Inner {
     store: RealtimeStore,
+    sessions: SessionStore,
     live: Arc<dyn LiveBus>,
     hub: Hub,
     instance_id: String,
@@ -139,6 +141,7 @@ impl RealtimeService {
         let hub = Hub::new(live.epoch(), settings.hub.clone());
         RealtimeService {
             inner: Arc::new(Inner {
+                sessions: SessionStore::new(store.db().clone()),
                 store,
                 live,
                 hub,
@@ -147,6 +150,10 @@ impl RealtimeService {
                 closing: CancellationToken::new(),
             }),
         }
+    }
+
+    pub(crate) fn sessions(&self) -> &SessionStore {
+        &self.inner.sessions
     }
 
     pub fn hub(&self) -> &Hub {

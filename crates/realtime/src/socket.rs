@@ -34,10 +34,10 @@ enum ClientMessage {
     State { state: PlaybackState },
     /// Tell another of the user's devices to do something.
     Command { device_id: String, command: Command },
-    /// Clock sync: answered with `pong` carrying the server's time.
+    /// Clock sync: answered with `pong` carrying the server's time and `t` as sent.
     Ping {
         #[serde(default)]
-        t: Option<f64>,
+        t: Option<serde_json::Value>,
     },
 }
 

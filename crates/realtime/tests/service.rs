@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use beatstream_core::{Timestamp, UserId};
+use beatstream_core::{Caller, Timestamp, UserId, UserRole};
 use beatstream_db::{backend_tests, Db};
 use beatstream_events::library::TrackLiked;
 use beatstream_events::live::MemoryLive;
@@ -16,6 +16,7 @@ use beatstream_events::Envelope;
 use beatstream_realtime::hub::Registration;
 use beatstream_realtime::playback::{Command, PlaybackState};
 use beatstream_realtime::service::DeviceInfo;
+use beatstream_realtime::session::Playback;
 use beatstream_realtime::{RealtimeService, RealtimeSettings, RealtimeStore, MIGRATIONS};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -185,7 +186,133 @@ async fn events_become_messages_for_the_people_they_concern_once(db: Db) {
     stop.cancel();
 }
 
+fn caller(id: &str) -> Caller {
+    Caller {
+        user_id: UserId(id.into()),
+        username: format!("{id}-name"),
+        role: UserRole::User,
+    }
+}
+
+fn code(error: beatstream_realtime::RealtimeError) -> &'static str {
+    beatstream_core::ApiError::from(error).code
+}
+
+async fn a_group_session_is_shared_and_led_by_its_owner(db: Db) {
+    let (service, stop) = service(db).await;
+    let (host, guest, stranger) = (caller("host"), caller("guest"), caller("stranger"));
+    let mut guest_socket = service.hub().register("guest", None, false, None);
+    let session = service.create_session(&host).await.unwrap();
+    assert_eq!(session.owner.username, "host-name");
+    assert_eq!((session.members.len(), session.queue_index), (1, None));
+
+    // Strangers see nothing; a wrong invite is refused; the right one joins, twice is once.
+    assert_eq!(
+        code(service.session(&stranger, &session.id).await.unwrap_err()),
+        "session_not_found"
+    );
+    assert_eq!(
+        code(service.join_session(&guest, "nope").await.unwrap_err()),
+        "invite_not_found"
+    );
+    let joined = service
+        .join_session(&guest, &session.invite_code)
+        .await
+        .unwrap();
+    let again = service
+        .join_session(&guest, &session.invite_code)
+        .await
+        .unwrap();
+    assert_eq!((joined.members.len(), again.version), (2, joined.version));
+    let changed = next_of(&mut guest_socket, "session.changed").await;
+    assert_eq!(changed["session"]["members"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        service.current_session(&guest).await.unwrap().id,
+        session.id
+    );
+
+    // The guest adds to the queue but cannot lead playback; the owner can.
+    let added = service
+        .add_to_session(&guest, &session.id, &["t1".into(), "t2".into()])
+        .await
+        .unwrap();
+    assert_eq!((added.queue.len(), added.queue_index), (2, Some(0)));
+    assert_eq!(added.queue[0].added_by, "guest");
+    let refused = service
+        .session_playback(&guest, &session.id, &Playback::Play)
+        .await
+        .unwrap_err();
+    assert_eq!(code(refused), "not_session_owner");
+    let playing = service
+        .session_playback(&host, &session.id, &Playback::Play)
+        .await
+        .unwrap();
+    assert!(playing.playing);
+    let seen = loop {
+        let changed = next_of(&mut guest_socket, "session.changed").await;
+        if changed["session"]["playing"] == true {
+            break changed;
+        }
+    };
+    assert_eq!(seen["session"]["version"], playing.version);
+    let next = service
+        .session_playback(&host, &session.id, &Playback::Next)
+        .await
+        .unwrap();
+    assert_eq!((next.queue_index, next.position_ms), (Some(1), 0));
+
+    // Concurrent additions all land (compare-and-set retries).
+    let adds = (0..5).map(|i| {
+        let service = service.clone();
+        let (guest, id) = (guest.clone(), session.id.clone());
+        tokio::spawn(async move {
+            service
+                .add_to_session(&guest, &id, &[format!("x{i}")])
+                .await
+        })
+    });
+    for add in adds {
+        add.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        service
+            .session(&host, &session.id)
+            .await
+            .unwrap()
+            .queue
+            .len(),
+        7
+    );
+
+    // The owner cannot leave, only end; the guest can leave; an ended session is gone.
+    assert_eq!(
+        code(service.leave_session(&host, &session.id).await.unwrap_err()),
+        "owner_cannot_leave"
+    );
+    assert_eq!(
+        code(service.end_session(&guest, &session.id).await.unwrap_err()),
+        "not_session_owner"
+    );
+    service.end_session(&host, &session.id).await.unwrap();
+    next_of(&mut guest_socket, "session.ended").await;
+    assert_eq!(
+        code(service.session(&host, &session.id).await.unwrap_err()),
+        "session_not_found"
+    );
+    assert_eq!(
+        code(
+            service
+                .join_session(&stranger, &session.invite_code)
+                .await
+                .unwrap_err()
+        ),
+        "invite_not_found"
+    );
+    stop.cancel();
+}
+
 backend_tests!("realtime", &MIGRATIONS;
     devices_come_and_go_and_keep_their_state,
     events_become_messages_for_the_people_they_concern_once,
+    a_group_session_is_shared_and_led_by_its_owner,
 );

@@ -288,6 +288,40 @@ async fn live_updates(env: Env) {
             other.map(|(_, r)| r.status())
         ),
     }
+    // A client that can set neither headers nor subprotocols may put its short-lived access
+    // token in the query; a long-lived personal API token is refused there.
+    let ws_base = server.base.replace("http://", "ws://");
+    let (mut by_query, _) = tokio_tungstenite::connect_async(format!(
+        "{ws_base}/api/v1/events?access_token={}",
+        guest.token
+    ))
+    .await
+    .expect("an access token in the query works");
+    let hello = by_query.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains(r#""type":"hello""#));
+    let (status, api_token) = call(
+        &server,
+        "POST",
+        "/api/v1/me/tokens",
+        &guest.token,
+        Some(json!({"name": "socket"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{api_token}");
+    let api_token = api_token["token"].as_str().unwrap();
+    match tokio_tungstenite::connect_async(format!(
+        "{ws_base}/api/v1/events?access_token={api_token}"
+    ))
+    .await
+    {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 401)
+        }
+        other => panic!(
+            "an API token in a URL must be refused: {:?}",
+            other.map(|(_, r)| r.status())
+        ),
+    }
     back.close().await;
     stale.close().await;
     owner_socket.close().await;
@@ -597,5 +631,111 @@ async fn two_realtime_instances_deliver_to_a_user_on_either() {
     on_second.close().await;
     drop(second);
     drop(first);
+    env.finish().await;
+}
+
+/// A group session over HTTP and sockets: the invite joins, the guest adds to the queue but
+/// cannot lead, the owner's play reaches the guest's socket with the position at a time.
+#[tokio::test]
+async fn a_group_session_over_http_and_sockets() {
+    let env = Env::embedded().await;
+    let server = start_with_library(&env);
+    let host = sign_up(&server, "host").await;
+    let guest = sign_up(&server, "guest").await;
+    let stranger = sign_up(&server, "stranger").await;
+    let ids = scanned_track_ids(&server, &host.token).await;
+    let mut guest_socket = Socket::open(&server, &guest.token, "").await;
+
+    let (status, session) = call(&server, "POST", "/api/v1/sessions", &host.token, None).await;
+    assert_eq!(status, 201, "{session}");
+    let path = format!("/api/v1/sessions/{}", session["id"].as_str().unwrap());
+    let invite = session["invite_code"].as_str().unwrap();
+    let (status, body) = call(
+        &server,
+        "POST",
+        "/api/v1/sessions/join",
+        &guest.token,
+        Some(json!({"invite_code": "wrong"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("invite_not_found"))
+    );
+    let (status, joined) = call(
+        &server,
+        "POST",
+        "/api/v1/sessions/join",
+        &guest.token,
+        Some(json!({"invite_code": invite})),
+    )
+    .await;
+    assert_eq!(
+        (status, joined["members"].as_array().unwrap().len()),
+        (200, 2)
+    );
+    let (status, _) = call(&server, "GET", &path, &stranger.token, None).await;
+    assert_eq!(status, 404);
+    let (status, mine) = call(&server, "GET", "/api/v1/me/session", &guest.token, None).await;
+    assert_eq!((status, &mine["id"]), (200, &session["id"]));
+
+    let (status, added) = call(
+        &server,
+        "POST",
+        &format!("{path}/queue"),
+        &guest.token,
+        Some(json!({"track_ids": ids[..2]})),
+    )
+    .await;
+    assert_eq!((status, added["queue"].as_array().unwrap().len()), (200, 2));
+    let (status, body) = call(
+        &server,
+        "POST",
+        &format!("{path}/playback"),
+        &guest.token,
+        Some(json!({"action": "play"})),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("not_session_owner"))
+    );
+    let (status, body) = call(
+        &server,
+        "POST",
+        &format!("{path}/playback"),
+        &host.token,
+        Some(json!({"action": "dance"})),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, playing) = call(
+        &server,
+        "POST",
+        &format!("{path}/playback"),
+        &host.token,
+        Some(json!({"action": "play"})),
+    )
+    .await;
+    assert_eq!((status, playing["playing"].as_bool()), (200, Some(true)));
+    let seen = guest_socket
+        .next_where("session.changed", |m| m["session"]["playing"] == true)
+        .await;
+    assert_eq!(seen["session"]["queue_index"], 0);
+    assert!(seen["session"]["as_of"].as_str().is_some());
+    // The socket answers a clock ping with the server's time.
+    guest_socket.send(json!({"type": "ping", "t": 5})).await;
+    let pong = guest_socket.next_where("pong", |_| true).await;
+    assert!(pong["server_time_ms"].as_i64().unwrap() > 0 && pong["t"] == 5);
+
+    let (status, _) = call(&server, "POST", &format!("{path}/leave"), &host.token, None).await;
+    assert_eq!(status, 409);
+    let (status, _) = call(&server, "DELETE", &path, &host.token, None).await;
+    assert_eq!(status, 204);
+    guest_socket.next_where("session.ended", |_| true).await;
+    let (status, _) = call(&server, "GET", "/api/v1/me/session", &guest.token, None).await;
+    assert_eq!(status, 404);
+    guest_socket.close().await;
+    drop(server);
     env.finish().await;
 }

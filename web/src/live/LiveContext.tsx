@@ -5,6 +5,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import { api } from "../api/client";
 import { useLibrary } from "../session";
 import { deviceIdentity, LiveConnection, type DeviceIdentity, type LiveMessage, type LiveStatus } from "./connection";
+import { ServerClock } from "./sync";
 
 export interface DeviceState {
   track_id: string | null;
@@ -36,6 +37,8 @@ interface Live {
   subscribe(handler: (message: LiveMessage) => void): () => void;
   /** Sends a message on the socket; false when it is not open. */
   send(message: unknown): boolean;
+  /** The server's time now (ms), estimated from pings on the socket. */
+  serverNow(): number;
 }
 
 const LiveContext = createContext<Live | null>(null);
@@ -63,6 +66,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
   const [devices, setDevices] = useState<Device[]>([]);
   const [status, setStatus] = useState<LiveStatus>("closed");
   const userId = session?.user.id;
+  const [clock] = useState(() => new ServerClock());
   const connection = useMemo(() => (userId ? new LiveConnection(() => api.accessToken(), device) : null), [userId, device]);
 
   useEffect(() => {
@@ -72,19 +76,31 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     }
     const offStatus = connection.onStatus(setStatus);
     const off = connection.on((message) => {
+      if (message.type === "pong" && typeof message.t === "number") clock.sample(message.t, Number(message.server_time_ms), Date.now());
       setDevices((current) => devicesAfter(current, message) ?? current);
     });
+    // Clock samples: a few at once when the socket opens, then one every 20 s.
+    const ping = () => connection.send({ type: "ping", t: Date.now() });
+    const pings: ReturnType<typeof setTimeout>[] = [];
+    const offOpen = connection.onStatus((s) => {
+      if (s === "open") [0, 200, 400, 800, 1600].forEach((d) => pings.push(setTimeout(ping, d)));
+    });
+    const every = setInterval(ping, 20_000);
     connection.start();
     return () => {
       off();
       offStatus();
+      offOpen();
+      clearInterval(every);
+      pings.forEach(clearTimeout);
       connection.stop();
     };
-  }, [connection]);
+  }, [connection, clock]);
 
   // Stable while the connection is: followers do not resubscribe at every device update.
   const subscribe = useCallback((handler: (message: LiveMessage) => void) => connection?.on(handler) ?? (() => undefined), [connection]);
   const send = useCallback((message: unknown) => connection?.send(message) ?? false, [connection]);
-  const value = useMemo<Live>(() => ({ status, device, devices, subscribe, send }), [status, device, devices, subscribe, send]);
+  const serverNow = useCallback(() => clock.now(), [clock]);
+  const value = useMemo<Live>(() => ({ status, device, devices, subscribe, send, serverNow }), [status, device, devices, subscribe, send, serverNow]);
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
 }

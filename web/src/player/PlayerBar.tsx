@@ -8,11 +8,17 @@ import { Icon } from "../components/Icon";
 import { LikeButton } from "../components/TrackList";
 import { useLive } from "../live/LiveContext";
 import { DevicesPanel } from "./Devices";
+import { GroupPanel } from "./Group";
+import { useGroup } from "../live/SessionContext";
 
 export function PlayerBar() {
   const p = usePlayer();
   const [showQueue, setShowQueue] = useState(false);
   const [showDevices, setShowDevices] = useState(false);
+  const [showGroup, setShowGroup] = useState(false);
+  const group = useGroup();
+  // In a group session only its owner controls playback.
+  const guest = !!group.session && !group.isOwner;
   const live = useLive();
   const online = live.devices.filter((d) => d.online).length;
   const [startingRadio, setStartingRadio] = useState(false);
@@ -45,13 +51,13 @@ export function PlayerBar() {
         <button type="button" aria-label="Shuffle" aria-pressed={p.queue.shuffle} onClick={p.toggleShuffle}>
           <Icon name="shuffle" />
         </button>
-        <button type="button" aria-label="Previous" onClick={p.previous} disabled={!track}>
+        <button type="button" aria-label="Previous" onClick={p.previous} disabled={!track || guest}>
           <Icon name="previous" />
         </button>
-        <button type="button" className="primary round" aria-label={p.playing ? "Pause" : "Play"} onClick={p.toggle} disabled={!track}>
+        <button type="button" className="primary round" aria-label={p.playing ? "Pause" : "Play"} onClick={p.toggle} disabled={!track || guest}>
           <Icon name={p.playing ? "pause" : "play"} />
         </button>
-        <button type="button" aria-label="Next" onClick={p.next} disabled={!track}>
+        <button type="button" aria-label="Next" onClick={p.next} disabled={!track || guest}>
           <Icon name="next" />
         </button>
         <button type="button" aria-label={`Repeat: ${p.queue.repeat}`} aria-pressed={p.queue.repeat !== "off"} onClick={p.cycleRepeat}>
@@ -67,7 +73,7 @@ export function PlayerBar() {
           step={0.1}
           value={Math.min(p.position, p.duration || 0)}
           onChange={(e) => p.seek(Number(e.target.value))}
-          disabled={!track}
+          disabled={!track || guest}
         />
         <span className="time">{duration(p.duration * 1000)}</span>
       </div>
@@ -93,8 +99,12 @@ export function PlayerBar() {
         <button type="button" aria-expanded={showDevices} aria-controls="devices" onClick={() => setShowDevices(!showDevices)}>
           Devices ({online})
         </button>
+        <button type="button" aria-expanded={showGroup} aria-controls="group" onClick={() => setShowGroup(!showGroup)}>
+          {group.session ? `Group (${group.session.members.length})` : "Group"}
+        </button>
       </div>
       {showDevices && <DevicesPanel />}
+      {showGroup && <GroupPanel />}
       {showQueue && (
         <section id="queue" className="queue" aria-label="Queue">
           <header>

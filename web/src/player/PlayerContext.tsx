@@ -6,7 +6,9 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { api, describeError } from "../api/client";
 import { getRadio } from "../api/recommend";
 import { useLive } from "../live/LiveContext";
-import { tracksByIds } from "./remote";
+import { useGroup } from "../live/SessionContext";
+import { correction, expectedSeconds } from "../live/sync";
+import { fetchTracks, tracksByIds } from "./remote";
 import type { Track } from "../api/types";
 import * as Q from "./queue";
 import { streamUrlFor, withStreamUrl } from "./stream";
@@ -96,6 +98,10 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
   const live = useLive();
   const liveRef = useRef(live);
   liveRef.current = live;
+  const group = useGroup();
+  const groupRef = useRef(group);
+  groupRef.current = group;
+  const known = useRef(new Map<string, Track>());
 
   // The elements are made once, in an effect (not during render), and kept in the page so they
   // can be inspected.
@@ -244,6 +250,12 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
         ended: () => {
           if (!mine()) return;
           recordPlay();
+          const shared = groupRef.current;
+          if (shared.session) {
+            // In a group session the owner moves everyone on; guests wait for that.
+            if (shared.isOwner) shared.control({ action: "next" }).catch((e) => setError(describeError(e)));
+            return;
+          }
           const q = queueRef.current;
           const index = Q.nextIndex(q, true);
           if (index === null) {
@@ -290,7 +302,22 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
       setPlayRequest((n) => n + 1);
       setQueue((q) => Q.playNow(q, tracks, start));
     };
-    return {
+    /** In a group session: the owner's controls lead everyone, a guest's do nothing. */
+    const shared = (action: Parameters<typeof group.control>[0]): boolean => {
+      const g = groupRef.current;
+      if (!g.session) return false;
+      if (g.isOwner) g.control(action).catch((e) => setError(describeError(e)));
+      else setError("The session's owner controls playback; add tracks to its queue instead.");
+      return true;
+    };
+    /** In a group session, playing or queueing tracks adds them to the shared queue. */
+    const addShared = (tracks: Track[]): boolean => {
+      const g = groupRef.current;
+      if (!g.session) return false;
+      g.add(tracks.slice(0, 100).map((t) => t.id)).catch((e) => setError(describeError(e)));
+      return true;
+    };
+    const local: PlayerActions = {
       play,
       async startRadio(seed) {
         const ticket = ++radioRequest.current;
@@ -367,7 +394,95 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
       clear: () => setQueue((q) => Q.clearUpcoming(q)),
       dismissError: () => setError(null),
     };
+    const inGroup = (): boolean => !!groupRef.current.session;
+    return {
+      ...local,
+      play: (tracks, start = 0) => addShared(tracks.slice(start, start + 1)) || local.play(tracks, start),
+      enqueue: (tracks) => addShared(tracks) || local.enqueue(tracks),
+      startRadio: async (seed) => {
+        if (!inGroup()) return local.startRadio(seed);
+        addShared([seed]);
+        return true;
+      },
+      toggle: () => {
+        const e = element();
+        if (!shared({ action: e && !e.paused ? "pause" : "play" })) local.toggle();
+      },
+      resume: () => shared({ action: "play" }) || local.resume(),
+      pause: () => shared({ action: "pause" }) || local.pause(),
+      next: () => shared({ action: "next" }) || local.next(),
+      previous: () => shared({ action: "previous" }) || local.previous(),
+      seek: (seconds) => shared({ action: "seek", position_ms: Math.max(0, Math.round(seconds * 1000)) }) || local.seek(seconds),
+      jumpTo: (index) => shared({ action: "jump", index }) || local.jumpTo(index),
+      move: (from, to) => inGroup() || local.move(from, to),
+      remove: (index) => inGroup() || local.remove(index),
+      clear: () => inGroup() || local.clear(),
+    };
   }, [activeSlot, recordPlay, slots]);
+
+  // A group session: this player mirrors the shared queue and playback, keeping within 200 ms
+  // of where the session is by the server's clock.
+  const sessionId = group.session?.id;
+  const sharedQueue = group.session?.queue;
+  const sharedIndex = group.session?.queue_index ?? null;
+  useEffect(() => {
+    if (!sessionId || !sharedQueue) return;
+    let cancelled = false;
+    (async () => {
+      const ids = sharedQueue.map((e) => e.track_id);
+      const missing = [...new Set(ids.filter((id) => !known.current.has(id)))];
+      const fetched = await fetchTracks(missing);
+      fetched.forEach((t) => t && known.current.set(t.id, t));
+      if (cancelled) return;
+      const tracks: Track[] = [];
+      let index = -1;
+      ids.forEach((id, i) => {
+        const track = known.current.get(id);
+        if (!track) return;
+        if (i === sharedIndex) index = tracks.length;
+        tracks.push(track);
+      });
+      const wanted = index >= 0 ? tracks[index] : null;
+      if (wanted && Q.current(queueRef.current)?.id !== wanted.id) {
+        const s = groupRef.current.session;
+        startAt.current = s ? expectedSeconds(s, liveRef.current.serverNow()) : 0;
+        wantPlaying.current = !!s?.playing;
+        setPlayRequest((n) => n + 1);
+      }
+      setQueue((q) => ({ ...q, tracks, index, shuffle: false, unshuffled: null }));
+    })();
+    return () => {
+      cancelled = true;
+    };
+  }, [sessionId, sharedQueue, sharedIndex]);
+
+  useEffect(() => {
+    if (!sessionId || !slots) return;
+    const timer = setInterval(() => {
+      const s = groupRef.current.session;
+      const element = activeSlot()?.element;
+      if (!s || !element?.getAttribute("src") || s.queue_index === null) return;
+      // Still loading the session's current track.
+      if (Q.current(queueRef.current)?.id !== s.queue[s.queue_index]?.track_id || element.readyState < 1) return;
+      const expected = expectedSeconds(s, liveRef.current.serverNow());
+      if (Number.isFinite(element.duration) && expected >= element.duration) return;
+      if (s.playing) {
+        const to = correction(element.currentTime, expected);
+        if (to !== null) element.currentTime = to;
+        if (element.paused) {
+          wantPlaying.current = true;
+          element.play().catch(() => undefined);
+        }
+      } else {
+        if (!element.paused) {
+          wantPlaying.current = false;
+          element.pause();
+        }
+        if (Math.abs(element.currentTime - expected) > 0.5) element.currentTime = expected;
+      }
+    }, 250);
+    return () => clearInterval(timer);
+  }, [sessionId, slots, activeSlot]);
 
   // This device's playback state goes to the listener's other devices (a moment after it
   // settles), and again whenever the live connection (re)opens.

@@ -1,0 +1,44 @@
+// Keeping players of a group session together: the server's clock as seen from here, and
+// where the shared playback is now.
+
+/** The offset between the server's clock and this one, from ping/pong round trips: the sample
+ * with the shortest round trip wins (its timing is the least blurred by the network). */
+export class ServerClock {
+  private bestRtt = Infinity;
+  offsetMs = 0;
+
+  /** A pong: sent at `sentAt`, received at `receivedAt` (local ms), stamped `serverTime`. */
+  sample(sentAt: number, serverTime: number, receivedAt: number) {
+    const rtt = receivedAt - sentAt;
+    if (rtt < 0 || rtt > this.bestRtt) return;
+    this.bestRtt = rtt;
+    this.offsetMs = serverTime - (sentAt + rtt / 2);
+  }
+
+  now(local = Date.now()): number {
+    return local + this.offsetMs;
+  }
+}
+
+export interface SharedPlayback {
+  position_ms: number;
+  playing: boolean;
+  as_of: string;
+}
+
+/** Where the shared playback is at server time `serverNow`, in seconds. */
+export function expectedSeconds(playback: SharedPlayback, serverNow: number): number {
+  const asOf = Date.parse(playback.as_of);
+  const moved = playback.playing && Number.isFinite(asOf) ? Math.max(0, serverNow - asOf) : 0;
+  return (playback.position_ms + moved) / 1000;
+}
+
+/** How far off a player may drift before it seeks back into place. */
+export const DRIFT_LIMIT_S = 0.2;
+
+/** The time to seek to when `actual` drifted from `expected`, or null when close enough.
+ * (Aiming ahead to make up for the seek itself measured worse: a seek within what is buffered
+ * lands at once, and a lead only puts that player ahead of the others.) */
+export function correction(actual: number, expected: number): number | null {
+  return Math.abs(actual - expected) > DRIFT_LIMIT_S ? expected : null;
+}
