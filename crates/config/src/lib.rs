@@ -33,6 +33,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub auth: AuthConfig,
     pub catalog: CatalogConfig,
+    pub realtime: RealtimeConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
 }
@@ -99,6 +100,27 @@ pub struct CatalogConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct RealtimeConfig {
+    /// Messages a WebSocket may have waiting; a client further behind is disconnected (4008).
+    pub socket_queue: usize,
+    /// Recent messages kept for clients that reconnect with `last_id`...
+    pub replay_messages: usize,
+    /// ...and for how long, in seconds (at most 600).
+    pub replay_window_secs: u64,
+}
+
+impl Default for RealtimeConfig {
+    fn default() -> Self {
+        Self {
+            socket_queue: 256,
+            replay_messages: 20_000,
+            replay_window_secs: 300,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct HttpConfig {
     /// Largest accepted JSON body, in bytes.
     pub max_json_body_bytes: usize,
@@ -132,6 +154,7 @@ impl Default for Config {
             storage: StorageConfig::default(),
             auth: AuthConfig::default(),
             catalog: CatalogConfig::default(),
+            realtime: RealtimeConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
         }
@@ -262,6 +285,19 @@ impl Config {
             return Err(invalid(
                 "events.namespace",
                 "use letters, digits, `_` and `-` only (it names a NATS stream)".into(),
+            ));
+        }
+        let rt = &self.realtime;
+        if !(1..=100_000).contains(&rt.socket_queue) {
+            return Err(invalid(
+                "realtime.socket_queue",
+                "use 1 to 100000 messages".into(),
+            ));
+        }
+        if !(1..=600).contains(&rt.replay_window_secs) {
+            return Err(invalid(
+                "realtime.replay_window_secs",
+                "use 1 to 600 seconds (the live channel keeps messages ten minutes)".into(),
             ));
         }
         let st = &self.storage.url;

@@ -179,6 +179,40 @@ fn bad_backend_urls_explain_the_fix() {
 }
 
 #[test]
+fn realtime_limits_are_read_and_checked() {
+    let config = load(
+        Some("[realtime]\nsocket_queue = 64"),
+        &[("BEATSTREAM_REALTIME__REPLAY_WINDOW_SECS", "60")],
+        CliOverrides::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        (
+            config.realtime.socket_queue,
+            config.realtime.replay_window_secs
+        ),
+        (64, 60)
+    );
+    let err = load(
+        Some("[realtime]\nreplay_window_secs = 3600"),
+        &[],
+        CliOverrides::default(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("realtime.replay_window_secs"),
+        "{err}"
+    );
+    let err = load(
+        Some("[realtime]\nsocket_queue = 0"),
+        &[],
+        CliOverrides::default(),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("realtime.socket_queue"), "{err}");
+}
+
+#[test]
 fn malformed_toml_names_the_file() {
     let err = load(Some("listen = "), &[], CliOverrides::default()).unwrap_err();
     assert!(err.to_string().contains("beatstream.toml"), "{err}");

@@ -3,8 +3,9 @@
 //! (playback state, commands, clock pings) to the service, until either side closes.
 //!
 //! Close codes: 1000 normal, 1001 the server is shutting down or the client stopped answering
-//! pings, 4008 too slow (messages waited longer than the queue allows: reconnect with
-//! `last_id` to resume).
+//! pings, 4008 too slow (more messages waited than the queue allows: reconnect with `last_id`
+//! to resume). A client that takes nothing at all cannot be sent a close frame: its connection
+//! is dropped when its queue overflows, or when a write has waited 10 s.
 
 use std::time::{Duration, Instant};
 
@@ -145,7 +146,14 @@ async fn serve(
             _ = closing.cancelled() => return Some((1001, "the server is shutting down")),
             _ = registration.kicked.cancelled() => return Some((4008, "too slow: messages were waiting; reconnect with last_id to resume")),
             text = registration.messages.recv() => match text {
-                Some(text) => if !send(socket, text).await { return None },
+                Some(text) => {
+                    // A client that takes nothing may be kicked mid-write: drop it at once.
+                    let sent = tokio::select! {
+                        sent = send(socket, text) => sent,
+                        _ = registration.kicked.cancelled() => false,
+                    };
+                    if !sent { return None }
+                }
                 None => return Some((4008, "too slow: messages were waiting; reconnect with last_id to resume")),
             },
             incoming = socket.recv() => {

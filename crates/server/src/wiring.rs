@@ -471,7 +471,14 @@ async fn wire_realtime(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     let realtime = beatstream_realtime::RealtimeService::new(
         beatstream_realtime::RealtimeStore::new(db),
         live,
-        beatstream_realtime::RealtimeSettings::default(),
+        beatstream_realtime::RealtimeSettings {
+            hub: beatstream_realtime::hub::HubLimits {
+                socket_queue: ctx.config.realtime.socket_queue,
+                replay_messages: ctx.config.realtime.replay_messages,
+                replay_window: Duration::from_secs(ctx.config.realtime.replay_window_secs),
+            },
+            ..Default::default()
+        },
     );
     ctx.consumers.extend(
         realtime

@@ -407,6 +407,12 @@ async fn operations_routes_answer() {
         "/api/v1/me",
         "/api/v1/admin/users",
         "/api/v1/me/tokens",
+        "/api/v1/events",
+        "/api/v1/me/devices",
+        "/api/v1/me/devices/{id}/commands",
+        "/api/v1/me/player/transfer",
+        "/api/v1/sessions",
+        "/api/v1/sessions/{id}/playback",
     ] {
         assert!(doc["paths"].get(path).is_some(), "openapi lacks {path}");
     }

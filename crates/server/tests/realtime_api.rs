@@ -739,3 +739,82 @@ async fn a_group_session_over_http_and_sockets() {
     drop(server);
     env.finish().await;
 }
+
+/// A client that stops reading is disconnected once its kernel buffers and its queue (4
+/// messages here) are full, instead of growing the server's memory; sockets that read are
+/// served meanwhile.
+#[tokio::test]
+async fn a_client_that_stops_reading_is_disconnected() {
+    let env = Env::embedded().await;
+    let library = env.dir.path().join("library");
+    copy_fixture_library(&library);
+    let server = env.start(&[
+        ("BEATSTREAM_LIBRARY", &library.display().to_string()),
+        ("BEATSTREAM_REALTIME__SOCKET_QUEUE", "4"),
+    ]);
+    let me = sign_up(&server, "me").await;
+
+    // A socket with a tiny receive window that reads nothing after its hello.
+    let address: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().unwrap();
+    let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+    tcp.set_recv_buffer_size(1024).unwrap();
+    let stream = tcp.connect(address).await.unwrap();
+    let mut request = format!("ws://{address}/api/v1/events")
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {}", me.token).parse().unwrap(),
+    );
+    let (mut stuck, _) = tokio_tungstenite::client_async(request, stream)
+        .await
+        .unwrap();
+    let hello = stuck.next().await.unwrap().unwrap();
+    assert!(hello.to_text().unwrap().contains("hello"));
+    // Devices with long names come online, one after another: each sends the listener's
+    // sockets the whole device list, megabytes in all. Every other socket keeps reading.
+    let name = "n".repeat(100);
+    let mut devices = Vec::new();
+    for i in 0..250 {
+        let mut device = Socket::open(
+            &server,
+            &me.token,
+            &format!("device_id=d{i}&device_name={name}"),
+        )
+        .await;
+        devices.push(tokio::spawn(async move {
+            let mut seen = 0;
+            while let Ok(Some(Ok(_))) =
+                tokio::time::timeout(Duration::from_secs(2), device.ws.next()).await
+            {
+                seen += 1;
+            }
+            seen
+        }));
+    }
+    for device in devices {
+        assert!(device.await.unwrap() > 0, "a reading socket is served");
+    }
+
+    // The stuck socket was dropped: reading what reached it ends in a close or a reset, not
+    // in 960 messages.
+    let mut received = 0;
+    let ended = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match stuck.next().await {
+                Some(Ok(Message::Text(_))) => received += 1,
+                Some(Ok(Message::Close(frame))) => return frame.map(|f| u16::from(f.code)),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the stuck socket is disconnected");
+    assert!(received < 250, "it got {received} of 250 device lists");
+    if let Some(code) = ended {
+        assert_eq!(code, 4008);
+    }
+    drop(server);
+    env.finish().await;
+}
