@@ -42,6 +42,9 @@ pub struct LiveMessage {
     pub device_id: Option<String>,
     /// The JSON object sent to the client (without its id).
     pub payload: Arc<str>,
+    /// Published before this feed was opened (the recent past a new instance reads to be able
+    /// to replay it): for resumes only, not for sockets connected now.
+    pub backlog: bool,
 }
 
 #[async_trait::async_trait]

@@ -22,8 +22,10 @@ pub struct HubLimits {
     pub socket_queue: usize,
     /// How many recent messages are kept for resumes...
     pub replay_messages: usize,
-    /// ... and for how long.
+    /// ... and for how long...
     pub replay_window: Duration,
+    /// ... in at most this many bytes.
+    pub replay_bytes: usize,
 }
 
 impl Default for HubLimits {
@@ -32,6 +34,7 @@ impl Default for HubLimits {
             socket_queue: 256,
             replay_messages: 20_000,
             replay_window: Duration::from_secs(300),
+            replay_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -77,15 +80,21 @@ pub struct Registration {
 
 pub struct Hub {
     state: Mutex<HubState>,
-    epoch: String,
+    /// The live channel's epoch; the hub's own epoch adds a count of sequence restarts.
+    base_epoch: String,
     limits: HubLimits,
     next_socket: AtomicU64,
 }
 
 #[derive(Default)]
 struct HubState {
+    /// The first part of message ids: changes when sequence numbers start again.
+    epoch: String,
+    restarts: u32,
     sockets: HashMap<String, Vec<Slot>>,
     recent: VecDeque<Recent>,
+    /// Bytes of the messages in `recent`.
+    recent_bytes: usize,
     /// Every message from this sequence on is in `recent` or was delivered; `None` before the
     /// first message or after some were lost.
     complete_from: Option<u64>,
@@ -134,20 +143,40 @@ struct Recent {
     device_id: Option<String>,
     text: Utf8Bytes,
     at: Instant,
+    /// Worth replaying: not device state, which the `hello` of a reconnect carries fresher.
+    replayable: bool,
+}
+
+/// Message types a reconnecting client gets fresher in its `hello` than from a replay.
+const SUPERSEDED_BY_HELLO: [&str; 2] = ["devices.changed", "player.state"];
+
+fn is_replayable(payload: &str) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Kind {
+        #[serde(rename = "type")]
+        kind: String,
+    }
+    serde_json::from_str::<Kind>(payload)
+        .map(|k| !SUPERSEDED_BY_HELLO.contains(&k.kind.as_str()))
+        .unwrap_or(true)
 }
 
 impl Hub {
     pub fn new(epoch: &str, limits: HubLimits) -> Self {
         Hub {
-            state: Mutex::new(HubState::default()),
-            epoch: epoch.to_string(),
+            state: Mutex::new(HubState {
+                epoch: epoch.to_string(),
+                ..HubState::default()
+            }),
+            base_epoch: epoch.to_string(),
             limits,
             next_socket: AtomicU64::new(1),
         }
     }
 
-    pub fn epoch(&self) -> &str {
-        &self.epoch
+    /// The first part of the ids of messages delivered now.
+    pub fn epoch(&self) -> String {
+        self.lock().epoch.clone()
     }
 
     fn lock(&self) -> MutexGuard<'_, HubState> {
@@ -207,7 +236,7 @@ impl Hub {
         let Some((epoch, last_seq)) = parse_message_id(last_id) else {
             return reload("that is not a message id");
         };
-        if epoch != self.epoch {
+        if epoch != state.epoch {
             return reload("the server restarted since that message");
         }
         if state.last_seq == 0 {
@@ -229,8 +258,13 @@ impl Hub {
                     Audience::User(user) => user == user_id,
                     Audience::Admins => slot.admin,
                 };
+                // Commands for a device are not replayed: a device back after a while must
+                // not act on what was asked of it then.
                 for_me
+                    && r.replayable
+                    && r.device_id.is_none()
                     && r.seq > last_seq
+                    && r.at.elapsed() <= self.limits.replay_window
                     && slot.is_for(r.audience == Audience::Admins, r.device_id.as_deref())
             })
             .collect();
@@ -259,19 +293,25 @@ impl Hub {
         state.connected -= removed;
     }
 
-    /// Delivers a message to the sockets it is for and keeps it for resumes.
+    /// Delivers a message to the sockets it is for and keeps it for resumes. A message of the
+    /// channel's backlog (published before this instance listened) is only kept.
     pub fn deliver(&self, message: LiveMessage) {
-        let text = with_id(&message_id(&self.epoch, message.seq), &message.payload);
         let now = Instant::now();
         let mut state = self.lock();
         if message.seq <= state.last_seq {
-            return; // seen already
+            // Sequence numbers started again (the stream was recreated): what clients hold
+            // no longer means anything here.
+            state.restarts += 1;
+            state.epoch = format!("{}r{}", self.base_epoch, state.restarts);
+            Self::reload_everyone(&mut state, "the server's message channel restarted");
         }
+        let text = with_id(&message_id(&state.epoch, message.seq), &message.payload);
         state.last_seq = message.seq;
         state.complete_from.get_or_insert(message.seq);
         let device = message.device_id.as_deref();
         let mut dropped = 0;
         match &message.audience {
+            _ if message.backlog => {}
             Audience::User(user) => {
                 if let Some(slots) = state.sockets.get_mut(user) {
                     let before = slots.len();
@@ -295,20 +335,25 @@ impl Hub {
             }
         }
         state.connected -= dropped;
+        state.recent_bytes += text.len();
         state.recent.push_back(Recent {
             seq: message.seq,
             audience: message.audience,
             device_id: message.device_id,
+            replayable: is_replayable(&message.payload),
             text,
             at: now,
         });
         while state.recent.len() > self.limits.replay_messages
+            || state.recent_bytes > self.limits.replay_bytes
             || state
                 .recent
                 .front()
                 .is_some_and(|r| now.duration_since(r.at) > self.limits.replay_window)
         {
-            state.recent.pop_front();
+            if let Some(gone) = state.recent.pop_front() {
+                state.recent_bytes -= gone.text.len();
+            }
             let next = state.recent.front().map_or(state.last_seq + 1, |r| r.seq);
             state.complete_from = Some(next);
         }
@@ -317,20 +362,26 @@ impl Hub {
     /// Messages were lost on the way here: every client must reload, and nothing before the
     /// next message can be replayed.
     pub fn lost_messages(&self) {
-        let text: Utf8Bytes = serde_json::json!({
-            "type": "reload",
-            "reason": "this server missed some messages"
-        })
-        .to_string()
-        .into();
         let mut state = self.lock();
+        Self::reload_everyone(&mut state, "this server missed some messages");
+    }
+
+    fn reload_everyone(state: &mut HubState, reason: &str) {
+        let text: Utf8Bytes = serde_json::json!({"type": "reload", "reason": reason})
+            .to_string()
+            .into();
         state.recent.clear();
+        state.recent_bytes = 0;
         state.complete_from = None;
+        state.last_seq = 0;
         let mut dropped = 0;
         for slots in state.sockets.values_mut() {
             let before = slots.len();
             slots.retain(|slot| slot.offer(&text));
             dropped += before - slots.len();
+            for slot in slots.iter_mut() {
+                slot.after_seq = 0;
+            }
         }
         state.sockets.retain(|_, slots| !slots.is_empty());
         state.connected -= dropped;
@@ -348,6 +399,7 @@ mod tests {
             audience: Audience::User(user.into()),
             device_id: device.map(str::to_string),
             payload: format!(r#"{{"type":"t","n":{seq}}}"#).into(),
+            backlog: false,
         }
     }
 
@@ -422,6 +474,7 @@ mod tests {
                 socket_queue: 16,
                 replay_messages: 3,
                 replay_window: Duration::from_secs(60),
+                ..HubLimits::default()
             },
         );
         for seq in 1..=10 {
@@ -448,6 +501,39 @@ mod tests {
     }
 
     #[test]
+    fn device_commands_and_device_state_are_not_replayed_and_the_backlog_not_delivered() {
+        let hub = Hub::new("e1", limits(16));
+        hub.deliver(message(1, "alice", Some("phone")));
+        hub.deliver(LiveMessage {
+            payload: r#"{"device":{},"type":"player.state"}"#.into(),
+            ..message(2, "alice", None)
+        });
+        hub.deliver(message(3, "alice", None));
+        let mut phone = hub.register("alice", Some("phone"), false, Some("e1-0"));
+        assert_eq!(phone.resume, Resume::Resumed { replayed: 1 });
+        assert!(drain(&mut phone)[0].starts_with(r#"{"id":"e1-3""#));
+        hub.deliver(LiveMessage {
+            backlog: true,
+            ..message(4, "alice", None)
+        });
+        assert!(drain(&mut phone).is_empty());
+    }
+
+    #[test]
+    fn a_sequence_that_starts_again_is_a_new_epoch() {
+        let hub = Hub::new("e1", limits(16));
+        hub.deliver(message(7, "alice", None));
+        let mut socket = hub.register("alice", None, false, None);
+        hub.deliver(message(1, "alice", None));
+        let texts = drain(&mut socket);
+        assert!(texts[0].contains(r#""type":"reload""#), "{texts:?}");
+        assert!(texts[1].starts_with(r#"{"id":"e1r1-1""#), "{texts:?}");
+        assert_eq!(hub.epoch(), "e1r1");
+        let old = hub.register("alice", None, false, Some("e1-7"));
+        assert!(matches!(old.resume, Resume::Reload { .. }));
+    }
+
+    #[test]
     fn admin_messages_reach_only_admins() {
         let hub = Hub::new("e1", limits(4));
         let mut admin = hub.register("root", None, true, None);
@@ -457,6 +543,7 @@ mod tests {
             audience: Audience::Admins,
             device_id: None,
             payload: r#"{"type":"scan.progress"}"#.into(),
+            backlog: false,
         });
         assert_eq!(drain(&mut admin).len(), 1);
         assert!(drain(&mut user).is_empty());

@@ -116,10 +116,22 @@ fn has_track(row: &DeviceRow) -> bool {
     row.state.as_ref().is_some_and(|s| s.track_id.is_some())
 }
 
+fn is_playing(row: &DeviceRow) -> bool {
+    row.state.as_ref().is_some_and(|s| s.playing)
+}
+
+/// Where playback is: the online device playing that reported last, else the one that reported
+/// a track last (rows come most recent first).
+fn source(rows: &[DeviceRow]) -> Option<&DeviceRow> {
+    rows.iter()
+        .find(|row| row.online && has_track(row) && is_playing(row))
+        .or_else(|| rows.iter().find(|row| row.online && has_track(row)))
+        .or_else(|| rows.iter().find(|row| has_track(row)))
+}
+
 fn device_views(rows: &[DeviceRow], now: i64) -> Vec<DeviceView> {
-    let active = rows
-        .iter()
-        .find(|row| row.online && has_track(row))
+    let active = source(rows)
+        .filter(|row| row.online)
         .map(|row| row.device_id.clone());
     rows.iter()
         .map(|row| DeviceView {
@@ -292,8 +304,9 @@ impl RealtimeService {
         .await
     }
 
-    /// Moves playback to `target`: it gets the state of the device that played last (its
-    /// queue, track and position now), which is told to pause.
+    /// Moves playback to `target`: it gets the state of the device playing (or, with none
+    /// playing, the one that played last): its queue, track and position now. Every other
+    /// device playing is told to pause.
     pub async fn transfer(
         &self,
         user_id: &str,
@@ -307,7 +320,7 @@ impl RealtimeService {
             .store
             .devices(user_id, self.online_since(now))
             .await?;
-        let Some(source) = rows.iter().find(|row| has_track(row)) else {
+        let Some(source) = source(&rows) else {
             return Err(ApiError::new(
                 beatstream_core::ErrorCode::Conflict,
                 "nothing_playing",
@@ -318,14 +331,16 @@ impl RealtimeService {
         let (Some(mut state), Some(at)) = (source.state.clone(), source.state_at) else {
             return Err(RealtimeError::Internal("a state without its time".into()));
         };
-        let was_playing = state.playing;
         state.position_ms = state.position_after(now - at);
-        state.playing = play.unwrap_or(was_playing);
+        state.playing = play.unwrap_or(state.playing);
         let audience = Audience::User(user_id.to_string());
-        if source.device_id != target && source.online && was_playing {
+        for other in rows
+            .iter()
+            .filter(|row| row.device_id != target && row.online && is_playing(row))
+        {
             self.publish(
                 &audience,
-                Some(&source.device_id),
+                Some(&other.device_id),
                 &json!({"type": "player.command", "command": {"action": "pause"},
                     "from_device": null, "transferred_to": target}),
             )
@@ -349,19 +364,28 @@ impl RealtimeService {
         Ok(view)
     }
 
-    /// Turns another service's event into messages for the users it concerns. A redelivered
-    /// event is skipped; one whose messages could not be published is retried.
+    /// Turns another service's event into messages for the users it concerns. It is recorded
+    /// as handled only once its messages are out (a failure is retried), and no write
+    /// transaction waits on the live channel meanwhile. A redelivery of a handled event
+    /// publishes nothing; a crash between publishing and recording may publish twice, which
+    /// clients take in their stride (each message carries the state it announces).
     pub async fn apply_event(&self, envelope: &Envelope) -> Result<(), RealtimeError> {
         let Some((audiences, message)) = messages_for(envelope) else {
             return Ok(());
         };
-        let mut tx = self.inner.store.db().begin_write().await?;
-        if !inbox::first_delivery(&mut tx, crate::SERVICE, &envelope.id).await? {
+        if self
+            .inner
+            .store
+            .handled(crate::SERVICE, &envelope.id)
+            .await?
+        {
             return Ok(());
         }
         for audience in &audiences {
             self.publish(audience, None, &message).await?;
         }
+        let mut tx = self.inner.store.db().begin_write().await?;
+        inbox::first_delivery(&mut tx, crate::SERVICE, &envelope.id).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -372,7 +396,7 @@ impl RealtimeService {
         &self,
         shutdown: CancellationToken,
     ) -> Result<Vec<JoinHandle<()>>, RealtimeError> {
-        let mut feed = self
+        let first = self
             .inner
             .live
             .subscribe(self.inner.settings.hub.replay_window)
@@ -380,13 +404,28 @@ impl RealtimeService {
         let service = self.clone();
         let stop = shutdown.clone();
         let pump = tokio::spawn(async move {
+            let mut feed = Some(first);
             loop {
-                let next = tokio::select! {
-                    _ = stop.cancelled() => {
-                        service.inner.closing.cancel();
-                        return;
+                let Some(current) = feed.as_mut() else {
+                    // The channel closed: listen again, and tell clients they missed messages.
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                     }
-                    next = feed.next() => next,
+                    match service.inner.live.subscribe(Duration::ZERO).await {
+                        Ok(again) => {
+                            service.inner.hub.lost_messages();
+                            feed = Some(again);
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "realtime: cannot listen to the live channel yet")
+                        }
+                    }
+                    continue;
+                };
+                let next = tokio::select! {
+                    _ = stop.cancelled() => break,
+                    next = current.next() => next,
                 };
                 match next {
                     Some(Ok(message)) => service.inner.hub.deliver(message),
@@ -395,11 +434,12 @@ impl RealtimeService {
                         service.inner.hub.lost_messages();
                     }
                     None => {
-                        tracing::error!("realtime: the live channel closed");
-                        return;
+                        tracing::error!("realtime: the live channel closed; listening again");
+                        feed = None;
                     }
                 }
             }
+            service.inner.closing.cancel();
         });
         let service = self.clone();
         let heartbeat = tokio::spawn(async move {

@@ -103,7 +103,12 @@ impl SessionState {
                 }
                 self.position_ms = *position_ms;
             }
-            Playback::Next => match self.index {
+            // A player at the end of a track asks to leave that entry: two of the owner's
+            // devices asking at once move on once.
+            Playback::Next {
+                from_index: Some(from),
+            } if self.index != Some(*from) => return Ok(()),
+            Playback::Next { .. } => match self.index {
                 Some(i) if i + 1 < self.queue.len() => at_entry(i + 1, self),
                 Some(_) => {
                     // The end of the queue: stop there.
@@ -142,7 +147,12 @@ pub enum Playback {
     Seek {
         position_ms: i64,
     },
-    Next,
+    /// The next entry; with `from_index`, only if that entry is still the current one (two of
+    /// the owner's devices at the end of a track move on once).
+    Next {
+        #[serde(default)]
+        from_index: Option<usize>,
+    },
     Previous,
     /// Play entry `index` of the queue from its start.
     Jump {
@@ -254,11 +264,25 @@ mod tests {
                 9_000,
             )
             .unwrap();
-        state.apply(&Playback::Next, 9_000).unwrap();
+        state
+            .apply(&Playback::Next { from_index: None }, 9_000)
+            .unwrap();
         assert_eq!((state.index, state.position_ms), (Some(1), 0));
+        // Asked twice from the same entry (two devices at its end): moves on once.
+        state
+            .apply(
+                &Playback::Next {
+                    from_index: Some(0),
+                },
+                9_000,
+            )
+            .unwrap();
+        assert_eq!(state.index, Some(1));
         state.apply(&Playback::Jump { index: 2 }, 9_000).unwrap();
         state.apply(&Playback::Play, 9_000).unwrap();
-        state.apply(&Playback::Next, 10_000).unwrap();
+        state
+            .apply(&Playback::Next { from_index: None }, 10_000)
+            .unwrap();
         assert_eq!(
             (state.index, state.playing),
             (Some(2), false),

@@ -65,7 +65,24 @@ impl RealtimeService {
         ))
     }
 
+    /// One session at a time: joining or starting one leaves the others (ending those the
+    /// caller leads).
+    async fn leave_other_sessions(&self, caller: &Caller, keep: &str) -> Result<(), RealtimeError> {
+        for (id, owner) in self.sessions().sessions_of(caller.user_id.as_str()).await? {
+            if id == keep {
+                continue;
+            }
+            if owner == caller.user_id.as_str() {
+                self.end_session(caller, &id).await?;
+            } else {
+                self.leave_session(caller, &id).await?;
+            }
+        }
+        Ok(())
+    }
+
     pub async fn create_session(&self, caller: &Caller) -> Result<SessionView, RealtimeError> {
+        self.leave_other_sessions(caller, "").await?;
         let id = uuid::Uuid::now_v7().to_string();
         let invite = uuid::Uuid::new_v4().simple().to_string()[..16].to_string();
         self.sessions()
@@ -105,6 +122,7 @@ impl RealtimeService {
             )
             .into());
         };
+        self.leave_other_sessions(caller, &id).await?;
         self.sessions()
             .add_member(
                 &id,

@@ -99,6 +99,20 @@ impl SessionStore {
         row.map(|r| r.try_get("id")).transpose()
     }
 
+    /// The live sessions `user_id` is in: `(id, owner id)`.
+    pub async fn sessions_of(&self, user_id: &str) -> Result<Vec<(String, String)>, sqlx::Error> {
+        sqlx::query(
+            "SELECT s.id, s.owner_id FROM sessions s JOIN session_members m ON m.session_id = s.id \
+             WHERE m.user_id = $1 AND s.ended_at IS NULL",
+        )
+        .bind(user_id)
+        .fetch_all(self.db.pool())
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("owner_id")?)))
+        .collect()
+    }
+
     /// The live session `user_id` joined last.
     pub async fn current_of(&self, user_id: &str) -> Result<Option<String>, sqlx::Error> {
         let row = sqlx::query(

@@ -256,7 +256,7 @@ async fn a_group_session_is_shared_and_led_by_its_owner(db: Db) {
     };
     assert_eq!(seen["session"]["version"], playing.version);
     let next = service
-        .session_playback(&host, &session.id, &Playback::Next)
+        .session_playback(&host, &session.id, &Playback::Next { from_index: None })
         .await
         .unwrap();
     assert_eq!((next.queue_index, next.position_ms), (Some(1), 0));
@@ -299,6 +299,37 @@ async fn a_group_session_is_shared_and_led_by_its_owner(db: Db) {
         code(service.session(&host, &session.id).await.unwrap_err()),
         "session_not_found"
     );
+    // One session at a time: starting another ends the one the caller leads; joining
+    // another leaves the one they are a guest in.
+    let first = service.create_session(&stranger).await.unwrap();
+    service
+        .join_session(&guest, &first.invite_code)
+        .await
+        .unwrap();
+    let second = service.create_session(&stranger).await.unwrap();
+    assert_eq!(
+        code(service.session(&stranger, &first.id).await.unwrap_err()),
+        "session_not_found"
+    );
+    service
+        .join_session(&guest, &second.invite_code)
+        .await
+        .unwrap();
+    let third = service.create_session(&host).await.unwrap();
+    service
+        .join_session(&guest, &third.invite_code)
+        .await
+        .unwrap();
+    assert_eq!(
+        service
+            .session(&stranger, &second.id)
+            .await
+            .unwrap()
+            .members
+            .len(),
+        1
+    );
+    assert_eq!(service.current_session(&guest).await.unwrap().id, third.id);
     assert_eq!(
         code(
             service

@@ -476,6 +476,7 @@ async fn wire_realtime(ctx: &mut Context<'_>) -> anyhow::Result<()> {
                 socket_queue: ctx.config.realtime.socket_queue,
                 replay_messages: ctx.config.realtime.replay_messages,
                 replay_window: Duration::from_secs(ctx.config.realtime.replay_window_secs),
+                ..Default::default()
             },
             ..Default::default()
         },

@@ -83,7 +83,10 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     const ping = () => connection.send({ type: "ping", t: Date.now() });
     const pings: ReturnType<typeof setTimeout>[] = [];
     const offOpen = connection.onStatus((s) => {
-      if (s === "open") [0, 200, 400, 800, 1600].forEach((d) => pings.push(setTimeout(ping, d)));
+      if (s === "open") {
+        clock.reset();
+        [0, 200, 400, 800, 1600].forEach((d) => pings.push(setTimeout(ping, d)));
+      }
     });
     const every = setInterval(ping, 20_000);
     connection.start();

@@ -1,7 +1,7 @@
 // The group session ("listening together") this listener is in, kept current from the live
 // connection, and what they can do with it.
 
-import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from "react";
 import { api, ApiError } from "../api/client";
 import { useLibrary } from "../session";
 import { useLive } from "./LiveContext";
@@ -20,7 +20,7 @@ export interface GroupSession {
   created_at: string;
 }
 
-export type GroupAction = { action: "play" | "pause" | "next" | "previous" } | { action: "seek"; position_ms: number } | { action: "jump"; index: number };
+export type GroupAction = { action: "play" | "pause" | "previous" } | { action: "next"; from_index?: number } | { action: "seek"; position_ms: number } | { action: "jump"; index: number };
 
 interface Group {
   session: GroupSession | null;
@@ -41,9 +41,13 @@ export function useGroup() {
   return group;
 }
 
-/** The newer of two views of a session. */
-export function newer(current: GroupSession | null, next: GroupSession): GroupSession {
-  return current && current.id === next.id && current.version > next.version ? current : next;
+/** What to show after hearing of `next`: the newer view of the current session; another
+ * session only when in none (the server keeps one session per listener); never one that ended. */
+export function newer(current: GroupSession | null, next: GroupSession, ended: Set<string> = new Set()): GroupSession | null {
+  if (ended.has(next.id)) return current;
+  if (!current) return next;
+  if (current.id !== next.id) return current;
+  return current.version > next.version ? current : next;
 }
 
 export function GroupProvider({ children }: { children: ReactNode }) {
@@ -51,12 +55,23 @@ export function GroupProvider({ children }: { children: ReactNode }) {
   const { subscribe } = useLive();
   const [session, setSession] = useState<GroupSession | null>(null);
   const userId = login?.user.id;
+  // Sessions that ended or were left: late replies about them are ignored.
+  const ended = useRef(new Set<string>());
+  // Bumped by every change heard, so a fetch that started before it does not overwrite it.
+  const changes = useRef(0);
+  const forget = useCallback((id: string) => {
+    ended.current.add(id);
+    changes.current += 1;
+    setSession((current) => (current?.id === id ? null : current));
+  }, []);
 
   const refetch = useCallback(async () => {
+    const asked = changes.current;
     try {
-      setSession(await api.get<GroupSession>("/api/v1/me/session"));
+      const fresh = await api.get<GroupSession>("/api/v1/me/session");
+      if (changes.current === asked && !ended.current.has(fresh.id)) setSession(fresh);
     } catch (e) {
-      if (e instanceof ApiError && e.status === 404) setSession(null);
+      if (e instanceof ApiError && e.status === 404 && changes.current === asked) setSession(null);
     }
   }, []);
 
@@ -64,34 +79,41 @@ export function GroupProvider({ children }: { children: ReactNode }) {
     if (!userId) return setSession(null);
     void refetch();
     return subscribe((message) => {
-      if (message.type === "session.changed") setSession((current) => newer(current, message.session as GroupSession));
-      else if (message.type === "session.ended") setSession((current) => (current?.id === message.session_id ? null : current));
+      if (message.type === "session.changed") {
+        changes.current += 1;
+        setSession((current) => newer(current, message.session as GroupSession, ended.current));
+      } else if (message.type === "session.ended") forget(String(message.session_id));
       else if (message.type === "reload") void refetch();
     });
-  }, [userId, subscribe, refetch]);
+  }, [userId, subscribe, refetch, forget]);
 
   const value = useMemo<Group>(() => {
     const path = (suffix = "") => `/api/v1/sessions/${encodeURIComponent(session?.id ?? "")}${suffix}`;
-    const take = (s: GroupSession) => {
-      setSession((current) => newer(current, s));
+    /** A reply about a session: the current one's newer view; a session just started or
+     * joined replaces the one shown (the server left that one). */
+    const take = (s: GroupSession, replaces = false) => {
+      changes.current += 1;
+      setSession((current) => (replaces && !ended.current.has(s.id) ? s : newer(current, s, ended.current)));
       return s;
     };
     return {
       session,
       isOwner: !!session && session.owner.id === userId,
-      start: async () => take(await api.send<GroupSession>("POST", "/api/v1/sessions")),
-      join: async (inviteCode) => take(await api.send<GroupSession>("POST", "/api/v1/sessions/join", { invite_code: inviteCode })),
+      start: async () => take(await api.send<GroupSession>("POST", "/api/v1/sessions"), true),
+      join: async (inviteCode) => take(await api.send<GroupSession>("POST", "/api/v1/sessions/join", { invite_code: inviteCode }), true),
       leave: async () => {
+        const id = session?.id;
         await api.send("POST", path("/leave"));
-        setSession(null);
+        if (id) forget(id);
       },
       end: async () => {
+        const id = session?.id;
         await api.send("DELETE", path());
-        setSession(null);
+        if (id) forget(id);
       },
       add: async (trackIds) => void take(await api.send<GroupSession>("POST", path("/queue"), { track_ids: trackIds })),
       control: async (action) => void take(await api.send<GroupSession>("POST", path("/playback"), action)),
     };
-  }, [session, userId]);
+  }, [session, userId, forget]);
   return <GroupContext.Provider value={value}>{children}</GroupContext.Provider>;
 }

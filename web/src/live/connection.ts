@@ -50,6 +50,8 @@ export class LiveConnection {
   private attempts = 0;
   private stopped = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** Bumped by start and stop: a connect begun before is abandoned. */
+  private generation = 0;
   private handlers = new Set<Handler>();
   private statusHandlers = new Set<(s: LiveStatus) => void>();
   status: LiveStatus = "closed";
@@ -62,11 +64,13 @@ export class LiveConnection {
 
   start() {
     this.stopped = false;
+    this.generation += 1;
     void this.connect();
   }
 
   stop() {
     this.stopped = true;
+    this.generation += 1;
     if (this.timer) clearTimeout(this.timer);
     this.socket?.close(1000);
     this.socket = null;
@@ -97,9 +101,10 @@ export class LiveConnection {
 
   private async connect() {
     if (this.stopped) return;
+    const generation = this.generation;
     this.setStatus("connecting");
     const token = await this.token();
-    if (this.stopped) return;
+    if (this.stopped || generation !== this.generation || this.socket) return;
     if (!token) return this.retry();
     const query = new URLSearchParams({ device_id: this.device.id, device_name: this.device.name, device_kind: this.device.kind });
     if (this.lastId) query.set("last_id", this.lastId);

@@ -8,9 +8,15 @@ describe("group session sync", () => {
     expect(clock.offsetMs).toBe(5000);
     clock.sample(2000, 7030, 2020); // 20 ms: offset 5020, better
     expect(clock.offsetMs).toBe(5020);
-    clock.sample(3000, 9000, 3500); // slower: ignored
+    clock.sample(3000, 9000, 3500); // slower: not used
     expect(clock.offsetMs).toBe(5020);
     expect(clock.now(10_000)).toBe(15_020);
+    // The good sample ages out: a clock that stepped is followed.
+    const stepped = new ServerClock(2);
+    stepped.sample(0, 5000, 10);
+    stepped.sample(100, 9100, 150);
+    stepped.sample(200, 9200, 250);
+    expect(stepped.offsetMs).toBe(8975);
   });
 
   it("moves a playing position on from its time, and not a paused one", () => {

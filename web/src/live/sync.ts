@@ -1,18 +1,26 @@
 // Keeping players of a group session together: the server's clock as seen from here, and
 // where the shared playback is now.
 
-/** The offset between the server's clock and this one, from ping/pong round trips: the sample
- * with the shortest round trip wins (its timing is the least blurred by the network). */
+/** The offset between the server's clock and this one, from ping/pong round trips: of the
+ * last few samples, the one with the shortest round trip wins (its timing is the least blurred
+ * by the network), so a clock that steps or a new server is followed within a few pings. */
 export class ServerClock {
-  private bestRtt = Infinity;
+  private samples: { rtt: number; offset: number }[] = [];
   offsetMs = 0;
+
+  constructor(private keep = 8) {}
 
   /** A pong: sent at `sentAt`, received at `receivedAt` (local ms), stamped `serverTime`. */
   sample(sentAt: number, serverTime: number, receivedAt: number) {
     const rtt = receivedAt - sentAt;
-    if (rtt < 0 || rtt > this.bestRtt) return;
-    this.bestRtt = rtt;
-    this.offsetMs = serverTime - (sentAt + rtt / 2);
+    if (rtt < 0) return;
+    this.samples = [...this.samples.slice(-(this.keep - 1)), { rtt, offset: serverTime - (sentAt + rtt / 2) }];
+    this.offsetMs = this.samples.reduce((best, s) => (s.rtt < best.rtt ? s : best)).offset;
+  }
+
+  /** Forgets the samples (a new connection, maybe to another server). */
+  reset() {
+    this.samples = [];
   }
 
   now(local = Date.now()): number {

@@ -253,7 +253,8 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
           const shared = groupRef.current;
           if (shared.session) {
             // In a group session the owner moves everyone on; guests wait for that.
-            if (shared.isOwner) shared.control({ action: "next" }).catch((e) => setError(describeError(e)));
+            const from = shared.session.queue_index ?? undefined;
+            if (shared.isOwner) shared.control({ action: "next", from_index: from }).catch((e) => setError(describeError(e)));
             return;
           }
           const q = queueRef.current;
@@ -458,17 +459,23 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     if (!sessionId || !slots) return;
+    // After a correcting seek, give playback a moment to resume before judging it again.
+    let settleUntil = 0;
     const timer = setInterval(() => {
       const s = groupRef.current.session;
       const element = activeSlot()?.element;
       if (!s || !element?.getAttribute("src") || s.queue_index === null) return;
-      // Still loading the session's current track.
-      if (Q.current(queueRef.current)?.id !== s.queue[s.queue_index]?.track_id || element.readyState < 1) return;
+      // Still loading the session's current track, or still landing a seek.
+      if (Q.current(queueRef.current)?.id !== s.queue[s.queue_index]?.track_id) return;
+      if (element.seeking || element.readyState < HTMLMediaElement.HAVE_FUTURE_DATA || Date.now() < settleUntil) return;
       const expected = expectedSeconds(s, liveRef.current.serverNow());
       if (Number.isFinite(element.duration) && expected >= element.duration) return;
       if (s.playing) {
         const to = correction(element.currentTime, expected);
-        if (to !== null) element.currentTime = to;
+        if (to !== null) {
+          element.currentTime = to;
+          settleUntil = Date.now() + 1000;
+        }
         if (element.paused) {
           wantPlaying.current = true;
           element.play().catch(() => undefined);
@@ -531,7 +538,8 @@ export function PlayerProvider({ children }: { children: ReactNode }) {
       setQueue((q) => ({ ...q, tracks, index: at, unshuffled: null }));
     };
     return live.subscribe((message) => {
-      if (message.type !== "player.command") return;
+      // In a group session this player follows the session, not remote commands.
+      if (message.type !== "player.command" || groupRef.current.session) return;
       const command = message.command as Record<string, unknown> & { action: string };
       switch (command.action) {
         case "play":

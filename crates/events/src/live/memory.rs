@@ -53,6 +53,7 @@ impl LiveBus for MemoryLive {
             audience: audience.clone(),
             device_id: device_id.map(str::to_string),
             payload: Arc::from(payload),
+            backlog: false,
         });
         Ok(*sequence)
     }

@@ -1,5 +1,6 @@
 //! The live channel on NATS JetStream: a stream `<NAMESPACE>_LIVE` in memory, subjects
-//! `<namespace>_live.u.<user>` and `<namespace>_live.admins`, messages kept ten minutes. Each
+//! `<namespace>_live.u.<user>` and `<namespace>_live.admins`, messages kept ten minutes (at
+//! most a million, 512 MiB). Each
 //! instance reads all of it through its own ordered consumer; the stream sequence is the
 //! message's sequence and the stream's creation time the epoch.
 
@@ -43,6 +44,7 @@ impl NatsLive {
                 storage: stream::StorageType::Memory,
                 max_age: KEEP,
                 max_messages: 1_000_000,
+                max_bytes: 512 * 1024 * 1024,
                 discard: stream::DiscardPolicy::Old,
                 duplicate_window: Duration::from_secs(60),
                 ..Default::default()
@@ -150,6 +152,7 @@ impl LiveBus for NatsLive {
         Ok(Box::new(NatsFeed {
             messages,
             prefix: self.prefix.clone(),
+            opened: time::OffsetDateTime::now_utc(),
         }))
     }
 
@@ -161,6 +164,7 @@ impl LiveBus for NatsLive {
 struct NatsFeed {
     messages: consumer::push::Ordered,
     prefix: String,
+    opened: time::OffsetDateTime,
 }
 
 #[async_trait::async_trait]
@@ -171,8 +175,8 @@ impl LiveFeed for NatsFeed {
                 Ok(message) => message,
                 Err(e) => return Some(Err(BusError::Receive(e.to_string()))),
             };
-            let seq = match message.info() {
-                Ok(info) => info.stream_sequence,
+            let (seq, backlog) = match message.info() {
+                Ok(info) => (info.stream_sequence, info.published < self.opened),
                 Err(e) => return Some(Err(BusError::Receive(e.to_string()))),
             };
             let header = |name: &str| {
@@ -199,6 +203,7 @@ impl LiveFeed for NatsFeed {
                 audience,
                 device_id: header(DEVICE_HEADER),
                 payload: payload.into(),
+                backlog,
             }));
         }
     }
