@@ -2,6 +2,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError, describeError } from "../api/client";
 import type { Page, ScanStatus, Track, User } from "../api/types";
 import { ErrorMessage, Loaded } from "../components/Status";
+import { useLive } from "../live/LiveContext";
 import { useLoad } from "../useLoad";
 
 export function Admin() {
@@ -26,9 +27,14 @@ function Scan() {
       if (!(e instanceof ApiError && e.status === 404)) setError(describeError(e));
     }
   };
+  const { subscribe } = useLive();
   useEffect(() => {
     load();
-  }, []);
+    // A scan started elsewhere (the watcher, another admin) shows as it runs.
+    return subscribe((message) => {
+      if (message.type === "scan.progress") load();
+    });
+  }, [subscribe]);
   const active = scan?.state === "running" || scan?.state === "queued";
   useEffect(() => {
     if (!active) return;
