@@ -78,7 +78,9 @@ pub struct EventsQuery {
     pub device_name: Option<String>,
     /// `web`, `desktop`, `phone`, `tablet`, `speaker`, `tv` or `other` (default `web`).
     pub device_kind: Option<String>,
-    /// The id of the last message this client saw, to get what it missed since.
+    /// The id of the last message this client saw, to get what it missed since (also read as
+    /// `last_event_id`, or from a `Last-Event-ID` header).
+    #[serde(alias = "last_event_id")]
     pub last_id: Option<String>,
     /// A short-lived access token, for clients that can send neither a header nor a
     /// subprotocol (read by the authentication layer).
@@ -162,6 +164,7 @@ pub async fn events(
     State(service): State<RealtimeService>,
     caller: Caller,
     ApiQuery(query): ApiQuery<EventsQuery>,
+    headers: axum::http::HeaderMap,
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let upgrade = upgrade.map_err(|_| {
@@ -171,10 +174,16 @@ pub async fn events(
         )
     })?;
     let device = device_info(&query)?;
+    let last_id = query.last_id.or_else(|| {
+        headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
+    });
     let params = SocketParams {
         caller,
         device,
-        last_id: query.last_id,
+        last_id,
     };
     Ok(upgrade
         .protocols(["beatstream"])

@@ -255,8 +255,9 @@ async fn live_updates(env: Env) {
         m["version"].as_i64() == Some(missed_version)
     })
     .await;
-    // An id from another epoch (an earlier server) cannot be resumed: reload.
-    let mut stale = Socket::open(&server, &guest.token, "last_id=elsewhere-5").await;
+    // An id from another epoch (an earlier server) cannot be resumed: reload. (`last_event_id`
+    // is another name for `last_id`.)
+    let mut stale = Socket::open(&server, &guest.token, "last_event_id=elsewhere-5").await;
     assert_eq!(stale.hello["resume"], "reload");
     assert_eq!(stale.next().await["type"], "reload");
 
