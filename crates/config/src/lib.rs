@@ -34,6 +34,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub catalog: CatalogConfig,
     pub realtime: RealtimeConfig,
+    pub discovery: DiscoveryConfig,
     pub http: HttpConfig,
     pub log: LogConfig,
 }
@@ -100,6 +101,39 @@ pub struct CatalogConfig {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+pub struct DiscoveryConfig {
+    /// Where instances announce themselves: `""` (nowhere: one process), `nats://host:port`
+    /// (a JetStream key-value bucket in `events.namespace`) or `static` (the list below).
+    pub url: String,
+    /// The address others reach this instance at (`http://host:port`); empty: the address it
+    /// listens on.
+    pub advertise: String,
+    /// An announcement not renewed within this many seconds drops out.
+    pub ttl_secs: u64,
+    /// With `url = "static"`: the instances, `[{address = "http://...", roles = ["catalog"]}]`.
+    pub instances: Vec<StaticInstance>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticInstance {
+    pub address: String,
+    pub roles: Vec<String>,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        Self {
+            url: String::new(),
+            advertise: String::new(),
+            ttl_secs: 10,
+            instances: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct RealtimeConfig {
     /// Messages a WebSocket may have waiting; a client further behind is disconnected (4008).
     pub socket_queue: usize,
@@ -155,6 +189,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             catalog: CatalogConfig::default(),
             realtime: RealtimeConfig::default(),
+            discovery: DiscoveryConfig::default(),
             http: HttpConfig::default(),
             log: LogConfig::default(),
         }
@@ -286,6 +321,40 @@ impl Config {
                 "events.namespace",
                 "use letters, digits, `_` and `-` only (it names a NATS stream)".into(),
             ));
+        }
+        let discovery = &self.discovery;
+        if !(discovery.url.is_empty()
+            || discovery.url == "static"
+            || discovery.url.starts_with("nats://"))
+        {
+            return Err(invalid(
+                "discovery.url",
+                "use \"\" (one process), nats://HOST:PORT or static".into(),
+            ));
+        }
+        if !(2..=3600).contains(&discovery.ttl_secs) {
+            return Err(invalid(
+                "discovery.ttl_secs",
+                "use 2 to 3600 seconds".into(),
+            ));
+        }
+        for instance in &discovery.instances {
+            if !instance.address.starts_with("http://") && !instance.address.starts_with("https://")
+            {
+                return Err(invalid(
+                    "discovery.instances",
+                    format!(
+                        "`{}` is not an address such as http://10.0.0.5:3000",
+                        instance.address
+                    ),
+                ));
+            }
+            if let Some(role) = instance.roles.iter().find(|r| r.parse::<Role>().is_err()) {
+                return Err(invalid(
+                    "discovery.instances",
+                    format!("unknown role `{role}`: use some of {}", Role::names()),
+                ));
+            }
         }
         let rt = &self.realtime;
         if !(1..=100_000).contains(&rt.socket_queue) {

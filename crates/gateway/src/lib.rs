@@ -9,12 +9,13 @@
 //! `/api/docs`, and the web player at `/` (every other path that is not an API route; see
 //! [`web`]).
 //!
-//! This crate owns no tables and emits no events. Routing to remote instances (split mode)
-//! arrives with service discovery.
+//! It also answers `GET /api/v1/admin/instances` from service discovery. This crate owns no
+//! tables and emits no events. Routing to remote instances (split mode) is not built yet.
 
 mod authn;
 mod docs;
 mod health;
+mod instances;
 mod metrics;
 pub mod web;
 
@@ -49,16 +50,23 @@ pub struct AppParts {
     pub request_timeout: Duration,
     /// The built web player (see [`web::locate`]); `None` serves a page saying how to build it.
     pub web_dir: Option<std::path::PathBuf>,
+    /// Service discovery, when this process announces itself (split deployments).
+    pub discovery: Option<Arc<dyn beatstream_discovery::Discovery>>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn app(parts: AppParts) -> Router {
-    let mut api = Router::new();
+    let mut api = Router::new().route(
+        "/api/v1/admin/instances",
+        get(instances::list).with_state(parts.discovery),
+    );
     for service in parts.services {
         api = api.merge(service);
     }
-    let openapi_json = docs::render_openapi(parts.openapi);
+    let mut openapi = parts.openapi;
+    openapi.merge(<instances::InstancesApi as utoipa::OpenApi>::openapi());
+    let openapi_json = docs::render_openapi(openapi);
     let web_dir = parts.web_dir;
     let api = api
         // Inner to outer: metrics see the matched route; authentication runs before handlers.

@@ -56,6 +56,7 @@ fn app_with_web(web_dir: Option<std::path::PathBuf>) -> Router {
         max_body_bytes: 1024,
         request_timeout: Duration::from_millis(100),
         web_dir,
+        discovery: None,
     })
 }
 

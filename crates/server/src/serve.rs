@@ -27,6 +27,33 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     }
     let roles: Vec<&str> = config.roles.iter().map(|r| r.as_str()).collect();
     tracing::info!(%address, data_dir = %data_dir.display(), roles = ?roles, "serving");
+    let stop_announcing = tokio_util::sync::CancellationToken::new();
+    let announcing = match &wired.discovery {
+        Some(discovery) => {
+            let me = beatstream_discovery::Instance {
+                id: uuid::Uuid::new_v4().simple().to_string(),
+                address: if config.discovery.advertise.is_empty() {
+                    format!("http://{address}")
+                } else {
+                    config.discovery.advertise.clone()
+                },
+                roles: roles.iter().map(|r| r.to_string()).collect(),
+                started_at: beatstream_core::Timestamp::now().millis(),
+            };
+            let every = Duration::from_secs(config.discovery.ttl_secs).div_f64(3.0);
+            Some(
+                beatstream_discovery::keep_announced(
+                    discovery.clone(),
+                    me,
+                    every,
+                    stop_announcing.clone(),
+                )
+                .await
+                .context("announcing this instance")?,
+            )
+        }
+        None => None,
+    };
 
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {
@@ -47,6 +74,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         result = &mut server => result.context("HTTP server failed")?,
         signal = shutdown_signal() => {
             tracing::info!(signal, "shutting down: finishing in-flight requests");
+            // Leave discovery first, so no new request is routed here.
+            stop_announcing.cancel();
+            if let Some(announcing) = announcing {
+                let _ = tokio::time::timeout(Duration::from_secs(2), announcing).await;
+            }
             stop_accepting.cancel();
             let grace = Duration::from_secs(config.http.shutdown_grace_secs);
             match tokio::time::timeout(grace, &mut server).await {

@@ -32,6 +32,8 @@ pub struct Wired {
     pub dbs: Vec<Db>,
     /// Where each piece of state lives, for the start-up message.
     pub locations: Vec<String>,
+    /// Where this instance announces itself, when the deployment is split.
+    pub discovery: Option<Arc<dyn beatstream_discovery::Discovery>>,
 }
 
 struct Context<'a> {
@@ -166,6 +168,14 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         .authenticator
         .clone()
         .context("no authenticator was wired")?;
+    let discovery = open_discovery(config).await?;
+    if let Some(d) = &discovery {
+        ctx.locations.push(format!(
+            "discovery: {} ({})",
+            d.kind(),
+            config.discovery.url
+        ));
+    }
     let metrics = beatstream_gateway::install_recorder();
     let router = beatstream_gateway::app(beatstream_gateway::AppParts {
         services: ctx.routers,
@@ -176,6 +186,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         max_body_bytes: config.http.max_json_body_bytes,
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
         web_dir: beatstream_gateway::web::locate(&config.http.web_dir),
+        discovery: discovery.clone(),
     });
     Ok(Wired {
         router,
@@ -185,6 +196,40 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         consumers: ctx.consumers,
         dbs: ctx.dbs,
         locations: ctx.locations,
+        discovery,
+    })
+}
+
+/// Service discovery as configured: none (one process), NATS, or a static list.
+async fn open_discovery(
+    config: &Config,
+) -> anyhow::Result<Option<Arc<dyn beatstream_discovery::Discovery>>> {
+    use beatstream_discovery::{Instance, NatsDiscovery, StaticDiscovery};
+    let settings = &config.discovery;
+    Ok(match settings.url.as_str() {
+        "" => None,
+        "static" => Some(Arc::new(StaticDiscovery::new(
+            settings
+                .instances
+                .iter()
+                .enumerate()
+                .map(|(n, i)| Instance {
+                    id: format!("static-{n}"),
+                    address: i.address.clone(),
+                    roles: i.roles.clone(),
+                    started_at: 0,
+                })
+                .collect(),
+        ))),
+        url => Some(Arc::new(
+            NatsDiscovery::connect(
+                url,
+                &config.events.namespace,
+                Duration::from_secs(settings.ttl_secs),
+            )
+            .await
+            .context("connecting service discovery")?,
+        )),
     })
 }
 
