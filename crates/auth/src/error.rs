@@ -30,11 +30,15 @@ pub enum AuthError {
     Outbox(#[from] beatstream_events::outbox::OutboxError),
     #[error("crypto: {0}")]
     Crypto(String),
+    /// The auth service, asked from another process, cannot be reached.
+    #[error("auth service unavailable: {0}")]
+    Unavailable(String),
 }
 
 impl From<AuthError> for ApiError {
     fn from(error: AuthError) -> Self {
         match error {
+            AuthError::Unavailable(e) => ApiError::unavailable("auth service", &e),
             AuthError::Invalid { field, reason } => {
                 ApiError::invalid("invalid_argument", format!("{field}: {reason}"))
             }

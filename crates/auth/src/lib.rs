@@ -16,6 +16,7 @@ pub mod keys;
 pub mod model;
 mod password;
 mod rate_limit;
+pub mod remote;
 pub mod service;
 pub mod store;
 pub mod tokens;

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use crate::error::AuthError;
 use crate::keys::KeyRing;
 use crate::store::AuthStore;
+use jsonwebtoken::DecodingKey;
 
 pub const ISSUER: &str = "beatstream";
 /// Personal API tokens start with this, so the verifier knows them from JWTs at a glance.
@@ -58,6 +59,38 @@ pub fn sign_access_token(
         iat: now,
         exp: now + ttl_secs,
     })
+}
+
+/// The key id an access token names, before its signature is checked.
+pub fn token_key_id(token: &str) -> Result<String, AuthError> {
+    jsonwebtoken::decode_header(token)
+        .map_err(|_| AuthError::InvalidAccessToken("malformed".into()))?
+        .kid
+        .ok_or_else(|| AuthError::InvalidAccessToken("no key id".into()))
+}
+
+/// Checks an access token's signature with `key` and its claims (issuer, expiry with 30 s of
+/// leeway); the caller it names and when it expires. Used here and by [`crate::remote`].
+pub fn verify_signed(token: &str, key: &DecodingKey) -> Result<(Caller, u64), AuthError> {
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_issuer(&[ISSUER]);
+    validation.leeway = 30;
+    let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).map_err(|e| {
+        let reason = match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => "expired",
+            _ => "bad signature or claims",
+        };
+        AuthError::InvalidAccessToken(reason.into())
+    })?;
+    let claims = data.claims;
+    Ok((
+        Caller {
+            user_id: UserId(claims.sub),
+            username: claims.name,
+            role: claims.role,
+        },
+        claims.exp,
+    ))
 }
 
 /// Verifies bearer credentials. Verified JWTs are cached until they expire (verifying an
@@ -119,11 +152,7 @@ impl TokenVerifier {
     }
 
     async fn verify_jwt(&self, token: &str) -> Result<(Caller, u64), AuthError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|_| AuthError::InvalidAccessToken("malformed".into()))?;
-        let kid = header
-            .kid
-            .ok_or_else(|| AuthError::InvalidAccessToken("no key id".into()))?;
+        let kid = token_key_id(token)?;
         let key = match self.keys.decoding_key(&kid) {
             Some(key) => key,
             None => {
@@ -138,25 +167,7 @@ impl TokenVerifier {
                     .ok_or_else(|| AuthError::InvalidAccessToken("unknown signing key".into()))?
             }
         };
-        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
-        validation.set_issuer(&[ISSUER]);
-        validation.leeway = 30;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation).map_err(|e| {
-            let reason = match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => "expired",
-                _ => "bad signature or claims",
-            };
-            AuthError::InvalidAccessToken(reason.into())
-        })?;
-        let claims = data.claims;
-        Ok((
-            Caller {
-                user_id: UserId(claims.sub),
-                username: claims.name,
-                role: claims.role,
-            },
-            claims.exp,
-        ))
+        verify_signed(token, &key)
     }
 
     async fn verify_api_token(&self, token: &str) -> Result<Caller, AuthError> {

@@ -54,7 +54,8 @@ pub struct ConfigArgs {
     /// A music folder to scan (repeatable).
     #[arg(long)]
     pub library: Vec<PathBuf>,
-    /// Services to run, comma-separated (`all`, or some of: auth, users, catalog, playlists, search).
+    /// Services to run, comma-separated (`all`, or some of: auth, users, catalog, playlists,
+    /// search, recommendations, realtime).
     #[arg(long, value_delimiter = ',')]
     pub roles: Option<Vec<String>>,
 }

@@ -109,10 +109,11 @@ pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
 }
 
 pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
-    if !config.roles.contains(Role::Auth) {
+    let discovery = open_discovery(config).await?;
+    if !config.roles.contains(Role::Auth) && discovery.is_none() {
         bail!(
-            "roles without `auth` need a remote auth service to verify tokens, which arrives with split mode; \
-             run `auth` in this process too (roles = [\"auth\", ...])"
+            "roles without `auth` verify tokens with an auth service found through service discovery: \
+             set [discovery] url (nats://HOST:PORT or static), or run `auth` in this process too"
         );
     }
     let bus = beatstream_events::connect(&config.events.url, &config.events.namespace)
@@ -164,11 +165,14 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         .into_iter()
         .map(|relay| tokio::spawn(relay.run(stop_relays.clone())))
         .collect();
-    let authenticator = ctx
-        .authenticator
-        .clone()
-        .context("no authenticator was wired")?;
-    let discovery = open_discovery(config).await?;
+    // Without the auth service here, tokens are checked with the keys it publishes.
+    let authenticator = match (ctx.authenticator.clone(), &discovery) {
+        (Some(local), _) => local,
+        (None, Some(discovery)) => Arc::new(beatstream_auth::remote::RemoteVerifier::new(
+            discovery.clone(),
+        )),
+        (None, None) => bail!("no authenticator was wired"),
+    };
     if let Some(d) = &discovery {
         ctx.locations.push(format!(
             "discovery: {} ({})",

@@ -1,6 +1,7 @@
 //! Service discovery through the real binary: two processes on one PostgreSQL and one NATS
-//! announce themselves with their roles; one that stops leaves at once; a process alone
-//! announces nothing.
+//! announce themselves with their roles; the one without the auth service checks tokens with
+//! the keys the other publishes; one that stops leaves at once; a process alone announces
+//! nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -62,7 +63,7 @@ async fn instances_announce_their_roles_and_leave_when_they_stop() {
     let second_dir = second_dir.display().to_string();
     let mut with_roles = discovery.clone();
     with_roles.extend([
-        ("BEATSTREAM_ROLES", "auth,realtime"),
+        ("BEATSTREAM_ROLES", "realtime"),
         ("BEATSTREAM_DATA_DIR", second_dir.as_str()),
     ]);
     let second = env.start(&with_roles);
@@ -95,7 +96,38 @@ async fn instances_announce_their_roles_and_leave_when_they_stop() {
         .find(|(address, _)| *address == second.base)
         .expect("the second is listed")
         .1;
-    assert_eq!(second_roles, &["auth", "realtime"]);
+    assert_eq!(second_roles, &["realtime"]);
+
+    // The second runs no auth service: it checks access tokens with the published keys, and
+    // asks the auth service about personal API tokens.
+    let client = reqwest::Client::new();
+    let (status, body) = get(&client, &second.url("/api/v1/me/devices"), Some(&token)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, created) = post(
+        &client,
+        &first.url("/api/v1/me/tokens"),
+        serde_json::json!({"name": "script"}),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 201, "{created}");
+    let api_token = created["token"].as_str().unwrap();
+    let (status, body) = get(&client, &second.url("/api/v1/me/devices"), Some(api_token)).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(
+        &client,
+        &second.url("/api/v1/me/devices"),
+        Some("not.a.token"),
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = get(
+        &client,
+        &second.url("/api/v1/me/devices"),
+        Some("bsp_made_up"),
+    )
+    .await;
+    assert_eq!(status, 401);
     // Admins only.
     let (status, _) = get(
         &reqwest::Client::new(),
@@ -110,13 +142,6 @@ async fn instances_announce_their_roles_and_leave_when_they_stop() {
     let left = instances(&first.base, &token, 1).await;
     assert_eq!(left[0].0, first.base);
     drop(first);
-    if let Ok(client) = async_nats::connect(nats_url()).await {
-        if let support::Backend::External { namespace, .. } = &env.backend {
-            let _ = async_nats::jetstream::new(client)
-                .delete_stream(format!("KV_{}_instances", namespace.to_uppercase()))
-                .await;
-        }
-    }
     env.finish().await;
 }
 

@@ -128,3 +128,25 @@ pub struct RotatedKeyResponse {
 }
 
 pub type JwksResponse = Jwks;
+
+/// `POST /api/v1/auth/introspect`: is this bearer credential good, and whose is it?
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IntrospectRequest {
+    pub token: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IntrospectResponse {
+    pub active: bool,
+    /// The caller the token stands for, when it is active.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<IntrospectedUser>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IntrospectedUser {
+    pub id: String,
+    pub username: String,
+    pub role: beatstream_core::UserRole,
+}

@@ -59,6 +59,31 @@ pub async fn logout(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Whether a bearer credential (access token or personal API token) is good, and whose it is:
+/// `{active: true, user: {id, username, role}}` or `{active: false}`. Other instances that do
+/// not run the auth service ask this about API tokens (access tokens they check with the JWKS).
+#[utoipa::path(post, path = "/api/v1/auth/introspect", tag = "auth", request_body = IntrospectRequest,
+    responses((status = 200, body = IntrospectResponse)))]
+pub async fn introspect(
+    State(auth): State<AuthService>,
+    ApiJson(body): ApiJson<IntrospectRequest>,
+) -> Json<IntrospectResponse> {
+    Json(match auth.verifier().verify(&body.token).await {
+        Ok(caller) => IntrospectResponse {
+            active: true,
+            user: Some(IntrospectedUser {
+                id: caller.user_id.to_string(),
+                username: caller.username,
+                role: caller.role,
+            }),
+        },
+        Err(_) => IntrospectResponse {
+            active: false,
+            user: None,
+        },
+    })
+}
+
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
     responses((status = 200, body = JwksResponse)))]
 pub async fn jwks(State(auth): State<AuthService>) -> Json<JwksResponse> {

@@ -1,6 +1,6 @@
 //! The auth service's routes and their OpenAPI description.
 
-mod dto;
+pub(crate) mod dto;
 mod handlers;
 
 use axum::routing::{delete, get, post};
@@ -15,6 +15,7 @@ pub fn router(auth: AuthService) -> Router {
         .route("/api/v1/auth/login", post(handlers::login))
         .route("/api/v1/auth/refresh", post(handlers::refresh))
         .route("/api/v1/auth/logout", post(handlers::logout))
+        .route("/api/v1/auth/introspect", post(handlers::introspect))
         .route("/.well-known/jwks.json", get(handlers::jwks))
         .route(
             "/api/v1/me/tokens",
@@ -32,6 +33,7 @@ pub fn router(auth: AuthService) -> Router {
     handlers::login,
     handlers::refresh,
     handlers::logout,
+    handlers::introspect,
     handlers::jwks,
     handlers::create_token,
     handlers::list_tokens,

@@ -1,6 +1,6 @@
 //! The live channel on NATS JetStream: a stream `<NAMESPACE>_LIVE` in memory, subjects
 //! `<namespace>_live.u.<user>` and `<namespace>_live.admins`, messages kept ten minutes (at
-//! most a million, 512 MiB). Each
+//! most 200,000 of at most 1 MiB each). Each
 //! instance reads all of it through its own ordered consumer; the stream sequence is the
 //! message's sequence and the stream's creation time the epoch.
 
@@ -43,8 +43,10 @@ impl NatsLive {
                 subjects: vec![format!("{prefix}.>")],
                 storage: stream::StorageType::Memory,
                 max_age: KEEP,
-                max_messages: 1_000_000,
-                max_bytes: 512 * 1024 * 1024,
+                // No byte limit: JetStream reserves a memory stream's byte limit up front, which
+                // adds up across namespaces. Count, age and message size bound it instead.
+                max_messages: 200_000,
+                max_message_size: 1024 * 1024,
                 discard: stream::DiscardPolicy::Old,
                 duplicate_window: Duration::from_secs(60),
                 ..Default::default()

@@ -124,9 +124,16 @@ impl Env {
                 admin.close().await;
             }
             if let Ok(client) = async_nats::connect(nats_url()).await {
-                let _ = async_nats::jetstream::new(client)
-                    .delete_stream(namespace.to_uppercase())
-                    .await;
+                let js = async_nats::jetstream::new(client);
+                let upper = namespace.to_uppercase();
+                // The event stream, the live stream, and the discovery bucket.
+                for stream in [
+                    upper.clone(),
+                    format!("{upper}_LIVE"),
+                    format!("KV_{upper}_instances"),
+                ] {
+                    let _ = js.delete_stream(stream).await;
+                }
             }
         }
     }
