@@ -9,14 +9,16 @@
 //! `/api/docs`, and the web player at `/` (every other path that is not an API route; see
 //! [`web`]).
 //!
-//! It also answers `GET /api/v1/admin/instances` from service discovery. This crate owns no
-//! tables and emits no events. Routing to remote instances (split mode) is not built yet.
+//! It also answers `GET /api/v1/admin/instances` from service discovery and, in a split
+//! deployment, forwards the routes of services this process does not run to instances that do
+//! ([`proxy`]). This crate owns no tables and emits no events.
 
 mod authn;
 mod docs;
 mod health;
 mod instances;
 mod metrics;
+pub mod proxy;
 pub mod web;
 
 use std::sync::Arc;
@@ -52,6 +54,8 @@ pub struct AppParts {
     pub web_dir: Option<std::path::PathBuf>,
     /// Service discovery, when this process announces itself (split deployments).
     pub discovery: Option<Arc<dyn beatstream_discovery::Discovery>>,
+    /// Services that run elsewhere: their routes are forwarded (needs `discovery`).
+    pub remote: Vec<proxy::RemoteService>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -59,12 +63,19 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub fn app(parts: AppParts) -> Router {
     let mut api = Router::new().route(
         "/api/v1/admin/instances",
-        get(instances::list).with_state(parts.discovery),
+        get(instances::list).with_state(parts.discovery.clone()),
     );
     for service in parts.services {
         api = api.merge(service);
     }
     let mut openapi = parts.openapi;
+    if let (Some(discovery), false) = (parts.discovery.clone(), parts.remote.is_empty()) {
+        for service in &parts.remote {
+            openapi.merge(service.openapi.clone());
+        }
+        let proxy = Arc::new(proxy::Proxy::new(discovery, parts.request_timeout));
+        api = api.merge(proxy::router(parts.remote, proxy));
+    }
     openapi.merge(<instances::InstancesApi as utoipa::OpenApi>::openapi());
     let openapi_json = docs::render_openapi(openapi);
     let web_dir = parts.web_dir;

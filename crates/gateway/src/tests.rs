@@ -57,6 +57,7 @@ fn app_with_web(web_dir: Option<std::path::PathBuf>) -> Router {
         request_timeout: Duration::from_millis(100),
         web_dir,
         discovery: None,
+        remote: Vec::new(),
     })
 }
 

@@ -97,6 +97,19 @@ fn migrations_of(role: Role) -> (&'static str, &'static Migrations) {
     }
 }
 
+/// A service's routes, as its OpenAPI document lists them.
+fn openapi_of(role: Role) -> utoipa::openapi::OpenApi {
+    match role {
+        Role::Auth => beatstream_auth::AuthApi::openapi(),
+        Role::Users => beatstream_users::UsersApi::openapi(),
+        Role::Catalog => beatstream_catalog::CatalogApi::openapi(),
+        Role::Playlists => beatstream_playlists::PlaylistsApi::openapi(),
+        Role::Search => beatstream_search::SearchApi::openapi(),
+        Role::Recommendations => beatstream_recommend::RecommendApi::openapi(),
+        Role::Realtime => beatstream_realtime::RealtimeApi::openapi(),
+    }
+}
+
 /// `beatstream migrate`.
 pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
     for role in config.roles.iter() {
@@ -191,6 +204,18 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
         web_dir: beatstream_gateway::web::locate(&config.http.web_dir),
         discovery: discovery.clone(),
+        // With discovery, the routes of services running elsewhere are forwarded to them.
+        remote: match &discovery {
+            Some(_) => Role::ALL
+                .into_iter()
+                .filter(|role| !config.roles.contains(*role))
+                .map(|role| beatstream_gateway::proxy::RemoteService {
+                    role: role.as_str(),
+                    openapi: openapi_of(role),
+                })
+                .collect(),
+            None => Vec::new(),
+        },
     });
     Ok(Wired {
         router,

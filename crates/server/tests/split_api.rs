@@ -1,0 +1,110 @@
+//! Split processes on one PostgreSQL and one NATS: a process without the catalog forwards the
+//! catalog's routes to the instances that run it (found through discovery), streams audio
+//! through with ranges, and keeps answering when one catalog instance is killed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use support::{copy_fixture_library, credentials, get, post, Env};
+
+fn nats_url() -> String {
+    std::env::var("BEATSTREAM_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
+}
+
+#[tokio::test]
+async fn a_process_forwards_the_routes_of_services_it_does_not_run() {
+    let env = Env::external().await;
+    let nats = nats_url();
+    let library = env.dir.path().join("library");
+    copy_fixture_library(&library);
+    let library = library.display().to_string();
+    let dir = |name: &str| env.dir.path().join(name).display().to_string();
+    let (front_dir, one_dir, two_dir) = (dir("front"), dir("catalog-1"), dir("catalog-2"));
+    let front = env.start(&[
+        ("BEATSTREAM_DISCOVERY__URL", nats.as_str()),
+        (
+            "BEATSTREAM_ROLES",
+            "auth,users,playlists,search,recommendations,realtime",
+        ),
+        ("BEATSTREAM_DATA_DIR", front_dir.as_str()),
+    ]);
+    let catalog_one = env.start(&[
+        ("BEATSTREAM_DISCOVERY__URL", nats.as_str()),
+        ("BEATSTREAM_ROLES", "catalog"),
+        ("BEATSTREAM_DATA_DIR", one_dir.as_str()),
+        ("BEATSTREAM_LIBRARY", library.as_str()),
+    ]);
+    let catalog_two = env.start(&[
+        ("BEATSTREAM_DISCOVERY__URL", nats.as_str()),
+        ("BEATSTREAM_ROLES", "catalog"),
+        ("BEATSTREAM_DATA_DIR", two_dir.as_str()),
+    ]);
+    let client = reqwest::Client::new();
+    let (status, session) = post(
+        &client,
+        &front.url("/api/v1/auth/signup"),
+        credentials("admin"),
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{session}");
+    let token = session["access_token"].as_str().unwrap().to_string();
+
+    // The catalog's routes, through the process that does not run it.
+    let started = Instant::now();
+    let tracks = loop {
+        let (status, body) = get(
+            &client,
+            &front.url("/api/v1/tracks?limit=100"),
+            Some(&token),
+        )
+        .await;
+        if status == 200 && body["items"].as_array().unwrap().len() == 16 {
+            break body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{status} {body}\n{}",
+            catalog_one.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let id = tracks["items"][0]["id"].as_str().unwrap();
+    let response = client
+        .get(front.url(&format!("/api/v1/tracks/{id}/stream")))
+        .bearer_auth(&token)
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 206);
+    assert!(response.headers()["content-range"]
+        .to_str()
+        .unwrap()
+        .starts_with("bytes 0-99/"));
+    assert_eq!(response.bytes().await.unwrap().len(), 100);
+    let (_, doc) = get(&client, &front.url("/api/openapi.json"), None).await;
+    assert!(
+        doc["paths"].get("/api/v1/tracks/{id}/stream").is_some(),
+        "the whole API is documented"
+    );
+    // Errors of the service come through as they are.
+    let (status, body) = get(&client, &front.url("/api/v1/tracks/nope"), Some(&token)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("track_not_found"))
+    );
+
+    // One catalog instance dies: reads keep working (retried on the other).
+    catalog_two.kill();
+    for _ in 0..30 {
+        let (status, body) = get(&client, &front.url("/api/v1/tracks?limit=5"), Some(&token)).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    drop(catalog_one);
+    drop(front);
+    env.finish().await;
+}
