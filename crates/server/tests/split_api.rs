@@ -108,3 +108,121 @@ async fn a_process_forwards_the_routes_of_services_it_does_not_run() {
     drop(front);
     env.finish().await;
 }
+
+/// A moto S3 server of the test's own, with a bucket.
+struct Moto(std::process::Child, String);
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn moto() -> Moto {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("moto_server (pip install 'moto[s3,server]')");
+    let endpoint = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "moto_server did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let created = reqwest::Client::new()
+        .put(format!("{endpoint}/media"))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success());
+    Moto(child, endpoint)
+}
+
+/// Two catalog instances on one S3 bucket: a file uploaded to one streams from the other.
+#[tokio::test]
+async fn an_upload_to_one_catalog_instance_streams_from_another() {
+    let env = Env::external().await;
+    let s3 = moto().await;
+    let nats = nats_url();
+    let dir = |name: &str| env.dir.path().join(name).display().to_string();
+    let (one_dir, two_dir) = (dir("one"), dir("two"));
+    let shared = [
+        ("BEATSTREAM_DISCOVERY__URL", nats.as_str()),
+        ("BEATSTREAM_STORAGE__URL", "s3://media/beatstream"),
+        ("BEATSTREAM_STORAGE__S3_ENDPOINT", s3.1.as_str()),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ];
+    let mut first_env = shared.to_vec();
+    first_env.push(("BEATSTREAM_DATA_DIR", one_dir.as_str()));
+    let first = env.start(&first_env);
+    let mut second_env = shared.to_vec();
+    second_env.extend([
+        ("BEATSTREAM_DATA_DIR", two_dir.as_str()),
+        ("BEATSTREAM_ROLES", "catalog"),
+    ]);
+    let second = env.start(&second_env);
+
+    let client = reqwest::Client::new();
+    let (_, session) = post(
+        &client,
+        &first.url("/api/v1/auth/signup"),
+        credentials("admin"),
+        None,
+    )
+    .await;
+    let token = session["access_token"].as_str().unwrap().to_string();
+    let content = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../catalog/tests/fixtures/library/Unicode/Björk – Jóga (日本).ogg"
+    ))
+    .unwrap();
+    let boundary = "split-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload.ogg\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(&content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let uploaded = client
+        .post(first.url("/api/v1/tracks"))
+        .bearer_auth(&token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 201);
+    let track: serde_json::Value = uploaded.json().await.unwrap();
+
+    // Straight from the other instance, which never saw the upload.
+    let response = client
+        .get(second.url(&format!(
+            "/api/v1/tracks/{}/stream",
+            track["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&token)
+        .header("range", "bytes=4-7")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 206, "{}", second.log_text());
+    assert_eq!(&response.bytes().await.unwrap()[..], &content[4..8]);
+    drop(second);
+    drop(first);
+    env.finish().await;
+}
