@@ -430,8 +430,11 @@ impl RealtimeService {
                 match next {
                     Some(Ok(message)) => service.inner.hub.deliver(message),
                     Some(Err(e)) => {
+                        // Messages were lost, or the channel broke (a broker restart): clients
+                        // reload, and this instance listens afresh.
                         tracing::warn!(error = %e, "realtime: live messages were lost; clients will reload");
                         service.inner.hub.lost_messages();
+                        feed = None;
                     }
                     None => {
                         tracing::error!("realtime: the live channel closed; listening again");

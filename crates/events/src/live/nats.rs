@@ -25,6 +25,36 @@ pub struct NatsLive {
     epoch: String,
 }
 
+/// The live stream, created if missing (at start, and again after a NATS restart emptied the
+/// server's memory).
+async fn ensure_stream(
+    js: &jetstream::Context,
+    stream_name: &str,
+    prefix: &str,
+) -> Result<stream::Stream, BusError> {
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        js.get_or_create_stream(stream::Config {
+            name: stream_name.to_string(),
+            subjects: vec![format!("{prefix}.>")],
+            storage: stream::StorageType::Memory,
+            max_age: KEEP,
+            // No byte limit: JetStream reserves a memory stream's byte limit up front, which
+            // adds up across namespaces. Count, age and message size bound it instead.
+            max_messages: 200_000,
+            max_message_size: 1024 * 1024,
+            discard: stream::DiscardPolicy::Old,
+            duplicate_window: Duration::from_secs(60),
+            ..Default::default()
+        }),
+    )
+    .await
+    .map_err(|_| {
+        BusError::Connection("NATS did not answer within 10 s; is JetStream enabled (-js)?".into())
+    })?
+    .map_err(|e| BusError::Connection(format!("creating stream {stream_name}: {e}")))
+}
+
 impl NatsLive {
     pub async fn connect(url: &str, namespace: &str) -> Result<Self, BusError> {
         let client = async_nats::ConnectOptions::new()
@@ -36,29 +66,7 @@ impl NatsLive {
         let js = jetstream::new(client.clone());
         let prefix = format!("{namespace}_live");
         let stream_name = format!("{}_LIVE", crate::nats::stream_name(namespace));
-        let stream = tokio::time::timeout(
-            Duration::from_secs(10),
-            js.get_or_create_stream(stream::Config {
-                name: stream_name.clone(),
-                subjects: vec![format!("{prefix}.>")],
-                storage: stream::StorageType::Memory,
-                max_age: KEEP,
-                // No byte limit: JetStream reserves a memory stream's byte limit up front, which
-                // adds up across namespaces. Count, age and message size bound it instead.
-                max_messages: 200_000,
-                max_message_size: 1024 * 1024,
-                discard: stream::DiscardPolicy::Old,
-                duplicate_window: Duration::from_secs(60),
-                ..Default::default()
-            }),
-        )
-        .await
-        .map_err(|_| {
-            BusError::Connection(
-                "NATS did not answer within 10 s; is JetStream enabled (-js)?".into(),
-            )
-        })?
-        .map_err(|e| BusError::Connection(format!("creating stream {stream_name}: {e}")))?;
+        let stream = ensure_stream(&js, &stream_name, &prefix).await?;
         let created = stream.cached_info().created.unix_timestamp_nanos();
         Ok(NatsLive {
             js,
@@ -127,9 +135,7 @@ impl LiveBus for NatsLive {
             group: "(every instance)".into(),
             reason,
         };
-        let stream = self
-            .js
-            .get_stream(&self.stream_name)
+        let stream = ensure_stream(&self.js, &self.stream_name, &self.prefix)
             .await
             .map_err(|e| subscribe_err(e.to_string()))?;
         let deliver_policy = if since.is_zero() {

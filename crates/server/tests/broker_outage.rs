@@ -1,0 +1,186 @@
+//! NATS goes away for 10 s under a running server (a NATS of the test's own, so nobody else's
+//! is stopped): requests keep working, changes made meanwhile wait in the outboxes, and once
+//! NATS is back they reach search and the playlists service.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{copy_fixture_library, credentials, get, post, Env};
+
+struct Nats {
+    child: Option<Child>,
+    port: u16,
+    store: tempfile::TempDir,
+}
+
+impl Nats {
+    fn start(port: u16, store: tempfile::TempDir) -> Nats {
+        let child = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server (Debian's nats-server package)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "nats-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Nats {
+            child: Some(child),
+            port,
+            store,
+        }
+    }
+
+    /// SIGTERM, and wait for it to exit.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Waits until `check` holds, up to `limit`.
+async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < limit,
+            "{what} did not happen within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn changes_made_while_nats_is_down_arrive_when_it_is_back() {
+    let env = Env::external().await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut nats = Nats::start(port, tempfile::tempdir().unwrap());
+    let url = format!("nats://127.0.0.1:{port}");
+    let library = env.dir.path().join("library");
+    copy_fixture_library(&library);
+    let library = library.display().to_string();
+    let server = env.start(&[
+        ("BEATSTREAM_EVENTS__URL", url.as_str()),
+        ("BEATSTREAM_LIBRARY", library.as_str()),
+    ]);
+    let client = reqwest::Client::new();
+    let (_, session) = post(
+        &client,
+        &server.url("/api/v1/auth/signup"),
+        credentials("owner"),
+        None,
+    )
+    .await;
+    let token = session["access_token"].as_str().unwrap().to_string();
+    let search = |q: &str| {
+        let (client, url, token) = (
+            client.clone(),
+            server.url(&format!("/api/v1/search?q={q}&types=playlist")),
+            token.clone(),
+        );
+        async move {
+            let (_, body) = get(&client, &url, Some(&token)).await;
+            body["playlists"]["items"].as_array().map_or(0, Vec::len)
+        }
+    };
+    let (status, _) = post(
+        &client,
+        &server.url("/api/v1/playlists"),
+        json!({"name": "Beforehand", "public": true}),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 201);
+    eventually(
+        Duration::from_secs(20),
+        "the first playlist reaching search",
+        || async { search("beforehand").await == 1 },
+    )
+    .await;
+
+    // NATS goes away for 10 s; the API keeps answering and takes changes.
+    nats.stop();
+    let (status, body) = post(
+        &client,
+        &server.url("/api/v1/playlists"),
+        json!({"name": "Outage mix", "public": true}),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, tracks) = get(&client, &server.url("/api/v1/tracks?limit=3"), Some(&token)).await;
+    assert_eq!(status, 200);
+    let playlist_path = format!("/api/v1/playlists/{}/tracks", body["id"].as_str().unwrap());
+    let ids: Vec<Value> = tracks["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].clone())
+        .collect();
+    let (status, _) = post(
+        &client,
+        &server.url(&playlist_path),
+        json!({"track_ids": ids}),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 201);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(
+        search("outage").await,
+        0,
+        "nothing could carry the change to search yet"
+    );
+
+    // Back, with its stored streams: what waited in the outboxes goes out.
+    let store = std::mem::replace(&mut nats.store, tempfile::tempdir().unwrap());
+    let _back = Nats::start(nats.port, store);
+    eventually(
+        Duration::from_secs(60),
+        "the playlist made during the outage reaching search",
+        || async { search("outage").await == 1 },
+    )
+    .await;
+    let (_, found) = get(
+        &client,
+        &server.url("/api/v1/search?q=outage&types=playlist"),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(found["playlists"]["items"][0]["track_count"], 3, "{found}");
+    drop(server);
+    env.finish().await;
+}
