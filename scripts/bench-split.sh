@@ -40,7 +40,7 @@ start() { # name port roles [library]
 
 measure() { # label url token
   local out
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -H "Authorization: Bearer $3" "$2")
+  out=$(wrk -t"$(( CONNECTIONS < 2 ? 1 : 2 ))" -c"$CONNECTIONS" -d"${SECONDS_EACH}s" --latency -H "Authorization: Bearer $3" "$2")
   local p50 p99 rps
   p50=$(echo "$out" | awk '/^ +50%/ {print $2}')
   p99=$(echo "$out" | awk '/^ +99%/ {print $2}')

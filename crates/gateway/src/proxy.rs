@@ -186,7 +186,22 @@ impl Proxy {
                 }
                 (None, None) => outgoing,
             };
-            match outgoing.send().await {
+            // The time limit covers the answer's head only: a long stream is not cut.
+            let sent = match tokio::time::timeout(self.timeout, outgoing.send()).await {
+                Ok(sent) => sent,
+                Err(_) => {
+                    self.record(&instance.address, false);
+                    last_error = Some(format!(
+                        "{}: no answer within {:?}",
+                        instance.address, self.timeout
+                    ));
+                    if buffered.is_none() {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            match sent {
                 Ok(response)
                     if matches!(
                         response.status(),
