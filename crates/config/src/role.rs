@@ -20,10 +20,13 @@ pub enum Role {
     Recommendations,
     /// Live updates over WebSockets, devices and remote control.
     Realtime,
+    /// No service of its own: the public entry point of a split deployment, forwarding every
+    /// route to the instances of its service (needs service discovery).
+    Gateway,
 }
 
 impl Role {
-    pub const ALL: [Role; 7] = [
+    pub const ALL: [Role; 8] = [
         Role::Auth,
         Role::Users,
         Role::Catalog,
@@ -31,7 +34,13 @@ impl Role {
         Role::Search,
         Role::Recommendations,
         Role::Realtime,
+        Role::Gateway,
     ];
+
+    /// Whether the role is a service (with routes and tables), not the gateway.
+    pub fn is_service(self) -> bool {
+        self != Role::Gateway
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -42,6 +51,7 @@ impl Role {
             Role::Search => "search",
             Role::Recommendations => "recommendations",
             Role::Realtime => "realtime",
+            Role::Gateway => "gateway",
         }
     }
 

@@ -76,8 +76,10 @@ pub async fn open_service_db(
     Ok((db, location))
 }
 
-fn migrations_of(role: Role) -> (&'static str, &'static Migrations) {
-    match role {
+/// A service's name and migrations; `None` for the gateway, which has no tables.
+fn migrations_of(role: Role) -> Option<(&'static str, &'static Migrations)> {
+    Some(match role {
+        Role::Gateway => return None,
         Role::Auth => (beatstream_auth::SERVICE, &beatstream_auth::MIGRATIONS),
         Role::Users => (beatstream_users::SERVICE, &beatstream_users::MIGRATIONS),
         Role::Catalog => (beatstream_catalog::SERVICE, &beatstream_catalog::MIGRATIONS),
@@ -94,7 +96,7 @@ fn migrations_of(role: Role) -> (&'static str, &'static Migrations) {
             beatstream_realtime::SERVICE,
             &beatstream_realtime::MIGRATIONS,
         ),
-    }
+    })
 }
 
 /// A service's routes, as its OpenAPI document lists them.
@@ -107,13 +109,16 @@ fn openapi_of(role: Role) -> utoipa::openapi::OpenApi {
         Role::Search => beatstream_search::SearchApi::openapi(),
         Role::Recommendations => beatstream_recommend::RecommendApi::openapi(),
         Role::Realtime => beatstream_realtime::RealtimeApi::openapi(),
+        Role::Gateway => utoipa::openapi::OpenApiBuilder::new().build(),
     }
 }
 
 /// `beatstream migrate`.
 pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
     for role in config.roles.iter() {
-        let (service, migrations) = migrations_of(role);
+        let Some((service, migrations)) = migrations_of(role) else {
+            continue;
+        };
         let (db, location) = open_service_db(config, service, migrations).await?;
         println!("{service}: migrated ({})", location.describe());
         db.close().await;
@@ -169,6 +174,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
             Role::Search => wire_search(&mut ctx).await?,
             Role::Recommendations => wire_recommendations(&mut ctx).await?,
             Role::Realtime => wire_realtime(&mut ctx).await?,
+            Role::Gateway => {}
         }
     }
     // Relays start once every consumer has subscribed, so nothing is published to a group that
@@ -208,7 +214,7 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         remote: match &discovery {
             Some(_) => Role::ALL
                 .into_iter()
-                .filter(|role| !config.roles.contains(*role))
+                .filter(|role| role.is_service() && !config.roles.contains(*role))
                 .map(|role| beatstream_gateway::proxy::RemoteService {
                     role: role.as_str(),
                     openapi: openapi_of(role),
@@ -302,14 +308,14 @@ pub fn catalog_settings(config: &Config) -> beatstream_catalog::CatalogSettings 
 /// Opens the service's database, registers its probe and outbox relay.
 async fn service_db(ctx: &mut Context<'_>, role: Role) -> anyhow::Result<(Db, OutboxRelay)> {
     let db = service_db_only(ctx, role).await?;
-    let (service, _) = migrations_of(role);
+    let (service, _) = migrations_of(role).context("the gateway has no database")?;
     let relay = OutboxRelay::new(service, db.clone(), ctx.bus.clone());
     Ok((db, relay))
 }
 
 /// Opens the database of a service that emits no events, and registers its probe.
 async fn service_db_only(ctx: &mut Context<'_>, role: Role) -> anyhow::Result<Db> {
-    let (service, migrations) = migrations_of(role);
+    let (service, migrations) = migrations_of(role).context("the gateway has no database")?;
     let (db, location) = open_service_db(ctx.config, service, migrations).await?;
     ctx.locations
         .push(format!("{service}: {}", location.describe()));

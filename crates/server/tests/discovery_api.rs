@@ -90,7 +90,7 @@ async fn instances_announce_their_roles_and_leave_when_they_stop() {
         .find(|(address, _)| *address == first.base)
         .expect("the first is listed")
         .1;
-    assert_eq!(first_roles.len(), 7, "{first_roles:?}");
+    assert_eq!(first_roles.len(), 8, "{first_roles:?}");
     let second_roles = &listed
         .iter()
         .find(|(address, _)| *address == second.base)
