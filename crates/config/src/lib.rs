@@ -165,6 +165,9 @@ pub struct HttpConfig {
     /// The built web player (`web/dist`); empty: `web/dist` under the working directory, else
     /// the one in the source tree the binary was built from.
     pub web_dir: PathBuf,
+    /// Requests a second per client address (0: no limit), and the burst allowed over it.
+    pub rate_limit_per_second: u32,
+    pub rate_limit_burst: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -256,6 +259,8 @@ impl Default for HttpConfig {
             shutdown_grace_secs: 20,
             request_timeout_secs: 30,
             web_dir: PathBuf::new(),
+            rate_limit_per_second: 0,
+            rate_limit_burst: 100,
         }
     }
 }

@@ -19,6 +19,7 @@ mod health;
 mod instances;
 mod metrics;
 pub mod proxy;
+mod rate_limit;
 pub mod web;
 
 use std::sync::Arc;
@@ -56,6 +57,8 @@ pub struct AppParts {
     pub discovery: Option<Arc<dyn beatstream_discovery::Discovery>>,
     /// Services that run elsewhere: their routes are forwarded (needs `discovery`).
     pub remote: Vec<proxy::RemoteService>,
+    /// Requests a second per client address, and the burst allowed; 0 turns the limit off.
+    pub rate_limit: (u32, u32),
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -87,7 +90,13 @@ pub fn app(parts: AppParts) -> Router {
             authn::authenticate,
         ));
 
-    Router::new()
+    let rate_limit = (parts.rate_limit.0 > 0).then(|| {
+        Arc::new(rate_limit::RateLimit::new(
+            parts.rate_limit.0,
+            parts.rate_limit.1,
+        ))
+    });
+    let router = Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz).with_state(Arc::new(parts.probes)))
         .route("/metrics", get(metrics::render).with_state(parts.metrics))
@@ -125,7 +134,15 @@ pub fn app(parts: AppParts) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
-        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
+    match rate_limit {
+        // Outermost: a client over its limit costs nothing further.
+        Some(limit) => router.layer(axum::middleware::from_fn_with_state(
+            limit,
+            rate_limit::limit,
+        )),
+        None => router,
+    }
 }
 
 async fn route_not_found() -> ApiError {

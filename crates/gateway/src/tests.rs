@@ -58,6 +58,7 @@ fn app_with_web(web_dir: Option<std::path::PathBuf>) -> Router {
         web_dir,
         discovery: None,
         remote: Vec::new(),
+        rate_limit: (0, 0),
     })
 }
 

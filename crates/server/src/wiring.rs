@@ -210,6 +210,10 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
         request_timeout: Duration::from_secs(config.http.request_timeout_secs),
         web_dir: beatstream_gateway::web::locate(&config.http.web_dir),
         discovery: discovery.clone(),
+        rate_limit: (
+            config.http.rate_limit_per_second,
+            config.http.rate_limit_burst,
+        ),
         // With discovery, the routes of services running elsewhere are forwarded to them.
         remote: match &discovery {
             Some(_) => Role::ALL

@@ -258,3 +258,39 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+/// The edge's rate limit: a burst, then 429 `rate_limited` with `Retry-After`.
+#[tokio::test]
+async fn the_edge_limits_requests_per_address() {
+    let env = Env::embedded().await;
+    let server = env.start(&[
+        ("BEATSTREAM_HTTP__RATE_LIMIT_PER_SECOND", "1"),
+        ("BEATSTREAM_HTTP__RATE_LIMIT_BURST", "3"),
+    ]);
+    let client = reqwest::Client::new();
+    for _ in 0..3 {
+        let response = client.get(server.url("/healthz")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let response = client
+        .get(server.url("/api/v1/tracks"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "1");
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "rate_limited");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        client
+            .get(server.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    drop(server);
+    env.finish().await;
+}
