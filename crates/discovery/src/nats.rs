@@ -10,6 +10,9 @@ use futures_util::TryStreamExt;
 use crate::{Discovery, DiscoveryError, Instance};
 
 pub struct NatsDiscovery {
+    js: jetstream::Context,
+    bucket: String,
+    ttl: Duration,
     store: kv::Store,
 }
 
@@ -43,45 +46,63 @@ impl NatsDiscovery {
             .map_err(|e| DiscoveryError::Unreachable(format!("{url}: {e}")))?;
         let js = jetstream::new(client);
         let bucket = bucket_name(namespace);
-        // The bucket's stream, made as `create_key_value` would; that call first asks for the
-        // account's details in a form older servers (2.9, Debian's) do not answer.
-        let unreachable = |e: String| DiscoveryError::Unreachable(format!("bucket {bucket}: {e}"));
-        tokio::time::timeout(
-            Duration::from_secs(10),
-            js.get_or_create_stream(stream::Config {
-                name: format!("KV_{bucket}"),
-                subjects: vec![format!("$KV.{bucket}.>")],
-                max_messages_per_subject: 1,
-                max_age: ttl,
-                storage: stream::StorageType::Memory,
-                allow_rollup: true,
-                deny_delete: true,
-                allow_direct: true,
-                discard: stream::DiscardPolicy::New,
-                duplicate_window: ttl.min(Duration::from_secs(120)),
-                ..Default::default()
-            }),
-        )
-        .await
-        .map_err(|_| {
-            unreachable("NATS did not answer within 10 s; is JetStream enabled (-js)?".into())
-        })?
-        .map_err(|e| unreachable(e.to_string()))?;
-        let store = js
-            .get_key_value(&bucket)
-            .await
-            .map_err(|e| unreachable(e.to_string()))?;
-        Ok(NatsDiscovery { store })
+        let store = open_bucket(&js, &bucket, ttl).await?;
+        Ok(NatsDiscovery {
+            js,
+            bucket,
+            ttl,
+            store,
+        })
     }
+}
+
+/// The bucket, its stream made if missing, as `create_key_value` would make it; that call first
+/// asks for the account's details in a form older servers (2.9, Debian's) do not answer.
+async fn open_bucket(
+    js: &jetstream::Context,
+    bucket: &str,
+    ttl: Duration,
+) -> Result<kv::Store, DiscoveryError> {
+    let unreachable = |e: String| DiscoveryError::Unreachable(format!("bucket {bucket}: {e}"));
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        js.get_or_create_stream(stream::Config {
+            name: format!("KV_{bucket}"),
+            subjects: vec![format!("$KV.{bucket}.>")],
+            max_messages_per_subject: 1,
+            max_age: ttl,
+            storage: stream::StorageType::Memory,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: stream::DiscardPolicy::New,
+            duplicate_window: ttl.min(Duration::from_secs(120)),
+            ..Default::default()
+        }),
+    )
+    .await
+    .map_err(|_| {
+        unreachable("NATS did not answer within 10 s; is JetStream enabled (-js)?".into())
+    })?
+    .map_err(|e| unreachable(e.to_string()))?;
+    js.get_key_value(bucket)
+        .await
+        .map_err(|e| unreachable(e.to_string()))
 }
 
 #[async_trait::async_trait]
 impl Discovery for NatsDiscovery {
     async fn announce(&self, instance: &Instance) -> Result<(), DiscoveryError> {
-        let value =
-            serde_json::to_vec(instance).map_err(|e| DiscoveryError::Failed(e.to_string()))?;
-        self.store
-            .put(&instance.id, value.into())
+        let value: bytes::Bytes = serde_json::to_vec(instance)
+            .map_err(|e| DiscoveryError::Failed(e.to_string()))?
+            .into();
+        if self.store.put(&instance.id, value.clone()).await.is_ok() {
+            return Ok(());
+        }
+        // A broker restart may have lost the bucket (kept in memory): make it again, once.
+        let store = open_bucket(&self.js, &self.bucket, self.ttl).await?;
+        store
+            .put(&instance.id, value)
             .await
             .map_err(|e| DiscoveryError::Unreachable(format!("announcing {}: {e}", instance.id)))?;
         Ok(())

@@ -3,9 +3,10 @@
 //! OpenAPI document (compiled into every binary), so a process knows the whole API.
 //!
 //! Per request: the instances serving the role, round robin, skipping those whose circuit is
-//! open (three failures in a row open it for 10 s). Idempotent requests (GET, HEAD, PUT,
-//! DELETE, OPTIONS) with a body of up to 1 MiB are retried on another instance when one
-//! cannot be reached, times out or answers 502, 503 or 504; other requests go to one instance.
+//! open (three failures in a row open it for 10 s). A request with a body of up to 1 MiB goes
+//! to another instance (three in all) when one cannot be connected to; an idempotent one (GET,
+//! HEAD, PUT, DELETE, OPTIONS) also when one times out or answers 502, 503 or 504. A larger
+//! body streams to one instance only. The time limit covers the answer's head, not a stream.
 //! Bodies stream both ways (audio, uploads); the caller's headers (its credential, the request
 //! id) go along. WebSockets are not forwarded.
 
@@ -42,6 +43,9 @@ pub struct Proxy {
     next: AtomicUsize,
     /// Per instance address: failures in a row, and until when it is skipped.
     circuits: Mutex<HashMap<String, (u32, Option<Instant>)>>,
+    /// The instances discovery last named per role, for when it cannot be asked (a broker
+    /// outage must not take every forwarded route down with it).
+    last_known: Mutex<HashMap<&'static str, Vec<Instance>>>,
     timeout: Duration,
 }
 
@@ -72,6 +76,7 @@ impl Proxy {
                 .unwrap_or_default(),
             next: AtomicUsize::new(0),
             circuits: Mutex::new(HashMap::new()),
+            last_known: Mutex::new(HashMap::new()),
             timeout,
         }
     }
@@ -102,10 +107,27 @@ impl Proxy {
     }
 
     /// The instances to try, in order: round robin, closed circuits first.
-    async fn candidates(&self, role: &str) -> Result<Vec<Instance>, ApiError> {
-        let mut all = instances_of(self.discovery.as_ref(), role)
-            .await
-            .map_err(|e| ApiError::unavailable("service discovery", &e))?;
+    async fn candidates(&self, role: &'static str) -> Result<Vec<Instance>, ApiError> {
+        let mut all = match instances_of(self.discovery.as_ref(), role).await {
+            Ok(found) if !found.is_empty() => {
+                let mut known = self.last_known.lock().unwrap_or_else(|p| p.into_inner());
+                known.insert(role, found.clone());
+                found
+            }
+            // Discovery unreachable, or empty (a broker restart lost the announcements until
+            // they are renewed): the instances it named last are the best guess.
+            outcome => {
+                let known = self.last_known.lock().unwrap_or_else(|p| p.into_inner());
+                match (known.get(role), outcome) {
+                    (Some(found), outcome) => {
+                        tracing::warn!(role, error = ?outcome.err(), "proxy: discovery has no answer; using the instances it named last");
+                        found.clone()
+                    }
+                    (None, Err(e)) => return Err(ApiError::unavailable("service discovery", &e)),
+                    (None, Ok(empty)) => empty,
+                }
+            }
+        };
         if all.is_empty() {
             return Err(no_instance(role));
         }
@@ -151,7 +173,7 @@ impl Proxy {
             .contains_key(axum::http::header::TRANSFER_ENCODING);
         let streams = chunked || length.is_some_and(|length| length > RETRY_BODY_LIMIT);
         // A body read once can be sent again; a streamed one only once.
-        let (buffered, mut streamed) = if idempotent && !streams {
+        let (buffered, mut streamed) = if !streams {
             let bytes = axum::body::to_bytes(body, RETRY_BODY_LIMIT)
                 .await
                 .map_err(|_| {
@@ -170,10 +192,7 @@ impl Proxy {
                 instance.address.trim_end_matches('/'),
                 path_and_query
             );
-            let mut outgoing = self
-                .client
-                .request(parts.method.clone(), &url)
-                .timeout(self.timeout);
+            let mut outgoing = self.client.request(parts.method.clone(), &url);
             for (name, value) in &parts.headers {
                 if !is_hop_by_hop(name) {
                     outgoing = outgoing.header(name, value);
@@ -195,7 +214,8 @@ impl Proxy {
                         "{}: no answer within {:?}",
                         instance.address, self.timeout
                     ));
-                    if buffered.is_none() {
+                    // It may have acted on it: only an idempotent request is sent again.
+                    if buffered.is_none() || !idempotent {
                         break;
                     }
                     continue;
@@ -208,7 +228,8 @@ impl Proxy {
                         StatusCode::BAD_GATEWAY
                             | StatusCode::SERVICE_UNAVAILABLE
                             | StatusCode::GATEWAY_TIMEOUT
-                    ) && attempts > 1 =>
+                    ) && attempts > 1
+                        && idempotent =>
                 {
                     self.record(&instance.address, false);
                     last_error = Some(format!(
@@ -225,6 +246,11 @@ impl Proxy {
                     self.record(&instance.address, false);
                     tracing::warn!(role, address = %instance.address, error = %e, "proxy: an instance failed");
                     last_error = Some(format!("{}: {e}", instance.address));
+                    // A request that never reached the instance may go to another, whatever
+                    // its method; one that may have been acted on, only if idempotent.
+                    if !e.is_connect() && !idempotent {
+                        break;
+                    }
                 }
             }
             if buffered.is_none() {

@@ -6,62 +6,10 @@
 
 mod support;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{copy_fixture_library, credentials, get, post, Env};
-
-struct Nats {
-    child: Option<Child>,
-    port: u16,
-    store: tempfile::TempDir,
-}
-
-impl Nats {
-    fn start(port: u16, store: tempfile::TempDir) -> Nats {
-        let child = Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("nats-server (Debian's nats-server package)");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "nats-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Nats {
-            child: Some(child),
-            port,
-            store,
-        }
-    }
-
-    /// SIGTERM, and wait for it to exit.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Nats {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
+use support::{copy_fixture_library, credentials, get, post, Env, Nats};
 
 /// Waits until `check` holds, up to `limit`.
 async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
@@ -82,13 +30,8 @@ where
 #[tokio::test]
 async fn changes_made_while_nats_is_down_arrive_when_it_is_back() {
     let env = Env::external().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut nats = Nats::start(port, tempfile::tempdir().unwrap());
-    let url = format!("nats://127.0.0.1:{port}");
+    let mut nats = Nats::start_new();
+    let url = nats.url();
     let library = env.dir.path().join("library");
     copy_fixture_library(&library);
     let library = library.display().to_string();
@@ -166,8 +109,7 @@ async fn changes_made_while_nats_is_down_arrive_when_it_is_back() {
     );
 
     // Back, with its stored streams: what waited in the outboxes goes out.
-    let store = std::mem::replace(&mut nats.store, tempfile::tempdir().unwrap());
-    let _back = Nats::start(nats.port, store);
+    let _back = nats.restart();
     eventually(
         Duration::from_secs(60),
         "the playlist made during the outage reaching search",

@@ -1,7 +1,9 @@
-//! The split topology as separate processes on loopback, on PostgreSQL and NATS: a gateway (no
-//! service of its own), two catalog instances and one of each other service. The user journey
-//! runs through the gateway; then one catalog instance is SIGKILLed under load and no request
-//! fails (reads are retried on the other), and changes made afterwards still reach search.
+//! The split topology as separate processes on loopback, on PostgreSQL and a NATS of the test's
+//! own: a gateway (no service of its own), two catalog instances and one of each other service.
+//! The user journey runs through the gateway; then one catalog instance is SIGKILLed under load
+//! and no request fails (reads are retried on the other) and a later change still reaches
+//! search; then NATS stops for 10 s, and changes made meanwhile reach search and the playlists
+//! service once it is back.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -12,11 +14,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{copy_fixture_library, credentials, get, post, Env, Server};
-
-fn nats_url() -> String {
-    std::env::var("BEATSTREAM_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
-}
+use support::{copy_fixture_library, credentials, get, post, Env, Nats, Server};
 
 async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
 where
@@ -36,13 +34,15 @@ where
 #[tokio::test]
 async fn the_user_journey_through_a_gateway_survives_a_killed_catalog() {
     let env = Env::external().await;
-    let nats = nats_url();
+    let mut broker = Nats::start_new();
+    let nats = broker.url();
     let library = env.dir.path().join("library");
     copy_fixture_library(&library);
     let library = library.display().to_string();
     let start = |name: &str, roles: &str, with_library: bool| -> Server {
         let dir = env.dir.path().join(name).display().to_string();
         let mut vars = vec![
+            ("BEATSTREAM_EVENTS__URL", nats.clone()),
             ("BEATSTREAM_DISCOVERY__URL", nats.clone()),
             ("BEATSTREAM_ROLES", roles.to_string()),
             ("BEATSTREAM_DATA_DIR", dir),
@@ -55,7 +55,7 @@ async fn the_user_journey_through_a_gateway_survives_a_killed_catalog() {
     };
     // Auth first: the others check tokens with the keys it publishes.
     let _auth = start("auth", "auth", false);
-    let _services: Vec<Server> = [
+    let services: Vec<Server> = [
         "users",
         "playlists",
         "search",
@@ -243,8 +243,89 @@ async fn the_user_journey_through_a_gateway_survives_a_killed_catalog() {
         },
     )
     .await;
+
+    // NATS stops for 10 s. The gateway forwards to the instances discovery named last; the
+    // services take changes into their outboxes.
+    broker.stop();
+    let (status, body) = post(
+        &client,
+        &url("/api/v1/playlists"),
+        json!({"name": "Made in the dark", "public": true}),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let content = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../catalog/tests/fixtures/library/Unicode/Björk – Jóga (日本).ogg"
+    ))
+    .unwrap();
+    let boundary = "split-outage-boundary";
+    let mut upload = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"dark.ogg\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    upload.extend_from_slice(&content);
+    upload.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let uploaded = client
+        .post(url("/api/v1/tracks"))
+        .bearer_auth(&token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(upload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 201);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let _back = broker.restart();
+    eventually(
+        Duration::from_secs(60),
+        "the playlist made during the outage reaching search",
+        || async {
+            let (_, body) = get(
+                &client,
+                &url("/api/v1/search?q=dark&types=playlist"),
+                Some(&token),
+            )
+            .await;
+            body["playlists"]["items"]
+                .as_array()
+                .is_some_and(|items| items.len() == 1)
+        },
+    )
+    .await;
+    // The playlists process took in the 16 scanned tracks and the upload made meanwhile.
+    let playlists = &services[1];
+    eventually(
+        Duration::from_secs(60),
+        "the upload reaching the playlists service",
+        || async {
+            let text = client
+                .get(playlists.url("/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            text.lines()
+                .find(|l| {
+                    l.starts_with("beatstream_events_handled_total")
+                        && l.contains("group=\"playlists\"")
+                        && l.contains("topic=\"catalog.track.added\"")
+                })
+                .and_then(|l| l.rsplit(' ').next())
+                .and_then(|n| n.parse::<f64>().ok())
+                .is_some_and(|n| n >= 17.0)
+        },
+    )
+    .await;
     drop(catalog_one);
     drop(gateway);
+    drop(services);
     env.finish().await;
 }
 

@@ -290,3 +290,76 @@ pub fn copy_fixture_library(to: &std::path::Path) {
         to,
     );
 }
+
+/// A NATS server of a test's own (Debian's `nats-server`), which the test may stop and start
+/// again without disturbing anyone else's.
+pub struct Nats {
+    child: Option<Child>,
+    pub port: u16,
+    store: Option<tempfile::TempDir>,
+}
+
+impl Nats {
+    /// Starts one on a free port.
+    pub fn start_new() -> Nats {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        Nats::start(port, tempfile::tempdir().unwrap())
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts it again on the same port with the same stored streams.
+    pub fn restart(&mut self) -> Nats {
+        self.stop();
+        Nats::start(self.port, self.store.take().unwrap())
+    }
+
+    fn start(port: u16, store: tempfile::TempDir) -> Nats {
+        let child = Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server (Debian's nats-server package)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "nats-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Nats {
+            child: Some(child),
+            port,
+            store: Some(store),
+        }
+    }
+
+    /// SIGTERM, and wait for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
