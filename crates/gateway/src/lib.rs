@@ -19,6 +19,7 @@ mod health;
 mod instances;
 mod metrics;
 pub mod proxy;
+mod proxy_ws;
 mod rate_limit;
 pub mod web;
 

@@ -8,7 +8,7 @@
 //! HEAD, PUT, DELETE, OPTIONS) also when one times out or answers 502, 503 or 504. A larger
 //! body streams to one instance only. The time limit covers the answer's head, not a stream.
 //! Bodies stream both ways (audio, uploads); the caller's headers (its credential, the request
-//! id) go along. WebSockets are not forwarded.
+//! id) go along. WebSockets are relayed frame by frame ([`crate::proxy_ws`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -26,6 +26,8 @@ use beatstream_discovery::{instances_of, Discovery, Instance};
 use futures_util::TryStreamExt;
 
 const ATTEMPTS: usize = 3;
+/// Routes that are WebSockets (OpenAPI cannot say so).
+const WEBSOCKETS: [&str; 1] = ["/api/v1/events"];
 const RETRY_BODY_LIMIT: usize = 1024 * 1024;
 const FAILURES_TO_OPEN: u32 = 3;
 const OPEN_FOR: Duration = Duration::from_secs(10);
@@ -89,7 +91,7 @@ impl Proxy {
             .is_some_and(|until| Instant::now() < until)
     }
 
-    fn record(&self, address: &str, ok: bool) {
+    pub(crate) fn record(&self, address: &str, ok: bool) {
         let mut circuits = self.circuits.lock().unwrap_or_else(|p| p.into_inner());
         let entry = circuits.entry(address.to_string()).or_insert((0, None));
         if ok {
@@ -107,7 +109,7 @@ impl Proxy {
     }
 
     /// The instances to try, in order: round robin, closed circuits first.
-    async fn candidates(&self, role: &'static str) -> Result<Vec<Instance>, ApiError> {
+    pub(crate) async fn candidates(&self, role: &'static str) -> Result<Vec<Instance>, ApiError> {
         let mut all = match instances_of(self.discovery.as_ref(), role).await {
             Ok(found) if !found.is_empty() => {
                 let mut known = self.last_known.lock().unwrap_or_else(|p| p.into_inner());
@@ -306,6 +308,16 @@ pub fn router(services: Vec<RemoteService>, proxy: Arc<Proxy>) -> Router {
                 (item.delete.is_some(), MethodFilter::DELETE),
                 (item.head.is_some(), MethodFilter::HEAD),
             ];
+            if WEBSOCKETS.contains(&path.as_str()) {
+                let (proxy, role) = (proxy.clone(), service.role);
+                router = router.route(
+                    &path,
+                    on(MethodFilter::GET, move |request: Request| async move {
+                        crate::proxy_ws::forward(proxy, role, request).await
+                    }),
+                );
+                continue;
+            }
             for (present, filter) in methods {
                 if !present {
                     continue;

@@ -170,6 +170,47 @@ async fn the_user_journey_through_a_gateway_survives_a_killed_catalog() {
     let (_, likes) = get(&client, &url("/api/v1/me/likes/tracks"), Some(&token)).await;
     assert_eq!(likes["items"][0]["track"]["id"], id.as_str());
 
+    // Live updates through the gateway: it relays the WebSocket to the realtime process, signed
+    // in as a browser does (the token as a subprotocol).
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("{}/api/v1/events", gateway.base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("beatstream, bearer.{token}").parse().unwrap(),
+    );
+    let (mut socket, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("a WebSocket through the gateway");
+    assert_eq!(response.headers()["sec-websocket-protocol"], "beatstream");
+    let hello = socket.next().await.unwrap().unwrap();
+    assert!(
+        hello.to_text().unwrap().contains(r#""type":"hello""#),
+        "{hello}"
+    );
+    let unliked = client
+        .delete(url(&format!("/api/v1/me/likes/tracks/{id}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert!(unliked.status().is_success());
+    let heard = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Some(Ok(message)) = socket.next().await {
+            let text = message.to_text().unwrap_or("").to_string();
+            if text.contains("like.changed") {
+                return text;
+            }
+        }
+        panic!("the socket closed");
+    })
+    .await
+    .expect("the unlike reaches the socket through the gateway");
+    assert!(heard.contains(r#""liked":false"#), "{heard}");
+    drop(socket);
+
     // Under load, one catalog instance dies: no read fails.
     let failures = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
