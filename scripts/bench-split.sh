@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Split deployment benchmarks, all in one run on PostgreSQL + NATS JetStream: the latency a
-# forwarding process adds (GET /api/v1/tracks?limit=20 through a process without the catalog,
-# against the catalog process directly), and throughput of the split topology against one
-# process running everything. wrk on the same 2 cores as the servers. Prints Markdown.
+# Split deployment benchmarks, all in one run on PostgreSQL + NATS JetStream: the latency the
+# gateway adds (GET /api/v1/tracks?limit=20 through a `--roles gateway` process, against the
+# catalog process directly), and throughput of the split topology (gateway, the catalog, and a
+# process with every other service) against one process running everything. wrk on the same 2
+# cores as the servers. Prints Markdown.
 # Usage: scripts/bench-split.sh [SECONDS] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,20 +51,27 @@ measure() { # label url token
 
 echo "## Split deployment ($(git rev-parse --short HEAD), $(nproc) cores, wrk -c$CONNECTIONS, ${SECONDS_EACH} s each)"
 echo
-# The split topology: a front process with every service but the catalog, and the catalog.
+# The split topology: a gateway, the catalog, and a process with every other service.
 export BEATSTREAM_DISCOVERY__URL="nats://127.0.0.1:4222"
-FRONT=$(free_port); CATALOG=$(free_port)
-start front "$FRONT" auth,users,playlists,search,recommendations,realtime
+SERVICES=$(free_port); CATALOG=$(free_port); FRONT=$(free_port)
+start services "$SERVICES" auth,users,playlists,search,recommendations,realtime
 start catalog "$CATALOG" catalog "$LIBRARY"
-TOKEN=$(curl -sf -X POST "http://127.0.0.1:$FRONT/api/v1/auth/signup" -H 'content-type: application/json' \
-  -d '{"username":"bench","password":"benchmark password"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+start gateway "$FRONT" gateway
+# Through the gateway, once discovery has told it where auth runs.
+TOKEN=""
+for _ in $(seq 1 100); do
+  TOKEN=$(curl -sf -X POST "http://127.0.0.1:$FRONT/api/v1/auth/signup" -H 'content-type: application/json' \
+    -d '{"username":"bench","password":"benchmark password"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/') && break
+  sleep 0.2
+done
+[ -n "$TOKEN" ] || { echo "could not sign up through the gateway" >&2; exit 1; }
 until curl -sf "http://127.0.0.1:$CATALOG/api/v1/tracks?limit=1" -H "Authorization: Bearer $TOKEN" | grep -q '"id"'; do sleep 0.2; done
 sleep 2
 PATH_Q="/api/v1/tracks?limit=20"
 echo "| GET $PATH_Q | p50 | p99 | requests/s |"
 echo "| --- | --- | --- | --- |"
 measure "catalog process, directly" "http://127.0.0.1:$CATALOG$PATH_Q" "$TOKEN"
-measure "through the front process (forwarded)" "http://127.0.0.1:$FRONT$PATH_Q" "$TOKEN"
+measure "through the gateway (forwarded)" "http://127.0.0.1:$FRONT$PATH_Q" "$TOKEN"
 for pid in "${PIDS[@]}"; do kill "$pid"; done; wait 2>/dev/null || true; PIDS=()
 
 # One process running everything, on the same database and bus.
