@@ -199,6 +199,9 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
             config.discovery.url
         ));
     }
+    // The Subsonic API's transport and sign-in; every process answers it.
+    ctx.routers
+        .push(beatstream_subsonic::router(authenticator.clone()));
     let metrics = beatstream_gateway::install_recorder();
     let router = beatstream_gateway::app(beatstream_gateway::AppParts {
         services: ctx.routers,
