@@ -137,8 +137,8 @@ impl Proxy {
         all.rotate_left(start);
         let (closed, open): (Vec<Instance>, Vec<Instance>) =
             all.into_iter().partition(|i| !self.is_open(&i.address));
-        // With every circuit open, try anyway rather than fail without asking.
-        Ok(if closed.is_empty() { open } else { closed })
+        // Closed circuits first; open ones last, rather than fail without asking.
+        Ok(closed.into_iter().chain(open).collect())
     }
 
     async fn forward(&self, role: &'static str, request: Request) -> Response {
@@ -188,7 +188,9 @@ impl Proxy {
         let candidates = self.candidates(role).await?;
         let attempts = if buffered.is_some() { ATTEMPTS } else { 1 };
         let mut last_error = None;
-        for instance in candidates.iter().take(attempts) {
+        // Round the candidates again when there are fewer than attempts: a pooled connection
+        // the instance had just closed fails once and works the next time.
+        for instance in candidates.iter().cycle().take(attempts) {
             let url = format!(
                 "{}{}",
                 instance.address.trim_end_matches('/'),
