@@ -301,9 +301,7 @@ impl Hub {
         if message.seq <= state.last_seq {
             // Sequence numbers started again (the stream was recreated): what clients hold
             // no longer means anything here.
-            state.restarts += 1;
-            state.epoch = format!("{}r{}", self.base_epoch, state.restarts);
-            Self::reload_everyone(&mut state, "the server's message channel restarted");
+            self.reload_everyone(&mut state, "the server's message channel restarted");
         }
         let text = with_id(&message_id(&state.epoch, message.seq), &message.payload);
         state.last_seq = message.seq;
@@ -363,10 +361,14 @@ impl Hub {
     /// next message can be replayed.
     pub fn lost_messages(&self) {
         let mut state = self.lock();
-        Self::reload_everyone(&mut state, "this server missed some messages");
+        self.reload_everyone(&mut state, "this server missed some messages");
     }
 
-    fn reload_everyone(state: &mut HubState, reason: &str) {
+    /// Every client reloads, and numbering starts again under a new epoch, so no id held from
+    /// before can be taken for one given after.
+    fn reload_everyone(&self, state: &mut HubState, reason: &str) {
+        state.restarts += 1;
+        state.epoch = format!("{}r{}", self.base_epoch, state.restarts);
         let text: Utf8Bytes = serde_json::json!({"type": "reload", "reason": reason})
             .to_string()
             .into();

@@ -6,27 +6,15 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
-use support::{copy_fixture_library, credentials, get, post, Env, Nats};
+use support::{
+    copy_fixture_library, credentials, events_handled, eventually, get, post, upload,
+    upload_fixture, Env, Nats,
+};
 
 /// Waits until `check` holds, up to `limit`.
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < limit,
-            "{what} did not happen within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test]
 async fn changes_made_while_nats_is_down_arrive_when_it_is_back() {
     let env = Env::external().await;
@@ -101,6 +89,16 @@ async fn changes_made_while_nats_is_down_arrive_when_it_is_back() {
     )
     .await;
     assert_eq!(status, 201);
+    // A catalog change too: an upload, which the playlists service learns of by event.
+    let uploaded = upload(
+        &client,
+        &server.base,
+        &token,
+        "during.ogg",
+        &upload_fixture(),
+    )
+    .await;
+    assert_eq!(uploaded.status(), 201);
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert_eq!(
         search("outage").await,
@@ -123,6 +121,58 @@ async fn changes_made_while_nats_is_down_arrive_when_it_is_back() {
     )
     .await;
     assert_eq!(found["playlists"]["items"][0]["track_count"], 3, "{found}");
+    // The playlists service took in the 16 scanned tracks and the upload made meanwhile.
+    eventually(
+        Duration::from_secs(30),
+        "the upload reaching the playlists service",
+        || async {
+            events_handled(&client, &server, "playlists", "catalog.track.added").await >= 17.0
+        },
+    )
+    .await;
+
+    // Live messages flow again: a like reaches a socket opened after the outage.
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = format!("{}/api/v1/events", server.base.replace("http://", "ws://"))
+        .into_client_request()
+        .unwrap();
+    request
+        .headers_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let track = ids[0].as_str().unwrap().to_string();
+    let liking = async {
+        // Like and unlike until a message comes: the first may meet the channel recovering.
+        loop {
+            for method in [reqwest::Method::PUT, reqwest::Method::DELETE] {
+                let url = server.url(&format!("/api/v1/me/likes/tracks/{track}"));
+                client
+                    .request(method, url)
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+    };
+    let hearing = async {
+        while let Some(Ok(message)) = socket.next().await {
+            if message.to_text().unwrap_or("").contains("like.changed") {
+                return;
+            }
+        }
+        panic!("the socket closed");
+    };
+    tokio::time::timeout(Duration::from_secs(30), async {
+        tokio::select! {
+            _ = liking => {}
+            _ = hearing => {}
+        }
+    })
+    .await
+    .expect("a like reaches the socket after the outage");
     drop(server);
     env.finish().await;
 }

@@ -8,7 +8,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use support::{copy_fixture_library, credentials, get, post, Env};
+use support::{copy_fixture_library, credentials, get, post, upload, upload_fixture, Env};
 
 fn nats_url() -> String {
     std::env::var("BEATSTREAM_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".into())
@@ -183,29 +183,8 @@ async fn an_upload_to_one_catalog_instance_streams_from_another() {
     )
     .await;
     let token = session["access_token"].as_str().unwrap().to_string();
-    let content = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../catalog/tests/fixtures/library/Unicode/Björk – Jóga (日本).ogg"
-    ))
-    .unwrap();
-    let boundary = "split-test-boundary";
-    let mut body = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"upload.ogg\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-    )
-    .into_bytes();
-    body.extend_from_slice(&content);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let uploaded = client
-        .post(first.url("/api/v1/tracks"))
-        .bearer_auth(&token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let content = upload_fixture();
+    let uploaded = upload(&client, &first.base, &token, "upload.ogg", &content).await;
     assert_eq!(uploaded.status(), 201);
     let track: serde_json::Value = uploaded.json().await.unwrap();
 

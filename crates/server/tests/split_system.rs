@@ -14,22 +14,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{copy_fixture_library, credentials, get, post, Env, Nats, Server};
-
-async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let started = Instant::now();
-    while !check().await {
-        assert!(
-            started.elapsed() < limit,
-            "{what} did not happen within {limit:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use support::{
+    copy_fixture_library, credentials, events_handled, eventually, get, post, upload,
+    upload_fixture, Env, Nats, Server,
+};
 
 #[tokio::test]
 async fn the_user_journey_through_a_gateway_survives_a_killed_catalog() {
@@ -296,29 +284,14 @@ async fn the_user_journey_through_a_gateway_survives_a_killed_catalog() {
     )
     .await;
     assert_eq!(status, 201, "{body}");
-    let content = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../catalog/tests/fixtures/library/Unicode/Björk – Jóga (日本).ogg"
-    ))
-    .unwrap();
-    let boundary = "split-outage-boundary";
-    let mut upload = format!(
-        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"dark.ogg\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    let uploaded = upload(
+        &client,
+        &gateway.base,
+        &token,
+        "dark.ogg",
+        &upload_fixture(),
     )
-    .into_bytes();
-    upload.extend_from_slice(&content);
-    upload.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let uploaded = client
-        .post(url("/api/v1/tracks"))
-        .bearer_auth(&token)
-        .header(
-            "content-type",
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .body(upload)
-        .send()
-        .await
-        .unwrap();
+    .await;
     assert_eq!(uploaded.status(), 201);
     tokio::time::sleep(Duration::from_secs(10)).await;
     let _back = broker.restart();
@@ -344,23 +317,7 @@ async fn the_user_journey_through_a_gateway_survives_a_killed_catalog() {
         Duration::from_secs(60),
         "the upload reaching the playlists service",
         || async {
-            let text = client
-                .get(playlists.url("/metrics"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            text.lines()
-                .find(|l| {
-                    l.starts_with("beatstream_events_handled_total")
-                        && l.contains("group=\"playlists\"")
-                        && l.contains("topic=\"catalog.track.added\"")
-                })
-                .and_then(|l| l.rsplit(' ').next())
-                .and_then(|n| n.parse::<f64>().ok())
-                .is_some_and(|n| n >= 17.0)
+            events_handled(&client, playlists, "playlists", "catalog.track.added").await >= 17.0
         },
     )
     .await;

@@ -18,6 +18,9 @@ const USER_HEADER: &str = "Beatstream-User";
 const DEVICE_HEADER: &str = "Beatstream-Device";
 
 pub struct NatsLive {
+    /// Counts (re)connections: after a reconnect the stream may have been emptied and its
+    /// sequence restarted, which an ordered consumer does not notice.
+    connects: tokio::sync::watch::Receiver<u64>,
     js: jetstream::Context,
     client: async_nats::Client,
     stream_name: String,
@@ -57,9 +60,16 @@ async fn ensure_stream(
 
 impl NatsLive {
     pub async fn connect(url: &str, namespace: &str) -> Result<Self, BusError> {
+        let (connected, connects) = tokio::sync::watch::channel(0u64);
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(Duration::from_secs(5))
             .retry_on_initial_connect()
+            .event_callback(move |event| {
+                if matches!(event, async_nats::Event::Connected) {
+                    connected.send_modify(|n| *n += 1);
+                }
+                std::future::ready(())
+            })
             .connect(url)
             .await
             .map_err(|e| BusError::Connection(format!("{url}: {e}")))?;
@@ -69,6 +79,7 @@ impl NatsLive {
         let stream = ensure_stream(&js, &stream_name, &prefix).await?;
         let created = stream.cached_info().created.unix_timestamp_nanos();
         Ok(NatsLive {
+            connects,
             js,
             client,
             stream_name,
@@ -157,7 +168,10 @@ impl LiveBus for NatsLive {
             .messages()
             .await
             .map_err(|e| subscribe_err(e.to_string()))?;
+        let mut connects = self.connects.clone();
+        connects.borrow_and_update();
         Ok(Box::new(NatsFeed {
+            connects,
             messages,
             prefix: self.prefix.clone(),
             opened: time::OffsetDateTime::now_utc(),
@@ -170,6 +184,7 @@ impl LiveBus for NatsLive {
 }
 
 struct NatsFeed {
+    connects: tokio::sync::watch::Receiver<u64>,
     messages: consumer::push::Ordered,
     prefix: String,
     opened: time::OffsetDateTime,
@@ -179,7 +194,17 @@ struct NatsFeed {
 impl LiveFeed for NatsFeed {
     async fn next(&mut self) -> Option<Result<LiveMessage, BusError>> {
         loop {
-            let message = match self.messages.next().await? {
+            let next = tokio::select! {
+                changed = self.connects.changed() => {
+                    if changed.is_ok() {
+                        // Reconnected: what the server kept is unknown; the reader starts afresh.
+                        return Some(Err(BusError::Receive("reconnected to NATS".into())));
+                    }
+                    continue;
+                }
+                next = self.messages.next() => next,
+            };
+            let message = match next? {
                 Ok(message) => message,
                 Err(e) => return Some(Err(BusError::Receive(e.to_string()))),
             };

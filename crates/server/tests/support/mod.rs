@@ -363,3 +363,82 @@ impl Drop for Nats {
         }
     }
 }
+
+/// Waits until `check` holds, up to `limit`; fails the test naming `what` otherwise.
+pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let started = Instant::now();
+    while !check().await {
+        assert!(
+            started.elapsed() < limit,
+            "{what} did not happen within {limit:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The fixture track an upload sends (real Ogg Vorbis, tagged).
+pub fn upload_fixture() -> Vec<u8> {
+    std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../catalog/tests/fixtures/library/Unicode/Björk – Jóga (日本).ogg"
+    ))
+    .unwrap()
+}
+
+/// `POST /api/v1/tracks` at `base` with `content` as the multipart file `file_name`.
+pub async fn upload(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    file_name: &str,
+    content: &[u8],
+) -> reqwest::Response {
+    let boundary = "beatstream-test-boundary";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    client
+        .post(format!("{base}/api/v1/tracks"))
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// How many `topic` events consumer `group` handled, from the process's `/metrics`.
+pub async fn events_handled(
+    client: &reqwest::Client,
+    server: &Server,
+    group: &str,
+    topic: &str,
+) -> f64 {
+    let text = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find(|l| {
+            l.starts_with("beatstream_events_handled_total")
+                && l.contains(&format!("group=\"{group}\""))
+                && l.contains(&format!("topic=\"{topic}\""))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap_or(0.0)
+}
