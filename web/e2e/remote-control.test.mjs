@@ -39,6 +39,9 @@ test("playback moves from one device to another at the same position", async () 
   await phone.getByRole("button", { name: /^Devices/ }).click();
   const devices = phone.getByRole("region", { name: "Devices" });
   await devices.getByText(`Playing: ${title}`).waitFor();
+  // ...and where: past the seek (the laptop reports its state a moment after it settles).
+  const escaped = title.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  await devices.getByText(new RegExp(`Playing: ${escaped} · 0:[2-5]\\d`)).waitFor();
   await phone.screenshot({ path: `${shots}devices.png` });
 
   // "Play here": the phone plays the same track from where the laptop was; the laptop stops.
