@@ -24,6 +24,8 @@ pub enum AuthError {
     RateLimited { retry_after_secs: u64 },
     #[error("api token not found")]
     TokenNotFound,
+    #[error("app password not found")]
+    AppPasswordNotFound,
     #[error("storage: {0}")]
     Database(#[from] sqlx::Error),
     #[error("outbox: {0}")]
@@ -84,6 +86,9 @@ impl From<AuthError> for ApiError {
             )
             .with_retry_after(retry_after_secs),
             AuthError::TokenNotFound => ApiError::not_found("token_not_found", "no such API token"),
+            AuthError::AppPasswordNotFound => {
+                ApiError::not_found("app_password_not_found", "no such app password")
+            }
             AuthError::Database(e) => ApiError::unavailable("auth database", &e),
             AuthError::Outbox(e) => ApiError::internal("auth outbox", &e),
             AuthError::Crypto(e) => ApiError::internal("auth crypto", &e),

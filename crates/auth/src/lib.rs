@@ -1,8 +1,10 @@
 //! The auth service: accounts' credentials, sessions and the keys that sign access tokens.
 //!
-//! Owns the tables `credentials`, `refresh_tokens`, `signing_keys` and `api_tokens` (plus its
-//! `outbox` and `processed_events`). Routes: `/api/v1/auth/*`, `/.well-known/jwks.json`,
-//! `/api/v1/me/tokens`, `POST /api/v1/admin/users`, `POST /api/v1/admin/auth/rotate-key`.
+//! Owns the tables `credentials`, `refresh_tokens`, `signing_keys`, `api_tokens` and
+//! `app_passwords` (plus its `outbox` and `processed_events`). Routes: `/api/v1/auth/*`
+//! (`/api/v1/auth/subsonic` signs Subsonic clients in with app passwords),
+//! `/.well-known/jwks.json`, `/api/v1/me/tokens`, `/api/v1/me/app-passwords`,
+//! `POST /api/v1/admin/users`, `POST /api/v1/admin/auth/rotate-key`.
 //!
 //! Emits `auth.user.created`. Consumes `users.account.changed` (role changes and disabled
 //! accounts) as consumer group `auth`.
@@ -10,6 +12,7 @@
 //! Access tokens are EdDSA JWTs, so other services verify them with the public keys alone;
 //! in one process they share the [`TokenVerifier`], split apart they fetch the JWKS.
 
+mod app_passwords;
 pub mod error;
 pub mod http;
 pub mod keys;
@@ -17,6 +20,7 @@ pub mod model;
 mod password;
 mod rate_limit;
 pub mod remote;
+pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod tokens;

@@ -35,6 +35,34 @@ pub struct ApiToken {
     pub last_used_at: Option<Timestamp>,
 }
 
+/// An app password for Subsonic clients, without its secret.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AppPassword {
+    pub id: String,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+}
+
+/// How a Subsonic client proves who it is, besides an API key.
+#[derive(Debug, Clone)]
+pub enum SubsonicProof {
+    /// `p=`: the password itself (an app password or the account's password).
+    Password(String),
+    /// `t=md5(password + s)` with the salt `s`: an app password only.
+    Token { token: String, salt: String },
+}
+
+/// An access token handed to a Subsonic client's calls (no refresh token: the client signs
+/// in again with its app password).
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub user: Credentials,
+    pub access_token: String,
+    pub expires_in: u64,
+}
+
 /// An Ed25519 signing key as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredKey {

@@ -28,6 +28,24 @@ impl RateLimiter {
         self.check_at(key, Instant::now())
     }
 
+    /// `Err(seconds)` when `key` has no attempts left, without counting one.
+    pub fn exhausted(&self, key: &str) -> Result<(), u64> {
+        if self.limit == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        match counters.get(key) {
+            Some((start, count))
+                if now.duration_since(*start) < self.window && *count >= self.limit =>
+            {
+                let left = self.window.saturating_sub(now.duration_since(*start));
+                Err(left.as_secs().max(1))
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn check_at(&self, key: &str, now: Instant) -> Result<(), u64> {
         if self.limit == 0 {
             return Ok(());

@@ -16,6 +16,7 @@ use crate::keys::KeyRing;
 use crate::model::{ApiToken, Credentials, NewAccount, RefreshToken, Session};
 use crate::password::{dummy_hash, hash_password, verify_password};
 use crate::rate_limit::RateLimiter;
+use crate::secrets::SecretsKey;
 use crate::store::AuthStore;
 use crate::tokens::{self, hash_secret, new_secret, TokenVerifier};
 
@@ -27,23 +28,25 @@ pub struct AuthSettings {
     pub refresh_token_ttl_secs: u64,
     pub login_attempts_per_account_per_minute: u32,
     pub login_attempts_per_address_per_minute: u32,
+    /// Seals app passwords (see [`crate::secrets`]).
+    pub secrets_key: SecretsKey,
 }
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
 pub struct AuthService {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
 }
 
-struct Inner {
-    store: AuthStore,
-    keys: Arc<KeyRing>,
-    verifier: Arc<TokenVerifier>,
-    settings: AuthSettings,
-    waker: OutboxWaker,
-    per_account: RateLimiter,
-    per_address: RateLimiter,
-    dummy_hash: String,
+pub(crate) struct Inner {
+    pub(crate) store: AuthStore,
+    pub(crate) keys: Arc<KeyRing>,
+    pub(crate) verifier: Arc<TokenVerifier>,
+    pub(crate) settings: AuthSettings,
+    pub(crate) waker: OutboxWaker,
+    pub(crate) per_account: RateLimiter,
+    pub(crate) per_address: RateLimiter,
+    pub(crate) dummy_hash: String,
 }
 
 pub const USERNAME_MAX: usize = 32;
@@ -53,7 +56,7 @@ pub const TOKEN_NAME_MAX: usize = 100;
 /// The consumer name under which this service records processed events.
 pub const CONSUMER: &str = "auth";
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> AuthError {
+pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> AuthError {
     AuthError::Invalid {
         field,
         reason: reason.into(),

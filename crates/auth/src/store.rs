@@ -5,7 +5,7 @@ use beatstream_db::Db;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use crate::model::{ApiToken, Credentials, RefreshToken, StoredKey};
+use crate::model::{ApiToken, AppPassword, Credentials, RefreshToken, StoredKey};
 
 #[derive(Clone)]
 pub struct AuthStore {
@@ -331,6 +331,83 @@ impl AuthStore {
             .bind(token_hash)
             .execute(self.db.pool())
             .await?;
+        Ok(())
+    }
+
+    pub async fn insert_app_password(
+        &self,
+        password: &AppPassword,
+        sealed: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO app_passwords (id, user_id, name, sealed, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&password.id)
+        .bind(password.user_id.as_str())
+        .bind(&password.name)
+        .bind(sealed)
+        .bind(password.created_at.millis())
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A user's live app passwords, newest first, each with its sealed secret.
+    pub async fn app_passwords(
+        &self,
+        user_id: &UserId,
+    ) -> Result<Vec<(AppPassword, String)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT id, user_id, name, sealed, created_at, last_used_at FROM app_passwords \
+             WHERE user_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id DESC",
+        )
+        .bind(user_id.as_str())
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    AppPassword {
+                        id: row.try_get("id")?,
+                        user_id: UserId(row.try_get("user_id")?),
+                        name: row.try_get("name")?,
+                        created_at: Timestamp::from_millis(row.try_get("created_at")?),
+                        last_used_at: opt_ts(row.try_get("last_used_at")?),
+                    },
+                    row.try_get("sealed")?,
+                ))
+            })
+            .collect()
+    }
+
+    pub async fn revoke_app_password(
+        &self,
+        user_id: &UserId,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "UPDATE app_passwords SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
+        )
+        .bind(now.millis())
+        .bind(id)
+        .bind(user_id.as_str())
+        .execute(self.db.pool())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Records a use, at most once a minute per password (sign-ins come with every call).
+    pub async fn touch_app_password(&self, id: &str, now: Timestamp) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "UPDATE app_passwords SET last_used_at = $1 WHERE id = $2 \
+             AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(now.millis())
+        .bind(id)
+        .bind(now.millis() - 60_000)
+        .execute(self.db.pool())
+        .await?;
         Ok(())
     }
 }

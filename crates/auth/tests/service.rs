@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use beatstream_auth::model::NewAccount;
+use beatstream_auth::model::SubsonicProof;
+use beatstream_auth::secrets::SecretsKey;
 use beatstream_auth::store::AuthStore;
 use beatstream_auth::{AuthError, AuthService, AuthSettings, MIGRATIONS};
 use beatstream_core::{Caller, UserRole};
@@ -18,6 +20,7 @@ fn settings() -> AuthSettings {
         refresh_token_ttl_secs: 3600,
         login_attempts_per_account_per_minute: 5,
         login_attempts_per_address_per_minute: 100,
+        secrets_key: SecretsKey::generate(),
     }
 }
 
@@ -334,6 +337,180 @@ async fn disabling_an_account_revokes_refresh_tokens_and_blocks_login(db: Db) {
     );
 }
 
+fn md5_token(password: &str, salt: &str) -> SubsonicProof {
+    use md5::{Digest, Md5};
+    SubsonicProof::Token {
+        token: format!("{:x}", Md5::digest(format!("{password}{salt}").as_bytes())),
+        salt: salt.into(),
+    }
+}
+
+async fn app_passwords_sign_subsonic_clients_in_until_revoked(db: Db) {
+    let auth = service(&db, settings()).await;
+    let session = auth.signup(account("joy"), None).await.unwrap();
+    let caller = Caller {
+        user_id: session.user.user_id.clone(),
+        username: "joy".into(),
+        role: UserRole::Admin,
+    };
+    let (made, password) = auth.create_app_password(&caller, "phone").await.unwrap();
+    let (_, other) = auth.create_app_password(&caller, "car").await.unwrap();
+    assert_ne!(password, other);
+    let listed = auth.list_app_passwords(&caller).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["car", "phone"]
+    );
+
+    // The password itself, or md5(password + salt) with salts of any alphabet.
+    for proof in [
+        SubsonicProof::Password(password.clone()),
+        md5_token(&password, "c19b2d"),
+        md5_token(&password, "Zz-9_ü~ salt"),
+        md5_token(&other, "x"),
+    ] {
+        let grant = auth.subsonic_sign_in("JOY", &proof, None).await.unwrap();
+        assert_eq!(grant.user.user_id, caller.user_id);
+        let verified = auth.verifier().verify(&grant.access_token).await.unwrap();
+        assert_eq!(verified.user_id, caller.user_id);
+    }
+    // The account password works as `p`, never as a token (it is not recoverable).
+    assert!(auth
+        .subsonic_sign_in(
+            "joy",
+            &SubsonicProof::Password("long enough password".into()),
+            None
+        )
+        .await
+        .is_ok());
+    for proof in [
+        md5_token("long enough password", "abc"),
+        // A token made with another salt.
+        match md5_token(&password, "other salt") {
+            SubsonicProof::Token { token, .. } => SubsonicProof::Token {
+                token,
+                salt: "abc".into(),
+            },
+            proof => proof,
+        },
+        SubsonicProof::Password("wrong".into()),
+    ] {
+        assert!(matches!(
+            auth.subsonic_sign_in("joy", &proof, None).await,
+            Err(AuthError::InvalidCredentials)
+        ));
+    }
+    assert!(matches!(
+        auth.subsonic_sign_in("nobody", &SubsonicProof::Password(password.clone()), None)
+            .await,
+        Err(AuthError::InvalidCredentials)
+    ));
+
+    auth.revoke_app_password(&caller, &made.id).await.unwrap();
+    assert!(matches!(
+        auth.revoke_app_password(&caller, &made.id).await,
+        Err(AuthError::AppPasswordNotFound)
+    ));
+    assert!(matches!(
+        auth.subsonic_sign_in("joy", &md5_token(&password, "s"), None)
+            .await,
+        Err(AuthError::InvalidCredentials)
+    ));
+    assert!(auth
+        .subsonic_sign_in("joy", &md5_token(&other, "s"), None)
+        .await
+        .is_ok());
+    assert_eq!(auth.list_app_passwords(&caller).await.unwrap().len(), 1);
+    let listed = auth.list_app_passwords(&caller).await.unwrap();
+    assert!(listed[0].last_used_at.is_some(), "a use is recorded");
+
+    // Another user cannot revoke it.
+    let stranger = auth.signup(account("kay"), None).await.unwrap();
+    let stranger = Caller {
+        user_id: stranger.user.user_id,
+        username: "kay".into(),
+        role: UserRole::User,
+    };
+    assert!(matches!(
+        auth.revoke_app_password(&stranger, &listed[0].id).await,
+        Err(AuthError::AppPasswordNotFound)
+    ));
+    assert!(auth.create_app_password(&caller, "  ").await.is_err());
+}
+
+async fn app_passwords_are_sealed_at_rest(db: Db) {
+    let key = SecretsKey::generate();
+    let auth = service(
+        &db,
+        AuthSettings {
+            secrets_key: key.clone(),
+            ..settings()
+        },
+    )
+    .await;
+    let session = auth.signup(account("lou"), None).await.unwrap();
+    let caller = Caller {
+        user_id: session.user.user_id.clone(),
+        username: "lou".into(),
+        role: UserRole::Admin,
+    };
+    let (_, password) = auth.create_app_password(&caller, "phone").await.unwrap();
+    let stored = AuthStore::new(db.clone())
+        .app_passwords(&caller.user_id)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert!(!stored[0].1.contains(&password), "not in the clear");
+    // With another key (a copy of the database alone), the password is of no use.
+    let elsewhere = service(&db, settings()).await;
+    assert!(elsewhere
+        .subsonic_sign_in("lou", &SubsonicProof::Password(password.clone()), None)
+        .await
+        .is_err());
+    let same_key = service(
+        &db,
+        AuthSettings {
+            secrets_key: key,
+            ..settings()
+        },
+    )
+    .await;
+    assert!(same_key
+        .subsonic_sign_in("lou", &SubsonicProof::Password(password), None)
+        .await
+        .is_ok());
+}
+
+async fn failed_subsonic_sign_ins_are_rate_limited(db: Db) {
+    let auth = service(&db, settings()).await;
+    let session = auth.signup(account("max"), None).await.unwrap();
+    let caller = Caller {
+        user_id: session.user.user_id.clone(),
+        username: "max".into(),
+        role: UserRole::Admin,
+    };
+    let (_, password) = auth.create_app_password(&caller, "phone").await.unwrap();
+    // Successes do not count: clients sign every call.
+    for n in 0..20 {
+        auth.subsonic_sign_in("max", &md5_token(&password, &n.to_string()), None)
+            .await
+            .unwrap();
+    }
+    for _ in 0..5 {
+        assert!(matches!(
+            auth.subsonic_sign_in("max", &md5_token("guess", "s"), None)
+                .await,
+            Err(AuthError::InvalidCredentials)
+        ));
+    }
+    // Out of attempts: even the right password waits, so guessing learns nothing.
+    assert!(matches!(
+        auth.subsonic_sign_in("max", &md5_token(&password, "s"), None)
+            .await,
+        Err(AuthError::RateLimited { .. })
+    ));
+}
+
 backend_tests!("auth", &MIGRATIONS;
     first_account_is_admin_and_later_ones_are_users,
     concurrent_first_signups_make_exactly_one_admin,
@@ -347,5 +524,8 @@ backend_tests!("auth", &MIGRATIONS;
     access_tokens_verify_and_carry_the_caller,
     rotated_keys_keep_old_tokens_valid,
     api_tokens_authenticate_until_revoked,
+    app_passwords_sign_subsonic_clients_in_until_revoked,
+    app_passwords_are_sealed_at_rest,
+    failed_subsonic_sign_ins_are_rate_limited,
     disabling_an_account_revokes_refresh_tokens_and_blocks_login,
 );

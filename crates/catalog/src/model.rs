@@ -99,6 +99,7 @@ pub struct Artist {
 pub struct Genre {
     pub name: String,
     pub track_count: i64,
+    pub album_count: i64,
 }
 
 /// Where a track's bytes are.

@@ -237,6 +237,20 @@ impl CatalogService {
         }
     }
 
+    /// The live tracks among `ids`, in the order of `ids` (each once).
+    pub async fn tracks_by_ids(&self, ids: &[String]) -> Result<Vec<Track>, CatalogError> {
+        let found = self
+            .inner
+            .store
+            .live_tracks_with_paths(Some(ids), "", 0)
+            .await?;
+        let mut by_id: std::collections::HashMap<String, Track> = found
+            .into_iter()
+            .map(|(track, _)| (track.id.clone(), track))
+            .collect();
+        Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+    }
+
     /// Live tracks as events describe them, for other services' read models (the playlists
     /// service asks for tracks it has not heard of yet): those among `ids`, or else a page of up
     /// to `limit` in id order after `after`.

@@ -82,6 +82,9 @@ pub struct AuthConfig {
     pub login_attempts_per_account_per_minute: u32,
     /// Login attempts allowed per client address per minute before 429 (0: no limit).
     pub login_attempts_per_address_per_minute: u32,
+    /// The file holding the key that seals app passwords (created on first start); empty for
+    /// `<data_dir>/secrets.key`. Every auth instance of a deployment needs the same key.
+    pub secrets_key_file: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -235,6 +238,7 @@ impl Default for AuthConfig {
             refresh_token_ttl_secs: 30 * 24 * 3600,
             login_attempts_per_account_per_minute: 10,
             login_attempts_per_address_per_minute: 60,
+            secrets_key_file: String::new(),
         }
     }
 }

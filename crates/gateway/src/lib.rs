@@ -60,7 +60,13 @@ pub struct AppParts {
     pub remote: Vec<proxy::RemoteService>,
     /// Requests a second per client address, and the burst allowed; 0 turns the limit off.
     pub rate_limit: (u32, u32),
+    /// APIs built on top of this one (the Subsonic API): each is given the `/api/v1` router,
+    /// authentication and forwarding included, and returns the routes it adds.
+    pub facades: Vec<Facade>,
 }
+
+/// See [`AppParts::facades`].
+pub type Facade = Box<dyn FnOnce(Router) -> Router + Send>;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -91,6 +97,13 @@ pub fn app(parts: AppParts) -> Router {
             authn::authenticate,
         ));
 
+    let facades = parts
+        .facades
+        .into_iter()
+        .fold(Router::new(), |routes, facade| {
+            routes.merge(facade(api.clone()))
+        });
+
     let rate_limit = (parts.rate_limit.0 > 0).then(|| {
         Arc::new(rate_limit::RateLimit::new(
             parts.rate_limit.0,
@@ -104,6 +117,7 @@ pub fn app(parts: AppParts) -> Router {
         .route("/api/openapi.json", get(docs::openapi_json).with_state(openapi_json))
         .route("/api/docs", get(docs::docs_page))
         .merge(api)
+        .merge(facades)
         .fallback(move |request: Request<axum::body::Body>| {
             let web_dir = web_dir.clone();
             async move {

@@ -59,7 +59,49 @@ fn app_with_web(web_dir: Option<std::path::PathBuf>) -> Router {
         discovery: None,
         remote: Vec::new(),
         rate_limit: (0, 0),
+        facades: vec![Box::new(|api: Router| {
+            // A facade that asks the API who calls, with the token it was given.
+            Router::new().route(
+                "/facade/{token}",
+                get(
+                    move |axum::extract::Path(token): axum::extract::Path<String>| {
+                        let api = api.clone();
+                        async move {
+                            let request = Request::get("/api/v1/whoami")
+                                .header("authorization", format!("Bearer {token}"))
+                                .body(Body::empty())
+                                .unwrap();
+                            let response = api.oneshot(request).await.unwrap();
+                            let status = response.status();
+                            let body = axum::body::to_bytes(response.into_body(), 1024)
+                                .await
+                                .unwrap();
+                            format!("{} {}", status.as_u16(), String::from_utf8_lossy(&body))
+                        }
+                    },
+                ),
+            )
+        })],
     })
+}
+
+#[tokio::test]
+async fn a_facade_calls_the_api_with_its_authentication() {
+    for (token, expected) in [("good", "200 una"), ("bad", "401")] {
+        let response = test_app()
+            .oneshot(
+                Request::get(format!("/facade/{token}"))
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&body).to_string();
+        assert!(body.starts_with(expected), "{token}: {body}");
+    }
 }
 
 async fn send(request: Request<Body>) -> (StatusCode, serde_json::Value) {

@@ -199,9 +199,6 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
             config.discovery.url
         ));
     }
-    // The Subsonic API's transport and sign-in; every process answers it.
-    ctx.routers
-        .push(beatstream_subsonic::router(authenticator.clone()));
     let metrics = beatstream_gateway::install_recorder();
     let router = beatstream_gateway::app(beatstream_gateway::AppParts {
         services: ctx.routers,
@@ -217,6 +214,8 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
             config.http.rate_limit_per_second,
             config.http.rate_limit_burst,
         ),
+        // Every process answers the Subsonic API, on top of the API it serves or forwards.
+        facades: vec![Box::new(beatstream_subsonic::router)],
         // With discovery, the routes of services running elsewhere are forwarded to them.
         remote: match &discovery {
             Some(_) => Role::ALL
@@ -347,6 +346,10 @@ async fn wire_auth(ctx: &mut Context<'_>) -> anyhow::Result<()> {
         refresh_token_ttl_secs: auth_config.refresh_token_ttl_secs,
         login_attempts_per_account_per_minute: auth_config.login_attempts_per_account_per_minute,
         login_attempts_per_address_per_minute: auth_config.login_attempts_per_address_per_minute,
+        secrets_key: beatstream_auth::secrets::SecretsKey::load_or_create(&secrets_key_path(
+            ctx.config,
+        ))
+        .map_err(|e| anyhow::anyhow!(e))?,
     };
     let store = beatstream_auth::store::AuthStore::new(db);
     let auth = beatstream_auth::AuthService::new(store, settings, relay.waker())
@@ -361,6 +364,14 @@ async fn wire_auth(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     ctx.routers.push(beatstream_auth::router(auth));
     ctx.openapi.merge(beatstream_auth::AuthApi::openapi());
     Ok(())
+}
+
+/// Where the key that seals app passwords lives.
+fn secrets_key_path(config: &Config) -> std::path::PathBuf {
+    match config.auth.secrets_key_file.as_str() {
+        "" => config.data_dir.join("secrets.key"),
+        path => path.into(),
+    }
 }
 
 async fn wire_users(ctx: &mut Context<'_>) -> anyhow::Result<()> {

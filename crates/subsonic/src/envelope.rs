@@ -93,6 +93,11 @@ pub fn render(reply: Reply, format: &Format) -> Response {
     }
 }
 
+/// In JSON an element's text content is its `value` field (`lyrics`, as Navidrome does).
+const TEXT_KEY: &str = "value";
+/// Elements whose scalar fields are child elements with text in XML.
+const TEXT_CHILDREN: [&str; 3] = ["artistInfo", "artistInfo2", "albumInfo"];
+
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -124,20 +129,29 @@ fn element(xml: &mut String, name: &str, object: &Map<String, Value>, extra: Opt
     if let Some(extra) = extra {
         xml.push_str(extra);
     }
+    // Info elements hold their fields as child elements with text, not as attributes.
+    let texts = TEXT_CHILDREN.contains(&name);
     for (key, value) in object {
+        if key == TEXT_KEY || texts {
+            continue;
+        }
         if let Some(text) = scalar(value) {
             xml.push_str(&format!(" {key}=\"{}\"", escape(&text)));
         }
     }
+    let text = object.get(TEXT_KEY).and_then(scalar);
     let children: Vec<(&String, &Value)> = object
         .iter()
-        .filter(|(_, v)| v.is_object() || v.is_array())
+        .filter(|(k, v)| v.is_object() || v.is_array() || (texts && *k != TEXT_KEY))
         .collect();
-    if children.is_empty() {
+    if children.is_empty() && text.is_none() {
         xml.push_str("/>");
         return;
     }
     xml.push('>');
+    if let Some(text) = text {
+        xml.push_str(&escape(&text));
+    }
     for (key, value) in children {
         match value {
             Value::Object(child) => element(xml, key, child, None),
@@ -153,7 +167,11 @@ fn element(xml: &mut String, name: &str, object: &Map<String, Value>, extra: Opt
                     }
                 }
             }
-            _ => {}
+            other => {
+                if let Some(text) = scalar(other) {
+                    xml.push_str(&format!("<{key}>{}</{key}>", escape(&text)));
+                }
+            }
         }
     }
     xml.push_str(&format!("</{name}>"));
@@ -172,6 +190,18 @@ mod tests {
         assert_eq!(
             xml,
             r#"<r><extensions name="a&amp;b"><versions>1</versions><versions>2</versions></extensions><license valid="true"/></r>"#
+        );
+    }
+
+    #[test]
+    fn text_content_and_info_elements() {
+        let payload = json!({"lyrics": {"artist": "A", "value": "la <la>"},
+            "artistInfo2": {"biography": "b", "similarArtist": [{"id": "1"}]}});
+        let mut xml = String::new();
+        element(&mut xml, "r", payload.as_object().unwrap(), None);
+        assert_eq!(
+            xml,
+            r#"<r><artistInfo2><biography>b</biography><similarArtist id="1"/></artistInfo2><lyrics artist="A">la &lt;la&gt;</lyrics></r>"#
         );
     }
 

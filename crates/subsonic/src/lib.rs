@@ -1,28 +1,47 @@
 //! The Subsonic API (1.16.1) with OpenSubsonic extensions at `/rest/*`, so existing music apps
-//! work with Beatstream. This first part is the transport and sign-in every call shares:
-//! `GET` with query parameters or `POST` with a form body, paths with and without `.view`, the
-//! `subsonic-response` envelope in XML (the default), JSON (`f=json`) or JSONP
-//! (`f=jsonp&callback=`), Subsonic error codes (always HTTP 200, as clients expect), and the
-//! calls that need no other service: `ping`, `getLicense`, `getOpenSubsonicExtensions`,
-//! `tokenInfo`. Sign-in is the OpenSubsonic `apiKey` (a personal API token); `u` with `p` or
-//! `t`+`s` needs app passwords, which are not built yet, and is refused with code 42.
+//! work with Beatstream.
 //!
-//! Owns no tables and emits no events.
+//! A facade with no tables of its own: every call is answered by calling Beatstream's own API
+//! (see [`api`]) on the caller's behalf, so ids are the API's ids and whatever a Subsonic app
+//! does (a playlist, a star, a scrobble) is what the web player sees, in one process or split.
+//!
+//! Transport as clients use it: `GET` with query parameters or `POST` with a form body, paths
+//! with and without `.view`, the `subsonic-response` envelope in XML (the default), JSON
+//! (`f=json`) or JSONP (`f=jsonp&callback=`), and Subsonic error codes in HTTP 200 replies.
+//!
+//! Sign-in: `u` with `p` (plain or `enc:HEX`) or with `t = md5(password + s)` and `s`, checked
+//! by the auth service against the user's app passwords (`POST /api/v1/auth/subsonic`), or the
+//! OpenSubsonic `apiKey` (a personal API token). Grants are cached for a few minutes.
+//!
+//! Emits and consumes no events. What this instance was told is playing (`scrobble` with
+//! `submission=false`) is kept in memory for `getNowPlaying`.
 
+mod api;
+mod browse;
 mod envelope;
+mod library;
+mod lists;
+mod media;
+mod model;
 mod params;
+mod playlists;
+mod search;
+mod users;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
-use beatstream_core::{Authenticator, Caller};
 use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
 
+use api::Api;
 use envelope::{Format, Reply};
 pub use envelope::{API_VERSION, SERVER_TYPE};
 use params::Params;
@@ -35,6 +54,7 @@ pub mod code {
     pub const MECHANISM_NOT_SUPPORTED: u32 = 42;
     pub const CONFLICTING_MECHANISMS: u32 = 43;
     pub const INVALID_API_KEY: u32 = 44;
+    pub const NOT_AUTHORIZED: u32 = 50;
     pub const NOT_FOUND: u32 = 70;
 }
 
@@ -52,23 +72,73 @@ impl Failure {
             message: message.into(),
         }
     }
+
+    pub fn not_found(what: &str) -> Self {
+        Failure::new(code::NOT_FOUND, format!("{what} not found"))
+    }
+}
+
+/// What a call answers: a payload for the envelope, or a response as it is (audio, images).
+pub enum Answer {
+    Payload(Value),
+    Raw(Response),
+}
+
+/// A signed-in caller.
+#[derive(Clone)]
+pub struct Identity {
+    pub user_id: String,
+    pub username: String,
+    pub admin: bool,
+    bearer: String,
+    until: Instant,
+}
+
+/// One call: the API signed in as the caller, the parameters, the request's headers.
+pub struct Call<'a> {
+    pub api: Api,
+    pub params: &'a Params,
+    pub headers: &'a HeaderMap,
+    pub who: Identity,
+    pub state: &'a Subsonic,
+}
+
+impl Call<'_> {
+    /// `path` as an absolute URL of this server, as the client reached it.
+    pub fn absolute(&self, path: &str) -> String {
+        let header = |name: &str| self.headers.get(name).and_then(|v| v.to_str().ok());
+        let scheme = header("x-forwarded-proto").unwrap_or("http");
+        match header("x-forwarded-host").or(header("host")) {
+            Some(host) => format!("{scheme}://{host}{path}"),
+            None => path.to_string(),
+        }
+    }
 }
 
 #[derive(Clone)]
-struct Subsonic {
-    authenticator: Arc<dyn Authenticator>,
+pub struct Subsonic {
+    api: Router,
+    grants: Arc<quick_cache::sync::Cache<String, Identity>>,
+    pub(crate) now_playing: Arc<library::NowPlaying>,
 }
 
-pub fn router(authenticator: Arc<dyn Authenticator>) -> Router {
+/// The `/rest/*` routes, answering through `api`: the process's `/api/v1` router with its
+/// authentication (and forwarding, when split).
+pub fn router(api: Router) -> Router {
     Router::new()
         .route("/rest/{method}", get(call).post(call))
-        .with_state(Subsonic { authenticator })
+        .with_state(Subsonic {
+            api,
+            grants: Arc::new(quick_cache::sync::Cache::new(10_000)),
+            now_playing: Arc::default(),
+        })
 }
 
 async fn call(
     State(subsonic): State<Subsonic>,
     Path(method): Path<String>,
     RawQuery(query): RawQuery,
+    client: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -79,61 +149,227 @@ async fn call(
     let params = Params::parse(query.as_deref(), form.then_some(&body[..]));
     let format = Format::of(&params);
     let method = method.strip_suffix(".view").unwrap_or(&method).to_string();
-    let reply = match dispatch(&subsonic, &method, &params).await {
-        Ok(payload) => Reply::Ok(payload),
+    let api = Api::new(
+        subsonic.api.clone(),
+        client.map(|Extension(c)| c),
+        headers.get("x-request-id").cloned(),
+    );
+    let reply = match dispatch(&subsonic, api, &method, &params, &headers).await {
+        Ok(Answer::Raw(response)) => return response,
+        Ok(Answer::Payload(payload)) => Reply::Ok(payload),
         Err(failure) => Reply::Failed(failure),
     };
     envelope::render(reply, &format)
 }
 
-/// Calls that need no signed-in user.
-const OPEN: [&str; 1] = ["getOpenSubsonicExtensions"];
-
-async fn dispatch(subsonic: &Subsonic, method: &str, params: &Params) -> Result<Value, Failure> {
-    let caller = if OPEN.contains(&method) {
-        None
-    } else {
-        Some(sign_in(subsonic, params).await?)
-    };
-    match method {
-        "ping" => Ok(json!({})),
-        "getLicense" => Ok(json!({"license": {"valid": true}})),
-        "getOpenSubsonicExtensions" => Ok(json!({"openSubsonicExtensions": [
+async fn dispatch(
+    subsonic: &Subsonic,
+    api: Api,
+    method: &str,
+    params: &Params,
+    headers: &HeaderMap,
+) -> Result<Answer, Failure> {
+    if method == "getOpenSubsonicExtensions" {
+        return Ok(Answer::Payload(json!({"openSubsonicExtensions": [
             {"name": "apiKeyAuthentication", "versions": [1]},
             {"name": "formPost", "versions": [1]},
-        ]})),
-        "tokenInfo" => {
-            let caller = caller.ok_or_else(|| Failure::new(code::GENERIC, "not signed in"))?;
-            Ok(json!({"tokenInfo": {"username": caller.username}}))
+            {"name": "songLyrics", "versions": [1]},
+        ]})));
+    }
+    let who = sign_in(subsonic, &api, params).await?;
+    let call = Call {
+        api: api.signed_in(&who.bearer),
+        params,
+        headers,
+        who,
+        state: subsonic,
+    };
+    let payload = match method {
+        "ping" => json!({}),
+        "getLicense" => json!({"license": {"valid": true}}),
+        "tokenInfo" => json!({"tokenInfo": {"username": call.who.username}}),
+        "getUser" => users::get_user(&call).await?,
+        "getScanStatus" => users::scan_status(&call).await?,
+        "startScan" => users::start_scan(&call).await?,
+        "getMusicFolders" => browse::music_folders(),
+        "getIndexes" => browse::indexes(&call).await?,
+        "getArtists" => browse::artists(&call).await?,
+        "getArtist" => browse::artist(&call).await?,
+        "getAlbum" => browse::album(&call).await?,
+        "getSong" => browse::song(&call).await?,
+        "getMusicDirectory" => browse::directory(&call).await?,
+        "getGenres" => browse::genres(&call).await?,
+        "getArtistInfo" | "getArtistInfo2" => browse::artist_info(&call, method).await?,
+        "getAlbumInfo" | "getAlbumInfo2" => browse::album_info(&call).await?,
+        "getAlbumList" | "getAlbumList2" => lists::album_list(&call, method).await?,
+        "getRandomSongs" => lists::random_songs(&call).await?,
+        "getSongsByGenre" => lists::songs_by_genre(&call).await?,
+        "getStarred" | "getStarred2" => lists::starred_songs(&call, method).await?,
+        "getSimilarSongs" | "getSimilarSongs2" => lists::similar_songs(&call, method).await?,
+        "getTopSongs" => lists::top_songs(&call).await?,
+        "getNowPlaying" => library::now_playing(&call).await?,
+        "search2" | "search3" => search::search(&call, method).await?,
+        "getPlaylists" => playlists::list(&call).await?,
+        "getPlaylist" => playlists::get(&call).await?,
+        "createPlaylist" => playlists::create(&call).await?,
+        "updatePlaylist" => playlists::update(&call).await?,
+        "deletePlaylist" => playlists::delete(&call).await?,
+        "star" => library::star(&call, true).await?,
+        "unstar" => library::star(&call, false).await?,
+        "setRating" => library::set_rating(&call).await?,
+        "scrobble" => library::scrobble(&call).await?,
+        "getPlayQueue" => library::play_queue(&call).await?,
+        "savePlayQueue" => library::save_play_queue(&call).await?,
+        "getLyricsBySongId" => media::lyrics_by_song(&call).await?,
+        "stream" => return media::stream(&call, false).await.map(Answer::Raw),
+        "download" => return media::stream(&call, true).await.map(Answer::Raw),
+        "getCoverArt" => return media::cover_art(&call).await.map(Answer::Raw),
+        _ => {
+            return Err(Failure::new(
+                code::NOT_FOUND,
+                format!("this server does not know the method `{method}`"),
+            ))
+        }
+    };
+    Ok(Answer::Payload(payload))
+}
+
+/// How long a grant from the auth service is reused for the same credentials.
+const GRANT_REUSE: Duration = Duration::from_secs(300);
+
+/// Who calls: `u` with `p` or `t`+`s` (app passwords), or `apiKey`.
+async fn sign_in(subsonic: &Subsonic, api: &Api, params: &Params) -> Result<Identity, Failure> {
+    let (api_key, user) = (params.get("apiKey"), params.get("u"));
+    let request = match (api_key, user) {
+        (Some(_), Some(_)) => {
+            return Err(Failure::new(
+                code::CONFLICTING_MECHANISMS,
+                "send either apiKey or u, not both",
+            ))
+        }
+        (Some(key), None) => Err(key),
+        (None, Some(user)) => Ok(credentials(user, params)?),
+        (None, None) => {
+            return Err(Failure::new(
+                code::MISSING_PARAMETER,
+                "required parameter is missing: u (with p, or t and s) or apiKey",
+            ))
+        }
+    };
+    let cache_key = match &request {
+        Ok(body) => hex(&Sha256::digest(body.to_string().as_bytes())),
+        Err(key) => hex(&Sha256::digest(key.as_bytes())),
+    };
+    if let Some(found) = subsonic.grants.get(&cache_key) {
+        if found.until > Instant::now() {
+            return Ok(found);
+        }
+        subsonic.grants.remove(&cache_key);
+    }
+    let identity = match request {
+        Ok(body) => {
+            let grant = api
+                .post("/api/v1/auth/subsonic", &body)
+                .await
+                .map_err(|f| match f.code {
+                    code::WRONG_CREDENTIALS | code::NOT_AUTHORIZED => {
+                        Failure::new(code::WRONG_CREDENTIALS, f.message)
+                    }
+                    _ if f.message.contains("too many") => {
+                        Failure::new(code::WRONG_CREDENTIALS, f.message)
+                    }
+                    _ => f,
+                })?;
+            let expires_in = grant["expires_in"].as_u64().unwrap_or(60);
+            Identity {
+                user_id: grant["user"]["id"].as_str().unwrap_or_default().into(),
+                username: grant["user"]["username"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .into(),
+                admin: grant["user"]["role"] == "admin",
+                bearer: grant["access_token"].as_str().unwrap_or_default().into(),
+                until: Instant::now()
+                    + GRANT_REUSE.min(Duration::from_secs(expires_in.saturating_sub(60))),
+            }
+        }
+        Err(key) => {
+            let me = api
+                .signed_in(key)
+                .get("/api/v1/me")
+                .await
+                .map_err(|_| Failure::new(code::INVALID_API_KEY, "the API key is not valid"))?;
+            Identity {
+                user_id: me["id"].as_str().unwrap_or_default().into(),
+                username: me["username"].as_str().unwrap_or_default().into(),
+                admin: me["role"] == "admin",
+                bearer: key.to_string(),
+                until: Instant::now() + Duration::from_secs(60),
+            }
+        }
+    };
+    subsonic.grants.insert(cache_key, identity.clone());
+    Ok(identity)
+}
+
+/// The auth service's sign-in request for `u` with `p` (plain or `enc:HEX`) or `t` and `s`.
+fn credentials(user: &str, params: &Params) -> Result<Value, Failure> {
+    match (params.get("t"), params.get("s"), params.get("p")) {
+        (Some(token), Some(salt), _) => Ok(json!({"username": user, "token": token, "salt": salt})),
+        (_, _, Some(password)) => {
+            let password = match password.strip_prefix("enc:") {
+                Some(encoded) => unhex(encoded).ok_or_else(|| {
+                    Failure::new(code::WRONG_CREDENTIALS, "p=enc: must be followed by hex")
+                })?,
+                None => password.to_string(),
+            };
+            Ok(json!({"username": user, "password": password}))
         }
         _ => Err(Failure::new(
-            code::NOT_FOUND,
-            format!("this server does not know the method `{method}`"),
+            code::MISSING_PARAMETER,
+            "required parameter is missing: p, or t and s",
         )),
     }
 }
 
-/// Who calls: the OpenSubsonic `apiKey` (a personal API token, `POST /api/v1/me/tokens`).
-async fn sign_in(subsonic: &Subsonic, params: &Params) -> Result<Caller, Failure> {
-    let api_key = params.get("apiKey");
-    let user = params.get("u");
-    match (api_key, user) {
-        (Some(_), Some(_)) => Err(Failure::new(
-            code::CONFLICTING_MECHANISMS,
-            "send either apiKey or u, not both",
-        )),
-        (Some(key), None) => subsonic
-            .authenticator
-            .authenticate(key)
-            .await
-            .map_err(|_| Failure::new(code::INVALID_API_KEY, "the API key is not valid")),
-        (None, Some(_)) => Err(Failure::new(
-            code::MECHANISM_NOT_SUPPORTED,
-            "sign in with apiKey (a personal API token from your settings); app passwords for u+p and t+s are not available yet",
-        )),
-        (None, None) => Err(Failure::new(
-            code::MISSING_PARAMETER,
-            "required parameter is missing: apiKey (or u)",
-        )),
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<String> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    let bytes = (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn enc_passwords_are_hex_of_utf8() {
+        assert_eq!(unhex("736573616d65").as_deref(), Some("sesame"));
+        assert_eq!(unhex("C3A9").as_deref(), Some("é"));
+        assert_eq!(unhex("abc"), None);
+        assert_eq!(unhex("zz"), None);
+    }
+
+    #[test]
+    fn a_token_wins_over_a_password_and_one_of_them_is_needed() {
+        let p = Params::parse(Some("u=a&p=x&t=abc&s=1"), None);
+        assert_eq!(credentials("a", &p).unwrap()["token"], "abc");
+        let p = Params::parse(Some("u=a&p=enc:78"), None);
+        assert_eq!(credentials("a", &p).unwrap()["password"], "x");
+        let p = Params::parse(Some("u=a&t=abc"), None);
+        assert_eq!(
+            credentials("a", &p).unwrap_err().code,
+            code::MISSING_PARAMETER
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! The users service: profiles and preferences.
 //!
-//! Owns the table `profiles` (plus its `outbox` and `processed_events`). Routes:
-//! `GET/PATCH /api/v1/me`, `GET /api/v1/users/{id}`, `GET /api/v1/admin/users`,
-//! `PATCH /api/v1/admin/users/{id}`.
+//! Owns the tables `profiles` and `play_queues` (plus its `outbox` and `processed_events`).
+//! Routes: `GET/PATCH /api/v1/me`, `GET/PUT /api/v1/me/play-queue`, `GET /api/v1/users/{id}`,
+//! `GET /api/v1/admin/users`, `PATCH /api/v1/admin/users/{id}`.
 //!
 //! Consumes `auth.user.created` (as consumer group `users`) to create profiles: it never reads
 //! the auth service's tables. Emits `users.account.changed` (role, disabled) and
@@ -11,6 +11,7 @@
 pub mod error;
 pub mod http;
 pub mod model;
+pub mod play_queue;
 pub mod service;
 pub mod store;
 

@@ -8,6 +8,7 @@ use beatstream_events::auth::UserCreated;
 use beatstream_events::outbox::{self, OutboxWaker};
 use beatstream_events::Envelope;
 use beatstream_users::model::{AccountPatch, ProfilePatch, StreamingQuality};
+use beatstream_users::play_queue::PlayQueue;
 use beatstream_users::{UsersError, UsersService, UsersStore, MIGRATIONS};
 
 fn service(db: &Db) -> UsersService {
@@ -214,7 +215,99 @@ async fn admin_list_pages_through_every_user(db: Db) {
     assert_eq!(seen, vec!["a0", "a1", "a2", "a3", "a4"]);
 }
 
+async fn the_play_queue_is_saved_whole_and_read_back(db: Db) {
+    let users = service(&db);
+    let ann = created(&users, "ann", UserRole::User).await;
+    let bob = created(&users, "bob", UserRole::User).await;
+    let empty = users.play_queue(&ann).await.unwrap();
+    assert_eq!(empty, PlayQueue::default(), "nothing saved yet");
+
+    let queue = PlayQueue {
+        track_ids: vec!["t1".into(), "t2".into(), "t1".into()],
+        current_index: Some(1),
+        position_ms: 61_500,
+        changed_by: "DSub".into(),
+        updated_at: None,
+    };
+    let saved = users.save_play_queue(&ann, queue.clone()).await.unwrap();
+    assert!(saved.updated_at.is_some());
+    let read = users.play_queue(&ann).await.unwrap();
+    assert_eq!(
+        (
+            read.track_ids.clone(),
+            read.current_index,
+            read.position_ms,
+            read.changed_by.as_str()
+        ),
+        (queue.track_ids.clone(), Some(1), 61_500, "DSub")
+    );
+    assert_eq!(
+        users.play_queue(&bob).await.unwrap().track_ids.len(),
+        0,
+        "each user has their own"
+    );
+
+    // Bad input changes nothing.
+    for bad in [
+        PlayQueue {
+            current_index: Some(3),
+            ..queue.clone()
+        },
+        PlayQueue {
+            position_ms: -1,
+            ..queue.clone()
+        },
+        PlayQueue {
+            track_ids: vec![String::new()],
+            current_index: None,
+            ..queue.clone()
+        },
+        PlayQueue {
+            track_ids: vec!["t".into(); 10_001],
+            current_index: None,
+            ..queue.clone()
+        },
+    ] {
+        assert!(matches!(
+            users.save_play_queue(&ann, bad).await,
+            Err(UsersError::Invalid { .. })
+        ));
+    }
+    assert_eq!(
+        users.play_queue(&ann).await.unwrap().track_ids,
+        queue.track_ids
+    );
+
+    // Saving again replaces it; an empty queue clears it.
+    users
+        .save_play_queue(
+            &ann,
+            PlayQueue {
+                track_ids: vec!["t9".into()],
+                current_index: Some(0),
+                ..queue.clone()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(users.play_queue(&ann).await.unwrap().track_ids, ["t9"]);
+    users
+        .save_play_queue(
+            &ann,
+            PlayQueue {
+                track_ids: Vec::new(),
+                current_index: None,
+                position_ms: 0,
+                ..queue
+            },
+        )
+        .await
+        .unwrap();
+    assert!(users.play_queue(&ann).await.unwrap().track_ids.is_empty());
+}
+
 backend_tests!("users", &MIGRATIONS;
+    the_play_queue_is_saved_whole_and_read_back,
     user_created_event_makes_a_profile_once,
     me_waits_briefly_then_says_not_found,
     patch_me_updates_profile_and_emits_preferences,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::keys::Jwks;
-use crate::model::{ApiToken, Credentials, Session};
+use crate::model::{ApiToken, AppPassword, Credentials, Session};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -149,4 +149,56 @@ pub struct IntrospectedUser {
     pub id: String,
     pub username: String,
     pub role: beatstream_core::UserRole,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAppPasswordRequest {
+    pub name: String,
+}
+
+/// A new app password; `password` is shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedAppPasswordResponse {
+    pub id: String,
+    pub name: String,
+    pub password: String,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppPasswordList {
+    pub items: Vec<TokenDto>,
+    pub next_cursor: Option<String>,
+}
+
+impl From<AppPassword> for TokenDto {
+    fn from(p: AppPassword) -> Self {
+        TokenDto {
+            id: p.id,
+            name: p.name,
+            created_at: p.created_at,
+            last_used_at: p.last_used_at,
+        }
+    }
+}
+
+/// A Subsonic client's credentials: `password` (the `p` parameter, `enc:` already decoded), or
+/// `token` and `salt` (`t` and `s`).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubsonicSignInRequest {
+    pub username: String,
+    pub password: Option<String>,
+    pub token: Option<String>,
+    pub salt: Option<String>,
+}
+
+/// An access token for a Subsonic client's calls; no refresh token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantResponse {
+    pub user: AccountDto,
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
 }

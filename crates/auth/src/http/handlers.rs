@@ -6,7 +6,7 @@ use axum::Json;
 use beatstream_core::{ApiError, ApiJson, Caller, ClientAddr};
 
 use super::dto::*;
-use crate::model::NewAccount;
+use crate::model::{NewAccount, SubsonicProof};
 use crate::service::AuthService;
 
 #[utoipa::path(post, path = "/api/v1/auth/signup", tag = "auth", request_body = SignupRequest,
@@ -160,4 +160,78 @@ pub async fn rotate_key(
     caller.require_admin()?;
     let kid = auth.keys().rotate().await?;
     Ok(Json(RotatedKeyResponse { kid }))
+}
+
+#[utoipa::path(post, path = "/api/v1/me/app-passwords", tag = "auth", request_body = CreateAppPasswordRequest,
+    responses((status = 201, body = CreatedAppPasswordResponse)), security(("bearer" = [])))]
+pub async fn create_app_password(
+    State(auth): State<AuthService>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateAppPasswordRequest>,
+) -> Result<(StatusCode, Json<CreatedAppPasswordResponse>), ApiError> {
+    let (password, secret) = auth.create_app_password(&caller, &body.name).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedAppPasswordResponse {
+            id: password.id,
+            name: password.name,
+            password: secret,
+            created_at: password.created_at,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/me/app-passwords", tag = "auth",
+    responses((status = 200, body = AppPasswordList)), security(("bearer" = [])))]
+pub async fn list_app_passwords(
+    State(auth): State<AuthService>,
+    caller: Caller,
+) -> Result<Json<AppPasswordList>, ApiError> {
+    let items = auth.list_app_passwords(&caller).await?;
+    Ok(Json(AppPasswordList {
+        items: items.into_iter().map(TokenDto::from).collect(),
+        next_cursor: None,
+    }))
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/app-passwords/{id}", tag = "auth",
+    responses((status = 204), (status = 404)), security(("bearer" = [])))]
+pub async fn revoke_app_password(
+    State(auth): State<AuthService>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    auth.revoke_app_password(&caller, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Signs a Subsonic client in with an app password (the Subsonic API calls this on each of
+/// its callers' behalf): a password, or an md5 token of one with its salt.
+#[utoipa::path(post, path = "/api/v1/auth/subsonic", tag = "auth", request_body = SubsonicSignInRequest,
+    responses((status = 200, body = GrantResponse), (status = 400, description = "neither password nor token and salt"),
+              (status = 401, description = "invalid credentials"), (status = 429, description = "too many failed attempts")))]
+pub async fn subsonic_sign_in(
+    State(auth): State<AuthService>,
+    ClientAddr(client): ClientAddr,
+    ApiJson(body): ApiJson<SubsonicSignInRequest>,
+) -> Result<Json<GrantResponse>, ApiError> {
+    let proof = match (body.password, body.token, body.salt) {
+        (Some(password), None, None) => SubsonicProof::Password(password),
+        (None, Some(token), Some(salt)) => SubsonicProof::Token { token, salt },
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_argument",
+                "send either `password`, or `token` and `salt`",
+            ))
+        }
+    };
+    let grant = auth
+        .subsonic_sign_in(&body.username, &proof, client)
+        .await?;
+    Ok(Json(GrantResponse {
+        user: AccountDto::from(&grant.user),
+        access_token: grant.access_token,
+        token_type: "Bearer",
+        expires_in: grant.expires_in,
+    }))
 }

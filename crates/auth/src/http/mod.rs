@@ -22,6 +22,15 @@ pub fn router(auth: AuthService) -> Router {
             post(handlers::create_token).get(handlers::list_tokens),
         )
         .route("/api/v1/me/tokens/{id}", delete(handlers::revoke_token))
+        .route(
+            "/api/v1/me/app-passwords",
+            post(handlers::create_app_password).get(handlers::list_app_passwords),
+        )
+        .route(
+            "/api/v1/me/app-passwords/{id}",
+            delete(handlers::revoke_app_password),
+        )
+        .route("/api/v1/auth/subsonic", post(handlers::subsonic_sign_in))
         .route("/api/v1/admin/users", post(handlers::create_user))
         .route("/api/v1/admin/auth/rotate-key", post(handlers::rotate_key))
         .with_state(auth)
@@ -38,6 +47,10 @@ pub fn router(auth: AuthService) -> Router {
     handlers::create_token,
     handlers::list_tokens,
     handlers::revoke_token,
+    handlers::create_app_password,
+    handlers::list_app_passwords,
+    handlers::revoke_app_password,
+    handlers::subsonic_sign_in,
     handlers::create_user,
     handlers::rotate_key,
 ))]

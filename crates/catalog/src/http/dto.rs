@@ -175,6 +175,7 @@ pub struct ArtistDetail {
 pub struct GenreDto {
     pub name: String,
     pub track_count: i64,
+    pub album_count: i64,
 }
 
 impl From<&Genre> for GenreDto {
@@ -182,6 +183,7 @@ impl From<&Genre> for GenreDto {
         GenreDto {
             name: g.name.clone(),
             track_count: g.track_count,
+            album_count: g.album_count,
         }
     }
 }
@@ -206,6 +208,9 @@ pub struct AlbumQuery {
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct TrackQuery {
+    /// Comma-separated track ids (up to 500): those of them that exist, in that order, on one
+    /// page; no other filter applies.
+    pub ids: Option<String>,
     pub album_id: Option<String>,
     pub artist_id: Option<String>,
     pub genre: Option<String>,

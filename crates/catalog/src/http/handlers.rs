@@ -151,6 +151,29 @@ pub async fn list_tracks(
     caller: Caller,
     ApiQuery(query): ApiQuery<TrackQuery>,
 ) -> Result<Json<List<TrackDto>>, ApiError> {
+    let user = caller.user_id.to_string();
+    if let Some(ids) = query.ids.as_deref() {
+        let ids: Vec<String> = ids
+            .split(',')
+            .map(str::trim)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+            .collect();
+        if ids.len() > 500 {
+            return Err(ApiError::invalid(
+                "invalid_argument",
+                "ids: at most 500 at once",
+            ));
+        }
+        let tracks = catalog.tracks_by_ids(&ids).await?;
+        return Ok(Json(List {
+            items: tracks
+                .iter()
+                .map(|t| TrackDto::new(t, catalog.signer(), &user))
+                .collect(),
+            next_cursor: None,
+        }));
+    }
     let filter = TrackFilter {
         album_id: query.album_id,
         artist_id: query.artist_id,
@@ -159,7 +182,6 @@ pub async fn list_tracks(
     let paged = catalog
         .tracks(&filter, &page(query.limit, query.cursor)?)
         .await?;
-    let user = caller.user_id.to_string();
     Ok(Json(List {
         items: paged
             .items

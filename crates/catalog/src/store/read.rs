@@ -455,7 +455,8 @@ impl CatalogStore {
 
     pub async fn list_genres(&self) -> Result<Vec<Genre>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT MIN(g.genre) AS name, COUNT(*) AS n FROM track_genres g JOIN tracks t ON t.id = g.track_id \
+            "SELECT MIN(g.genre) AS name, COUNT(*) AS n, COUNT(DISTINCT t.album_id) AS albums \
+             FROM track_genres g JOIN tracks t ON t.id = g.track_id \
              WHERE t.removed_at IS NULL GROUP BY LOWER(g.genre) ORDER BY LOWER(g.genre)",
         )
         .fetch_all(self.db.pool())
@@ -465,6 +466,7 @@ impl CatalogStore {
                 Ok(Genre {
                     name: row.try_get("name")?,
                     track_count: row.try_get("n")?,
+                    album_count: row.try_get("albums")?,
                 })
             })
             .collect()

@@ -5,6 +5,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 use crate::model::{Preferences, Profile, StreamingQuality};
+use crate::play_queue::PlayQueue;
 
 /// `GET /api/v1/me`.
 #[derive(Debug, Serialize, ToSchema)]
@@ -124,4 +125,37 @@ pub struct AdminUserList {
 pub struct PatchUserRequest {
     pub role: Option<UserRole>,
     pub disabled: Option<bool>,
+}
+
+/// A saved play queue. Empty (no tracks, `updated_at` null) until one is saved.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlayQueueDto {
+    pub track_ids: Vec<String>,
+    pub current_index: Option<usize>,
+    pub position_ms: i64,
+    pub changed_by: String,
+    pub updated_at: Option<Timestamp>,
+}
+
+impl From<PlayQueue> for PlayQueueDto {
+    fn from(q: PlayQueue) -> Self {
+        PlayQueueDto {
+            track_ids: q.track_ids,
+            current_index: q.current_index,
+            position_ms: q.position_ms,
+            changed_by: q.changed_by,
+            updated_at: q.updated_at,
+        }
+    }
+}
+
+/// The whole queue, replacing the saved one: up to 10,000 track ids, the index of the
+/// current one, the position in it, and which client saved it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SavePlayQueueRequest {
+    pub track_ids: Vec<String>,
+    pub current_index: Option<usize>,
+    pub position_ms: Option<i64>,
+    pub changed_by: Option<String>,
 }

@@ -6,6 +6,7 @@ use beatstream_core::{ApiError, ApiJson, ApiQuery, Caller, PageQuery, UserId};
 
 use super::dto::*;
 use crate::model::{AccountPatch, ProfilePatch};
+use crate::play_queue::PlayQueue;
 use crate::service::UsersService;
 
 #[utoipa::path(get, path = "/api/v1/me", tag = "users",
@@ -78,4 +79,30 @@ pub async fn patch_user(
         disabled: body.disabled,
     };
     Ok(Json(users.update_account(&UserId(id), patch).await?.into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/me/play-queue", tag = "users",
+    responses((status = 200, body = PlayQueueDto)), security(("bearer" = [])))]
+pub async fn get_play_queue(
+    State(users): State<UsersService>,
+    caller: Caller,
+) -> Result<Json<PlayQueueDto>, ApiError> {
+    Ok(Json(users.play_queue(&caller).await?.into()))
+}
+
+#[utoipa::path(put, path = "/api/v1/me/play-queue", tag = "users", request_body = SavePlayQueueRequest,
+    responses((status = 200, body = PlayQueueDto), (status = 400)), security(("bearer" = [])))]
+pub async fn put_play_queue(
+    State(users): State<UsersService>,
+    caller: Caller,
+    ApiJson(body): ApiJson<SavePlayQueueRequest>,
+) -> Result<Json<PlayQueueDto>, ApiError> {
+    let queue = PlayQueue {
+        track_ids: body.track_ids,
+        current_index: body.current_index,
+        position_ms: body.position_ms.unwrap_or(0),
+        changed_by: body.changed_by.unwrap_or_default(),
+        updated_at: None,
+    };
+    Ok(Json(users.save_play_queue(&caller, queue).await?.into()))
 }

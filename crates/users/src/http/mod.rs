@@ -15,6 +15,10 @@ pub fn router(users: UsersService) -> Router {
             "/api/v1/me",
             get(handlers::get_me).patch(handlers::patch_me),
         )
+        .route(
+            "/api/v1/me/play-queue",
+            get(handlers::get_play_queue).put(handlers::put_play_queue),
+        )
         .route("/api/v1/users/{id}", get(handlers::get_user))
         .route("/api/v1/admin/users", get(handlers::list_users))
         .route("/api/v1/admin/users/{id}", patch(handlers::patch_user))
@@ -28,5 +32,7 @@ pub fn router(users: UsersService) -> Router {
     handlers::get_user,
     handlers::list_users,
     handlers::patch_user,
+    handlers::get_play_queue,
+    handlers::put_play_queue,
 ))]
 pub struct UsersApi;

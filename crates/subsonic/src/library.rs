@@ -1,0 +1,286 @@
+//! The listener's own library: stars (Beatstream's likes), scrobbles (plays, which feed history
+//! and recommendations), what is playing now, and the play queue.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::api::{all_pages, enc};
+use crate::model::{self, Starred};
+use crate::{code, Call, Failure};
+
+/// Likes read for marking songs as starred: the most recent ones.
+const MAX_STARRED: usize = 10_000;
+
+/// The caller's starred songs, with when.
+pub async fn starred(call: &Call<'_>) -> Result<Starred, Failure> {
+    let likes = all_pages(&call.api, "/api/v1/me/likes/tracks?", MAX_STARRED).await?;
+    Ok(Starred(
+        likes
+            .iter()
+            .filter_map(|like| {
+                Some((
+                    like["track"]["id"].as_str()?.to_string(),
+                    like["liked_at"].as_str().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect(),
+    ))
+}
+
+/// `star` / `unstar`: songs by `id`. Albums and artists cannot be starred in Beatstream yet.
+pub async fn star(call: &Call<'_>, on: bool) -> Result<Value, Failure> {
+    let ids = call.params.all("id");
+    let others = call.params.all("albumId").len() + call.params.all("artistId").len();
+    if ids.is_empty() && others == 0 {
+        return Err(Failure::new(
+            code::MISSING_PARAMETER,
+            "required parameter is missing: id",
+        ));
+    }
+    if others > 0 {
+        return Err(Failure::new(
+            code::GENERIC,
+            "only songs can be starred on this server; albums and artists cannot yet",
+        ));
+    }
+    // Check every id first, so a bad one changes nothing.
+    for id in &ids {
+        call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?;
+    }
+    for id in ids {
+        let path = format!("/api/v1/me/likes/tracks/{}", enc(id));
+        let method = if on {
+            axum::http::Method::PUT
+        } else {
+            axum::http::Method::DELETE
+        };
+        call.api.call(method, &path, None).await?;
+    }
+    Ok(json!({}))
+}
+
+pub async fn set_rating(call: &Call<'_>) -> Result<Value, Failure> {
+    call.params.required("id")?;
+    let rating = call.params.int("rating", -1)?;
+    if !(0..=5).contains(&rating) {
+        return Err(Failure::new(
+            code::GENERIC,
+            "rating must be from 0 (none) to 5",
+        ));
+    }
+    Err(Failure::new(
+        code::GENERIC,
+        "ratings are not kept on this server yet; star the song instead",
+    ))
+}
+
+/// Who told this instance what they are playing, for `getNowPlaying`.
+#[derive(Default)]
+pub struct NowPlaying(Mutex<HashMap<(String, String), Playing>>);
+
+struct Playing {
+    username: String,
+    track_id: String,
+    player: String,
+    since: Instant,
+}
+
+/// An entry of `getNowPlaying` older than this is gone.
+const NOW_PLAYING_FOR: Duration = Duration::from_secs(15 * 60);
+
+impl NowPlaying {
+    fn set(&self, user_id: &str, username: &str, player: &str, track_id: &str) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, p| p.since.elapsed() < NOW_PLAYING_FOR);
+        map.insert(
+            (user_id.to_string(), player.to_string()),
+            Playing {
+                username: username.to_string(),
+                track_id: track_id.to_string(),
+                player: player.to_string(),
+                since: Instant::now(),
+            },
+        );
+    }
+
+    fn entries(&self) -> Vec<(String, String, String, u64)> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.values()
+            .filter(|p| p.since.elapsed() < NOW_PLAYING_FOR)
+            .map(|p| {
+                (
+                    p.username.clone(),
+                    p.track_id.clone(),
+                    p.player.clone(),
+                    p.since.elapsed().as_secs() / 60,
+                )
+            })
+            .collect()
+    }
+}
+
+/// `scrobble`: with `submission=false` the song is playing now; otherwise it was played (at
+/// `time`, milliseconds since the epoch), which records a play.
+pub async fn scrobble(call: &Call<'_>) -> Result<Value, Failure> {
+    let ids = call.params.all("id");
+    if ids.is_empty() {
+        return Err(Failure::new(
+            code::MISSING_PARAMETER,
+            "required parameter is missing: id",
+        ));
+    }
+    let times = call.params.all("time");
+    let submission = call.params.bool("submission", true);
+    let player = call.params.get("c").unwrap_or("Subsonic client");
+    let mut tracks = Vec::new();
+    for id in &ids {
+        tracks.push(call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?);
+    }
+    for (n, track) in tracks.iter().enumerate() {
+        let id = track["id"].as_str().unwrap_or_default();
+        if !submission {
+            call.state
+                .now_playing
+                .set(&call.who.user_id, &call.who.username, player, id);
+            continue;
+        }
+        let mut play = json!({
+            "track_id": id,
+            // A scrobble means the song was listened to: all of it, as far as we know.
+            "played_ms": track["duration_ms"].as_i64().unwrap_or(0),
+        });
+        if let Some(at) = times.get(n).and_then(|t| t.parse::<i64>().ok()) {
+            play["started_at"] = json!(rfc3339(at));
+        }
+        call.api.post("/api/v1/me/plays", &play).await?;
+    }
+    Ok(json!({}))
+}
+
+/// Milliseconds since the epoch as RFC 3339 UTC with milliseconds.
+fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to a date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+pub async fn now_playing(call: &Call<'_>) -> Result<Value, Failure> {
+    let stars = starred(call).await?;
+    let mut entries = Vec::new();
+    for (username, track_id, player, minutes) in call.state.now_playing.entries() {
+        let Ok(track) = call
+            .api
+            .get(&format!("/api/v1/tracks/{}", enc(&track_id)))
+            .await
+        else {
+            continue;
+        };
+        let mut entry = model::song(&track, &stars);
+        entry["username"] = json!(username);
+        entry["minutesAgo"] = json!(minutes);
+        entry["playerId"] = json!(0);
+        entry["playerName"] = json!(player);
+        entries.push(entry);
+    }
+    Ok(json!({"nowPlaying": {"entry": entries}}))
+}
+
+/// `getPlayQueue`: the queue saved by `savePlayQueue` (kept by the users service).
+pub async fn play_queue(call: &Call<'_>) -> Result<Value, Failure> {
+    let queue = call.api.get("/api/v1/me/play-queue").await?;
+    let ids: Vec<&str> = queue["track_ids"]
+        .as_array()
+        .map(|l| l.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    if ids.is_empty() {
+        return Ok(json!({}));
+    }
+    let stars = starred(call).await?;
+    let mut entries = Vec::new();
+    for id in &ids {
+        if let Ok(track) = call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await {
+            entries.push(model::song(&track, &stars));
+        }
+    }
+    let mut out = json!({
+        "entry": entries,
+        "position": queue["position_ms"].as_i64().unwrap_or(0),
+        "username": call.who.username,
+        "changed": queue["updated_at"],
+        "changedBy": queue["changed_by"].as_str().unwrap_or(""),
+    });
+    if let Some(current) = queue["current_index"]
+        .as_u64()
+        .and_then(|i| ids.get(i as usize))
+    {
+        out["current"] = json!(current);
+    }
+    Ok(json!({ "playQueue": out }))
+}
+
+/// `savePlayQueue`: `id` repeated (none clears it), `current`, `position` in milliseconds.
+pub async fn save_play_queue(call: &Call<'_>) -> Result<Value, Failure> {
+    let ids = call.params.all("id");
+    let current = call.params.get("current").filter(|c| !c.is_empty());
+    let current_index = match current {
+        Some(current) => Some(ids.iter().position(|id| *id == current).ok_or_else(|| {
+            Failure::new(code::GENERIC, "current must be one of the ids in the queue")
+        })?),
+        None => None,
+    };
+    let position = call.params.int("position", 0)?;
+    if position < 0 {
+        return Err(Failure::new(code::GENERIC, "position must not be negative"));
+    }
+    let body = json!({
+        "track_ids": ids,
+        "current_index": current_index,
+        "position_ms": position,
+        "changed_by": call.params.get("c").unwrap_or("Subsonic client"),
+    });
+    call.api
+        .call(
+            axum::http::Method::PUT,
+            "/api/v1/me/play-queue",
+            Some(&body),
+        )
+        .await?;
+    Ok(json!({}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrobble_times_become_rfc3339() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_764_150_896_123), "2025-11-26T09:54:56.123Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00.000Z");
+    }
+}

@@ -1,0 +1,330 @@
+//! Lists: albums by every `getAlbumList` type, random songs, songs of a genre, starred songs,
+//! similar songs (Beatstream's radio) and an artist's songs.
+
+use std::collections::HashMap;
+
+use rand::seq::SliceRandom as _;
+use serde_json::{json, Value};
+
+use crate::api::{all_pages, enc, full_tracks, page_at};
+use crate::library::starred;
+use crate::model::{self, Starred};
+use crate::{code, Call, Failure};
+
+/// At most this many albums or tracks are read to shuffle or re-sort a list in here.
+const MAX_SCAN: usize = 50_000;
+/// Plays read for `frequent` and `recent`.
+const MAX_HISTORY: usize = 5_000;
+
+/// `getAlbumList` (folder-style children) and `getAlbumList2` (`AlbumID3`): every list type.
+pub async fn album_list(call: &Call<'_>, method: &str) -> Result<Value, Failure> {
+    let p = call.params;
+    let kind = p.required("type")?;
+    let size = p.count("size", 10, 500)?;
+    let offset = p.count("offset", 0, usize::MAX)?;
+    let stars = starred(call).await?;
+    let albums: Vec<Value> = match kind {
+        "newest" => page_at(&call.api, "/api/v1/albums?sort=newest", offset, size).await?,
+        "alphabeticalByName" => page_at(&call.api, "/api/v1/albums?sort=name", offset, size).await?,
+        "alphabeticalByArtist" => {
+            let mut all = all_pages(&call.api, "/api/v1/albums?sort=name", MAX_SCAN).await?;
+            let artist = |a: &Value| {
+                a["artists"][0]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_lowercase()
+            };
+            all.sort_by_key(|a| {
+                (artist(a), a["title"].as_str().unwrap_or_default().to_lowercase())
+            });
+            window(all, offset, size)
+        }
+        "random" => {
+            let mut all = all_pages(&call.api, "/api/v1/albums?sort=name", MAX_SCAN).await?;
+            all.shuffle(&mut rand::thread_rng());
+            window(all, 0, size)
+        }
+        "byGenre" => {
+            let genre = p.required("genre")?;
+            let path = format!("/api/v1/albums?sort=name&genre={}", enc(genre));
+            page_at(&call.api, &path, offset, size).await?
+        }
+        "byYear" => {
+            p.required("fromYear")?;
+            p.required("toYear")?;
+            let from = p.int("fromYear", 0)?;
+            let to = p.int("toYear", 0)?;
+            let (low, high) = (from.min(to), from.max(to));
+            let mut all: Vec<Value> = all_pages(&call.api, "/api/v1/albums?sort=year", MAX_SCAN)
+                .await?
+                .into_iter()
+                .filter(|a| a["year"].as_i64().is_some_and(|y| (low..=high).contains(&y)))
+                .collect();
+            if from > to {
+                all.reverse();
+            }
+            window(all, offset, size)
+        }
+        "starred" => {
+            // Only songs can be starred here: the albums of starred songs, newest star first.
+            let mut liked: Vec<(&String, &String)> = stars.0.iter().collect();
+            liked.sort_by(|a, b| b.1.cmp(a.1));
+            let ids: Vec<String> = liked.into_iter().map(|(id, _)| id.clone()).collect();
+            fetch_albums(call, ids.into_iter(), offset, size).await
+        }
+        "recent" | "frequent" | "highest" => {
+            let plays = all_pages(&call.api, "/api/v1/me/history?", MAX_HISTORY).await?;
+            let ids = if kind == "recent" {
+                let mut seen = Vec::new();
+                for play in &plays {
+                    if let Some(id) = play["track"]["album"]["id"].as_str() {
+                        if !seen.iter().any(|s| s == id) {
+                            seen.push(id.to_string());
+                        }
+                    }
+                }
+                seen
+            } else {
+                // Most played first (Beatstream keeps no ratings: `highest` is the same).
+                let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
+                for (n, play) in plays.iter().enumerate() {
+                    if let Some(id) = play["track"]["album"]["id"].as_str() {
+                        let entry = counts.entry(id.to_string()).or_insert((0, n));
+                        entry.0 += 1;
+                    }
+                }
+                let mut ranked: Vec<(String, (usize, usize))> = counts.into_iter().collect();
+                ranked.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.1 .1.cmp(&b.1 .1)));
+                ranked.into_iter().map(|(id, _)| id).collect()
+            };
+            fetch_albums(call, ids.into_iter(), offset, size).await
+        }
+        other => {
+            return Err(Failure::new(
+                code::GENERIC,
+                format!("unknown list type `{other}`: use random, newest, highest, frequent, recent, alphabeticalByName, alphabeticalByArtist, starred, byYear or byGenre"),
+            ))
+        }
+    };
+    let list: Vec<Value> = albums.iter().map(|a| model::album(a, &stars)).collect();
+    let key = if method == "getAlbumList" {
+        "albumList"
+    } else {
+        "albumList2"
+    };
+    Ok(json!({ key: {"album": list} }))
+}
+
+fn window(mut all: Vec<Value>, offset: usize, size: usize) -> Vec<Value> {
+    let mut rest = all.split_off(offset.min(all.len()));
+    rest.truncate(size);
+    rest
+}
+
+/// Distinct albums `offset..offset + size` of these ids (a track id stands for its album),
+/// skipping any that are gone.
+async fn fetch_albums(
+    call: &Call<'_>,
+    ids: impl Iterator<Item = String>,
+    offset: usize,
+    size: usize,
+) -> Vec<Value> {
+    let mut albums: Vec<Value> = Vec::new();
+    for id in ids {
+        if albums.len() >= offset + size {
+            break;
+        }
+        let album = match call.api.get(&format!("/api/v1/albums/{}", enc(&id))).await {
+            Ok(album) => album,
+            Err(_) => match call.api.get(&format!("/api/v1/tracks/{}", enc(&id))).await {
+                Ok(track) => {
+                    let album_id = track["album"]["id"].as_str().unwrap_or_default();
+                    match call
+                        .api
+                        .get(&format!("/api/v1/albums/{}", enc(album_id)))
+                        .await
+                    {
+                        Ok(album) => album,
+                        Err(_) => continue,
+                    }
+                }
+                Err(_) => continue,
+            },
+        };
+        if !albums.iter().any(|a| a["id"] == album["id"]) {
+            albums.push(album);
+        }
+    }
+    window(albums, offset, size)
+}
+
+fn songs(tracks: &[Value], stars: &Starred) -> Vec<Value> {
+    tracks.iter().map(|t| model::song(t, stars)).collect()
+}
+
+pub async fn random_songs(call: &Call<'_>) -> Result<Value, Failure> {
+    let p = call.params;
+    let size = p.count("size", 10, 500)?;
+    let from = p.int("fromYear", i64::MIN)?;
+    let to = p.int("toYear", i64::MAX)?;
+    let path = match p.get("genre").filter(|g| !g.is_empty()) {
+        Some(genre) => format!("/api/v1/tracks?genre={}", enc(genre)),
+        None => "/api/v1/tracks?".to_string(),
+    };
+    let mut tracks: Vec<Value> = all_pages(&call.api, &path, MAX_SCAN)
+        .await?
+        .into_iter()
+        .filter(|t| match t["year"].as_i64() {
+            Some(y) => y >= from && y <= to,
+            None => from == i64::MIN && to == i64::MAX,
+        })
+        .collect();
+    tracks.shuffle(&mut rand::thread_rng());
+    tracks.truncate(size);
+    let stars = starred(call).await?;
+    Ok(json!({"randomSongs": {"song": songs(&tracks, &stars)}}))
+}
+
+pub async fn songs_by_genre(call: &Call<'_>) -> Result<Value, Failure> {
+    let p = call.params;
+    let genre = p.required("genre")?;
+    let count = p.count("count", 10, 500)?;
+    let offset = p.count("offset", 0, usize::MAX)?;
+    let path = format!("/api/v1/tracks?genre={}", enc(genre));
+    let tracks = page_at(&call.api, &path, offset, count).await?;
+    let stars = starred(call).await?;
+    Ok(json!({"songsByGenre": {"song": songs(&tracks, &stars)}}))
+}
+
+/// `getStarred(2)`: starred songs, newest first (only songs can be starred here).
+async fn starred_list(call: &Call<'_>) -> Result<Vec<Value>, Failure> {
+    let likes = all_pages(&call.api, "/api/v1/me/likes/tracks?", 10_000).await?;
+    let stars = Starred(
+        likes
+            .iter()
+            .filter_map(|l| {
+                Some((
+                    l["track"]["id"].as_str()?.to_string(),
+                    l["liked_at"].as_str().unwrap_or_default().to_string(),
+                ))
+            })
+            .collect(),
+    );
+    let tracks: Vec<Value> = likes
+        .iter()
+        .filter(|l| l["track"]["available"].as_bool() != Some(false))
+        .map(|l| l["track"].clone())
+        .collect();
+    Ok(full_tracks(&call.api, tracks)
+        .await?
+        .iter()
+        .map(|t| model::song(t, &stars))
+        .collect())
+}
+
+pub async fn starred_songs(call: &Call<'_>, method: &str) -> Result<Value, Failure> {
+    let songs = starred_list(call).await?;
+    let key = if method == "getStarred" {
+        "starred"
+    } else {
+        "starred2"
+    };
+    Ok(json!({ key: {"artist": [], "album": [], "song": songs} }))
+}
+
+/// `getSimilarSongs(2)`: the radio started from a song (or from an album's or artist's first).
+pub async fn similar_songs(call: &Call<'_>, method: &str) -> Result<Value, Failure> {
+    let id = call.params.required("id")?;
+    let count = call.params.count("count", 50, 500)?;
+    let seed = seed_track(call, id).await?;
+    let radio = call
+        .api
+        .get(&format!(
+            "/api/v1/tracks/{}/radio?limit={}",
+            enc(&seed),
+            count.clamp(1, 100)
+        ))
+        .await?;
+    let tracks: Vec<Value> = radio["items"].as_array().cloned().unwrap_or_default();
+    let stars = starred(call).await?;
+    let key = if method == "getSimilarSongs" {
+        "similarSongs"
+    } else {
+        "similarSongs2"
+    };
+    Ok(json!({ key: {"song": songs(&tracks, &stars)} }))
+}
+
+/// A track to start from: `id` itself, or the first track of the album or artist it names.
+async fn seed_track(call: &Call<'_>, id: &str) -> Result<String, Failure> {
+    if call
+        .api
+        .get(&format!("/api/v1/tracks/{}", enc(id)))
+        .await
+        .is_ok()
+    {
+        return Ok(id.to_string());
+    }
+    for filter in ["album_id", "artist_id"] {
+        let page = call
+            .api
+            .get(&format!("/api/v1/tracks?{filter}={}&limit=1", enc(id)))
+            .await?;
+        if let Some(first) = page["items"][0]["id"].as_str() {
+            return Ok(first.to_string());
+        }
+    }
+    Err(Failure::not_found("song, album or artist"))
+}
+
+/// `getTopSongs`: the named artist's songs, those the caller played most first (Beatstream
+/// has no global charts).
+pub async fn top_songs(call: &Call<'_>) -> Result<Value, Failure> {
+    let name = call.params.required("artist")?;
+    let count = call.params.count("count", 50, 500)?;
+    let found = call
+        .api
+        .get(&format!(
+            "/api/v1/search?types=artist&limit=10&q={}",
+            enc(name)
+        ))
+        .await?;
+    let artist = found["artists"]["items"]
+        .as_array()
+        .and_then(|list| {
+            list.iter().find(|a| {
+                a["name"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+        })
+        .cloned();
+    let Some(artist) = artist else {
+        return Ok(json!({"topSongs": {"song": []}}));
+    };
+    let id = artist["id"].as_str().unwrap_or_default();
+    let mut tracks = all_pages(
+        &call.api,
+        &format!("/api/v1/tracks?artist_id={}", enc(id)),
+        MAX_SCAN,
+    )
+    .await?;
+    let plays = all_pages(&call.api, "/api/v1/me/history?", MAX_HISTORY).await?;
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for play in &plays {
+        if let Some(t) = play["track"]["id"].as_str() {
+            *counts.entry(t).or_default() += 1;
+        }
+    }
+    tracks.sort_by_key(|t| {
+        std::cmp::Reverse(
+            counts
+                .get(t["id"].as_str().unwrap_or_default())
+                .copied()
+                .unwrap_or(0),
+        )
+    });
+    tracks.truncate(count);
+    let stars = starred(call).await?;
+    Ok(json!({"topSongs": {"song": songs(&tracks, &stars)}}))
+}

@@ -1,0 +1,237 @@
+//! Audio and images: `stream` and `download` (the catalog's stream with the client's `Range`
+//! and cache headers passed through), `getCoverArt` for an album, song, artist or playlist id,
+//! and `getLyricsBySongId` (OpenSubsonic's structured lyrics, synced when the lyrics are LRC).
+
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use crate::api::{enc, failure_of};
+use crate::{code, Call, Failure};
+
+/// Request headers a stream or an image honours.
+const PASSED_HEADERS: [header::HeaderName; 4] = [
+    header::RANGE,
+    header::IF_RANGE,
+    header::IF_NONE_MATCH,
+    header::IF_MODIFIED_SINCE,
+];
+
+fn passed(headers: &HeaderMap) -> HeaderMap {
+    let mut out = HeaderMap::new();
+    for name in PASSED_HEADERS {
+        if let Some(value) = headers.get(&name) {
+            out.insert(name, value.clone());
+        }
+    }
+    out
+}
+
+/// The response as it is when it succeeded; the API's error as a Subsonic failure otherwise.
+async fn media(response: Response, path: &str) -> Result<Response, Failure> {
+    let status = response.status();
+    if status.is_success()
+        || status == StatusCode::NOT_MODIFIED
+        || status == StatusCode::RANGE_NOT_SATISFIABLE
+    {
+        return Ok(response);
+    }
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap_or_default();
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Err(failure_of(status, &body, path))
+}
+
+/// `stream` (`maxBitRate` in kbps, `format` of mp3, opus, aac or raw) and `download` (always the
+/// original).
+pub async fn stream(call: &Call<'_>, download: bool) -> Result<Response, Failure> {
+    let p = call.params;
+    let id = p.required("id")?;
+    let max_bit_rate = p.count("maxBitRate", 0, 10_000)?;
+    let format = p
+        .get("format")
+        .filter(|f| !f.is_empty())
+        .map(str::to_ascii_lowercase);
+    let mut path = format!("/api/v1/tracks/{}/stream", enc(id));
+    if !download {
+        let transcode_to = match format.as_deref() {
+            None | Some("raw") => None,
+            Some(f @ ("mp3" | "opus" | "aac")) => Some(f.to_string()),
+            Some("ogg" | "oga") => Some("opus".to_string()),
+            Some("m4a" | "mp4") => Some("aac".to_string()),
+            Some(other) => {
+                return Err(Failure::new(
+                    code::GENERIC,
+                    format!("cannot stream as `{other}`: use mp3, opus, aac or raw"),
+                ))
+            }
+        };
+        let track = call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?;
+        let file_rate = track["bitrate_kbps"].as_u64().unwrap_or(u64::MAX);
+        // A bitrate cap below the file's own, without a format, is met with MP3 (every client
+        // plays it); `raw` always gets the original.
+        let target = match (transcode_to, max_bit_rate) {
+            (Some(f), _) => Some(f),
+            (None, cap) if cap > 0 && (cap as u64) < file_rate && format.is_none() => {
+                Some("mp3".to_string())
+            }
+            _ => None,
+        };
+        if let Some(target) = target {
+            path.push_str(&format!("?format={target}"));
+            if max_bit_rate > 0 {
+                path.push_str(&format!("&bitrate={max_bit_rate}"));
+            }
+        }
+    }
+    let response = call
+        .api
+        .raw(Method::GET, &path, None, passed(call.headers))
+        .await;
+    media(response, &path).await
+}
+
+/// `getCoverArt`: `id` is an album, a song (its album's cover), an artist (one of their
+/// albums') or a playlist (its first song's album's).
+pub async fn cover_art(call: &Call<'_>) -> Result<Response, Failure> {
+    let id = call.params.required("id")?;
+    let size = call.params.count("size", 0, 2048)?;
+    let album_id = cover_album(call, id).await?;
+    let mut path = format!("/api/v1/albums/{}/cover", enc(&album_id));
+    if size > 0 {
+        path.push_str(&format!("?size={size}"));
+    }
+    let response = call
+        .api
+        .raw(Method::GET, &path, None, passed(call.headers))
+        .await;
+    media(response, &path).await
+}
+
+/// The album whose cover stands for `id`.
+async fn cover_album(call: &Call<'_>, id: &str) -> Result<String, Failure> {
+    // Navidrome-style prefixed ids (al-, ar-, mf-, pl-) are accepted too.
+    let id = ["al-", "ar-", "mf-", "tr-", "pl-"]
+        .iter()
+        .find_map(|prefix| id.strip_prefix(prefix))
+        .unwrap_or(id);
+    let id = id.split('_').next().unwrap_or(id);
+    let api = &call.api;
+    if let Ok(album) = api.get(&format!("/api/v1/albums/{}", enc(id))).await {
+        return Ok(album["id"].as_str().unwrap_or(id).to_string());
+    }
+    if let Ok(track) = api.get(&format!("/api/v1/tracks/{}", enc(id))).await {
+        if let Some(album) = track["album"]["id"].as_str() {
+            return Ok(album.to_string());
+        }
+    }
+    if let Ok(artist) = api.get(&format!("/api/v1/artists/{}", enc(id))).await {
+        let albums = artist["albums"].as_array().cloned().unwrap_or_default();
+        let with_cover = albums
+            .iter()
+            .find(|a| !a["cover_url"].is_null())
+            .or(albums.first());
+        if let Some(album) = with_cover.and_then(|a| a["id"].as_str()) {
+            return Ok(album.to_string());
+        }
+    }
+    if let Ok(playlist) = api
+        .get(&format!("/api/v1/playlists/{}?limit=1", enc(id)))
+        .await
+    {
+        if let Some(album) = playlist["tracks"][0]["track"]["album"]["id"].as_str() {
+            return Ok(album.to_string());
+        }
+    }
+    Err(Failure::not_found("cover art"))
+}
+
+/// `getLyricsBySongId`: the song's embedded lyrics, as OpenSubsonic structured lyrics.
+pub async fn lyrics_by_song(call: &Call<'_>) -> Result<Value, Failure> {
+    let id = call.params.required("id")?;
+    let track = call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?;
+    let lyrics = call
+        .api
+        .get(&format!("/api/v1/tracks/{}/lyrics", enc(id)))
+        .await;
+    let text = match lyrics {
+        Ok(found) => found["lyrics"].as_str().map(str::to_string),
+        Err(f) if f.code == code::NOT_FOUND => None,
+        Err(f) => return Err(f),
+    };
+    let Some(text) = text.filter(|t| !t.trim().is_empty()) else {
+        return Ok(json!({"lyricsList": {"structuredLyrics": []}}));
+    };
+    let display_artist = track["artists"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x["name"].as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let (synced, lines) = parse_lyrics(&text);
+    Ok(json!({"lyricsList": {"structuredLyrics": [{
+        "displayArtist": display_artist,
+        "displayTitle": track["title"],
+        "lang": "xxx",
+        "synced": synced,
+        "line": lines,
+    }]}}))
+}
+
+/// Lines of lyrics; LRC timestamps (`[mm:ss.xx]`) make them synced, with `start` in ms.
+fn parse_lyrics(text: &str) -> (bool, Vec<Value>) {
+    let timed: Vec<(Option<i64>, &str)> = text.lines().map(lrc_line).collect();
+    let synced = timed.iter().any(|(start, _)| start.is_some());
+    let lines = timed
+        .into_iter()
+        .filter(|(start, line)| !synced || start.is_some() || !line.trim().is_empty())
+        .filter(|(start, _)| !synced || start.is_some())
+        .map(|(start, line)| match start {
+            Some(ms) if synced => json!({"start": ms, "value": line}),
+            _ => json!({"value": line}),
+        })
+        .collect();
+    (synced, lines)
+}
+
+/// `[mm:ss.xx]text` → (start in ms, text); other lines have no start.
+fn lrc_line(line: &str) -> (Option<i64>, &str) {
+    let Some(rest) = line.strip_prefix('[') else {
+        return (None, line);
+    };
+    let Some((stamp, text)) = rest.split_once(']') else {
+        return (None, line);
+    };
+    let Some((minutes, seconds)) = stamp.split_once(':') else {
+        return (None, line);
+    };
+    match (minutes.parse::<i64>(), seconds.parse::<f64>()) {
+        (Ok(m), Ok(s)) => (Some(m * 60_000 + (s * 1000.0).round() as i64), text),
+        _ => (None, line),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lrc_lyrics_are_synced_and_plain_ones_are_not() {
+        let (synced, lines) = parse_lyrics("[ar:Someone]\n[00:01.50]Hello\n[01:02.00]World\n");
+        assert!(synced);
+        assert_eq!(
+            lines,
+            vec![
+                json!({"start": 1500, "value": "Hello"}),
+                json!({"start": 62000, "value": "World"})
+            ]
+        );
+        let (synced, lines) = parse_lyrics("Hello\nWorld");
+        assert!(!synced);
+        assert_eq!(lines.len(), 2);
+    }
+}
