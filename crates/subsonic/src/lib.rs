@@ -11,7 +11,7 @@
 //!
 //! Sign-in: `u` with `p` (plain or `enc:HEX`) or with `t = md5(password + s)` and `s`, checked
 //! by the auth service against the user's app passwords (`POST /api/v1/auth/subsonic`), or the
-//! OpenSubsonic `apiKey` (a personal API token). Grants are cached for a few minutes.
+//! OpenSubsonic `apiKey` (a personal API token). Grants are reused for a minute.
 //!
 //! Emits and consumes no events. What this instance was told is playing (`scrobble` with
 //! `submission=false`) is kept in memory for `getNowPlaying`.
@@ -235,7 +235,7 @@ async fn dispatch(
 }
 
 /// How long a grant from the auth service is reused for the same credentials.
-const GRANT_REUSE: Duration = Duration::from_secs(300);
+const GRANT_REUSE: Duration = Duration::from_secs(60);
 
 /// Who calls: `u` with `p` or `t`+`s` (app passwords), or `apiKey`.
 async fn sign_in(subsonic: &Subsonic, api: &Api, params: &Params) -> Result<Identity, Failure> {
