@@ -222,3 +222,34 @@ test("a wrong password gets a message, not a blank screen", async () => {
   assert.match(await fresh.getByRole("alert").textContent(), /\S/);
   await context.close();
 });
+
+test("an app password made in Settings signs a Subsonic app in; a revoked one does not", async () => {
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+  const make = async (name) => {
+    await page.getByLabel("App name").fill(name);
+    await page.getByRole("button", { name: "Create app password" }).click();
+    await page.getByRole("cell", { name, exact: true }).waitFor();
+    return page.getByTestId("new-app-password").locator("code").textContent();
+  };
+  // What a Subsonic app sends: the username and the app password (here as p=enc:HEX).
+  const ping = (secret) =>
+    page.evaluate(
+      async ([user, secret]) => {
+        const hex = [...new TextEncoder().encode(secret)].map((b) => b.toString(16).padStart(2, "0")).join("");
+        const r = await fetch(`/rest/ping.view?u=${encodeURIComponent(user)}&p=enc:${hex}&v=1.16.1&c=e2e&f=json`);
+        return (await r.json())["subsonic-response"];
+      },
+      [username, secret],
+    );
+  const phone = await make("My phone");
+  assert.match(phone, /^[a-z2-9]{4}(-[a-z2-9]{4}){4}$/);
+  assert.equal((await ping(phone)).status, "ok");
+  const tablet = await make("Old tablet");
+  await page.screenshot({ path: `${shots}settings.png` });
+  await page.getByRole("button", { name: "Revoke Old tablet" }).click();
+  await page.getByRole("cell", { name: "Old tablet", exact: true }).waitFor({ state: "detached" });
+  const refused = await ping(tablet);
+  assert.equal(refused.status, "failed");
+  assert.equal(refused.error.code, 40, "wrong credentials");
+  await page.getByRole("cell", { name: "My phone", exact: true }).waitFor();
+});

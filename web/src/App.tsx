@@ -8,6 +8,7 @@ import { Home } from "./pages/Home";
 import { Login } from "./pages/Login";
 import { Liked, PlaylistPage, Playlists } from "./pages/Playlists";
 import { Search } from "./pages/Search";
+import { Settings } from "./pages/Settings";
 import { PlayerBar } from "./player/PlayerBar";
 import { PlayerProvider, usePlayer } from "./player/PlayerContext";
 import { LibraryProvider, useLibrary } from "./session";
@@ -56,6 +57,7 @@ function Shell() {
           <li><NavLink to="/genres">Genres</NavLink></li>
           <li><NavLink to="/liked">Liked Songs</NavLink></li>
           <li><NavLink to="/playlists">Playlists</NavLink></li>
+          <li><NavLink to="/settings">Settings</NavLink></li>
           {session.user.role === "admin" && <li><NavLink to="/admin">Admin</NavLink></li>}
         </ul>
         <ul className="playlists" aria-label="Your playlists">
@@ -86,6 +88,7 @@ function Shell() {
           <Route path="/playlists" element={<Playlists />} />
           <Route path="/playlists/:id" element={<Keyed page={PlaylistPage} />} />
           <Route path="/join/:code" element={<JoinSession />} />
+          <Route path="/settings" element={<Settings />} />
           <Route
             path="/admin"
             element={
