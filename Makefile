@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build web test test-web e2e screenshots testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web bench-recommend bench-realtime bench-devices services clean
+.PHONY: run build web test test-web e2e subsonic-clients screenshots testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web bench-recommend bench-realtime bench-devices services clean
 
 ## Build (release, with the web player) and run every service in one process on
 ## 127.0.0.1:3000, data in ./data.
@@ -27,13 +27,18 @@ ifeq ($(NEXTEST),yes)
 else
 	$(CARGO) test --workspace --no-fail-fast
 endif
-	$(MAKE) test-web e2e
+	$(MAKE) test-web e2e subsonic-clients
 
 test-web: web
 	cd web && npm test --silent
 
 e2e:
 	bash scripts/e2e.sh
+
+## The Subsonic API driven by third-party client libraries (py-opensonic, subsonic-api).
+subsonic-clients:
+	$(CARGO) build --bin beatstream
+	bash tests/subsonic-clients/run.sh $${CARGO_TARGET_DIR:-target}/debug/beatstream
 
 ## The README's screenshots (docs/screenshots/), taken by the end-to-end tests.
 screenshots:
