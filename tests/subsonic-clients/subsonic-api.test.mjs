@@ -277,7 +277,18 @@ test("star, scrobble, play queue (= REST likes, history, play queue)", async () 
   ok(await api.unstar({ id: [a, b] }), "unstar");
   starred = ok(await api.getStarred2(), "getStarred2").starred2.song ?? [];
   assert.deepEqual(starred, []);
-  failed(await api.star({ albumId: byId.get(a).album.id }), 0, "starring an album is not supported yet");
+  // Albums and artists are starred too, and rated.
+  const albumId = byId.get(a).album.id;
+  ok(await api.star({ albumId }), "star an album");
+  let both = ok(await keyed.getStarred2(), "getStarred2").starred2;
+  assert.deepEqual((both.album ?? []).map((x) => x.id), [albumId]);
+  assert.deepEqual((await restAll("/api/v1/me/likes/albums")).map((l) => l.id), [albumId]);
+  ok(await api.unstar({ albumId }), "unstar the album");
+  ok(await api.setRating({ id: a, rating: 4 }), "setRating");
+  assert.equal(ok(await api.getSong({ id: a }), "getSong").song.userRating, 4);
+  ok(await api.setRating({ id: a, rating: 0 }), "setRating 0");
+  assert.equal(ok(await api.getSong({ id: a }), "getSong").song.userRating, undefined);
+  failed(await api.setRating({ id: a, rating: 6 }), 0, "a rating above 5");
 
   ok(await api.scrobble({ id: c, submission: false }), "scrobble now playing");
   const playing = ok(await api.getNowPlaying(), "getNowPlaying").nowPlaying.entry ?? [];

@@ -628,7 +628,15 @@ async def main():
 
     async def playlist_cover():
         got = await conn.get_playlist(ctx["playlist"])
-        eq(got.cover_art, got.entry[0].cover_art, "playlist coverArt = its first song's")
+        # A playlist's coverArt is its id; getCoverArt answers it with its first song's cover.
+        eq(got.cover_art, got.id, "playlist coverArt = its id")
+        album = rest(f"/api/v1/albums/{got.entry[0].album_id}")
+        if album.get("cover_url"):
+            first = await (await conn.get_cover_art(got.cover_art, size=64)).read()
+            song_cover = await (await conn.get_cover_art(got.entry[0].cover_art, size=64)).read()
+            eq(first, song_cover, "the playlist's cover is its first song's")
+        else:
+            await expect_error(conn.get_cover_art(got.cover_art), errors.DataNotFoundError, 70, "a playlist whose first song has no cover")
     await check("getPlaylist coverArt", playlist_cover)
 
     async def playlist_delete():
@@ -649,15 +657,20 @@ async def main():
         assert (await conn.get_song(a)).starred, "getSong shows starred"
         likes = rest_all("/api/v1/me/likes/tracks")
         eq(sorted(l["track"]["id"] for l in likes), sorted([a, b]), "REST likes")
+        album = tracks_by_id[a]["album"]["id"]
+        assert await conn.star(album_ids=[album]) is True
         lst = await conn.get_album_list2("starred", size=50)
-        eq(sorted({x.id for x in lst}), sorted({tracks_by_id[a]["album"]["id"], tracks_by_id[b]["album"]["id"]}), "getAlbumList2 starred")
+        eq([x.id for x in lst], [album], "getAlbumList2 starred: the starred album")
+        eq([x.id for x in (await conn.get_starred2()).album or []], [album], "getStarred2 album")
+        eq([l["id"] for l in rest_all("/api/v1/me/likes/albums")], [album], "REST album likes")
+        assert await conn.unstar(album_ids=[album]) is True
         assert await keyed.unstar(sids=[a]) is True
         st = await conn.get_starred2()
         eq([s.id for s in st.song or []], [b], "after unstar (with apiKey)")
         assert not (await conn.get_song(a)).starred, "getSong no longer starred"
         eq([l["track"]["id"] for l in rest_all("/api/v1/me/likes/tracks")], [b], "REST likes after unstar")
         await expect_error(conn.star(sids=["no-such-song"]), errors.DataNotFoundError, 70, "star an unknown song")
-        await expect_error(conn.star(album_ids=[tracks_by_id[a]["album"]["id"]]), errors.SonicError, 0, "star an album (not supported yet)")
+        await expect_error(conn.star(album_ids=["no-such-album"]), errors.DataNotFoundError, 70, "star an unknown album")
         st = await conn.get_starred2()
         eq(([s.id for s in st.song or []], st.album or [], st.artist or []), ([b], [], []), "nothing else starred")
     await check("star / unstar / getStarred2 (= REST likes)", stars)

@@ -98,6 +98,7 @@ pub async fn stream_transcoded(
     id: &str,
     format: Option<&str>,
     bitrate: Option<u32>,
+    offset_ms: u64,
     user_id: &str,
     request: &HeaderMap,
 ) -> Result<Response, CatalogError> {
@@ -125,7 +126,13 @@ pub async fn stream_transcoded(
         version.etag.trim_matches('"'),
         target.name()
     );
-    if let Ok(cached_size) = catalog.blobs().size(&key).await {
+    // A stream from an offset is made for this request alone: neither cached nor served from
+    // the cache (which holds whole tracks).
+    let cached = match offset_ms {
+        0 => catalog.blobs().size(&key).await.ok(),
+        _ => None,
+    };
+    if let Some(cached_size) = cached {
         let validators =
             Validators::new(cached_size, mtime, &format!("-{}{bitrate}", target.name()));
         let mut response = stream::respond_blob(
@@ -152,9 +159,10 @@ pub async fn stream_transcoded(
         )
         .await;
     }
-    match spawn_ffmpeg(&ffmpeg, &source, target, bitrate) {
+    match spawn_ffmpeg(&ffmpeg, &source, target, bitrate, offset_ms) {
         Ok((child, stdout)) => {
-            let stream = transcode_stream(catalog.clone(), child, stdout, key);
+            let cache_as = (offset_ms == 0).then_some(key);
+            let stream = transcode_stream(catalog.clone(), child, stdout, cache_as);
             let mut response = (StatusCode::OK, Body::from_stream(stream)).into_response();
             let headers = response.headers_mut();
             headers.insert(
@@ -198,9 +206,17 @@ fn spawn_ffmpeg(
     source: &Source,
     target: Target,
     bitrate: u32,
+    offset_ms: u64,
 ) -> std::io::Result<(Child, ChildStdout)> {
     let mut command = Command::new(ffmpeg);
     command.args(["-nostdin", "-hide_banner", "-loglevel", "error"]);
+    if offset_ms > 0 {
+        // Before the input: a fast seek in the source.
+        command.args([
+            "-ss",
+            &format!("{}.{:03}", offset_ms / 1000, offset_ms % 1000),
+        ]);
+    }
     match source {
         Source::File(path) => {
             command.arg("-i").arg(path);
@@ -239,7 +255,8 @@ struct Running {
     child: Child,
     stdout: ChildStdout,
     copy: Vec<u8>,
-    key: String,
+    /// Where a complete transcode is cached; `None` for one that is not kept.
+    key: Option<String>,
 }
 
 /// ffmpeg's output as a body stream; on a clean end, the copy is cached.
@@ -247,7 +264,7 @@ fn transcode_stream(
     catalog: CatalogService,
     child: Child,
     stdout: ChildStdout,
-    key: String,
+    key: Option<String>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send {
     let state = Some(Running {
         catalog,
@@ -261,11 +278,13 @@ fn transcode_stream(
         let mut buffer = vec![0u8; 64 * 1024];
         match running.stdout.read(&mut buffer).await {
             Ok(0) => {
-                if matches!(running.child.wait().await, Ok(status) if status.success())
-                    && !running.copy.is_empty()
+                let succeeded =
+                    matches!(running.child.wait().await, Ok(status) if status.success());
+                if let (true, false, Some(key)) =
+                    (succeeded, running.copy.is_empty(), running.key.as_ref())
                 {
                     let bytes = Bytes::from(std::mem::take(&mut running.copy));
-                    if let Err(e) = running.catalog.blobs().put(&running.key, bytes).await {
+                    if let Err(e) = running.catalog.blobs().put(key, bytes).await {
                         tracing::warn!(error = %e, "could not cache a transcode");
                     }
                 }
@@ -273,7 +292,9 @@ fn transcode_stream(
             }
             Ok(n) => {
                 buffer.truncate(n);
-                running.copy.extend_from_slice(&buffer);
+                if running.key.is_some() {
+                    running.copy.extend_from_slice(&buffer);
+                }
                 Some((Ok(Bytes::from(buffer)), Some(running)))
             }
             Err(e) => Some((Err(e), None)),

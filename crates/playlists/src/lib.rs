@@ -1,10 +1,12 @@
 //! The playlists service: playlists (ordered, versioned, shareable, collaborative, M3U in and
-//! out) and the listener's library (likes and play history).
+//! out) and the listener's library (likes of tracks, albums and artists, ratings, play history).
 //!
 //! Owns the tables `playlists`, `playlist_collaborators`, `playlist_entries`, `likes`, `plays`,
-//! two read models: `tracks` (from catalog events) and `users` (from auth events), `jobs_done`, and its
-//! `outbox` and `processed_events`. Routes: `/api/v1/playlists...`, `/api/v1/me/playlists`,
-//! `/api/v1/me/likes/tracks...`, `/api/v1/me/plays`, `/api/v1/me/history`.
+//! `item_likes` (albums and artists), `ratings`, two read models: `tracks` (from catalog events)
+//! and `users` (from auth events), `jobs_done`, and its `outbox` and `processed_events`. Routes:
+//! `/api/v1/playlists...`, `/api/v1/me/playlists`, `/api/v1/me/likes/{tracks,albums,artists}...`,
+//! `/api/v1/me/ratings/{kind}...`, `/api/v1/me/plays`, `/api/v1/me/history`. Likes of albums and
+//! artists and ratings emit no events yet.
 //!
 //! Consumes (as consumer group `playlists`): `catalog.track.added`, `catalog.track.updated`,
 //! `catalog.track.removed`, `auth.user.created`. Tracks it has not heard of yet are looked up

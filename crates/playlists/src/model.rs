@@ -125,3 +125,48 @@ pub struct Import {
     /// Entries that matched no track: (1-based line number, the entry as written).
     pub unmatched: Vec<(usize, String)>,
 }
+
+/// What can be liked besides tracks, or rated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MarkKind {
+    Track,
+    Album,
+    Artist,
+}
+
+impl MarkKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MarkKind::Track => "track",
+            MarkKind::Album => "album",
+            MarkKind::Artist => "artist",
+        }
+    }
+
+    /// From a route segment: `tracks`, `albums` or `artists` (or the singular).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "track" | "tracks" => Some(MarkKind::Track),
+            "album" | "albums" => Some(MarkKind::Album),
+            "artist" | "artists" => Some(MarkKind::Artist),
+            _ => None,
+        }
+    }
+}
+
+/// A liked album or artist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemLike {
+    pub id: String,
+    pub name: String,
+    pub liked_at: Timestamp,
+}
+
+/// A rating from 1 to 5.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rating {
+    pub kind: MarkKind,
+    pub id: String,
+    pub rating: i64,
+    pub rated_at: Timestamp,
+}

@@ -12,7 +12,7 @@ use beatstream_events::catalog::{NamedRef, TrackAdded, TrackRemoved, TrackSummar
 use beatstream_events::directory::{NoDirectory, TrackDirectory};
 use beatstream_events::outbox::OutboxWaker;
 use beatstream_events::{Envelope, Event};
-use beatstream_playlists::model::{NewPlaylist, PlayReport, PlaylistPatch};
+use beatstream_playlists::model::{MarkKind, NewPlaylist, PlayReport, PlaylistPatch};
 use beatstream_playlists::store::HistoryFilter;
 use beatstream_playlists::{PlaylistsError, PlaylistsService, PlaylistsStore, MIGRATIONS};
 use sqlx::Row;
@@ -1030,7 +1030,101 @@ async fn a_collaborator_may_leave_even_when_editing_is_off(db: Db) {
     assert!(p.collaborators.is_empty());
 }
 
+async fn albums_and_artists_are_liked_and_everything_rated(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    let lee = user(&s, "lee").await;
+    tracks(&s, 2).await;
+    // The read model knows album-1 ("Album") and artist-Band ("Band") from the tracks.
+    s.like_item(&kim, MarkKind::Album, "album-1").await.unwrap();
+    s.like_item(&kim, MarkKind::Album, "album-1").await.unwrap();
+    s.like_item(&kim, MarkKind::Artist, "artist-Band")
+        .await
+        .unwrap();
+    for (kind, id) in [
+        (MarkKind::Album, "album-2"),
+        (MarkKind::Artist, "artist-Nobody"),
+        (MarkKind::Artist, "artist-%"),
+        (MarkKind::Album, ""),
+    ] {
+        assert!(
+            matches!(
+                s.like_item(&kim, kind, id).await,
+                Err(PlaylistsError::NotFound(_))
+            ),
+            "{id}"
+        );
+    }
+    let page = PageQuery {
+        limit: None,
+        cursor: None,
+    }
+    .page()
+    .unwrap();
+    let albums = s.item_likes(&kim, MarkKind::Album, &page).await.unwrap();
+    assert_eq!(
+        albums
+            .items
+            .iter()
+            .map(|l| (l.id.as_str(), l.name.as_str()))
+            .collect::<Vec<_>>(),
+        [("album-1", "Album")]
+    );
+    let artists = s.item_likes(&kim, MarkKind::Artist, &page).await.unwrap();
+    assert_eq!(artists.items[0].name, "Band");
+    assert!(
+        s.item_likes(&lee, MarkKind::Album, &page)
+            .await
+            .unwrap()
+            .items
+            .is_empty(),
+        "each their own"
+    );
+    s.unlike_item(&kim, MarkKind::Album, "album-1")
+        .await
+        .unwrap();
+    s.unlike_item(&kim, MarkKind::Album, "album-1")
+        .await
+        .unwrap();
+    assert!(s
+        .item_likes(&kim, MarkKind::Album, &page)
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+
+    // Ratings: 1 to 5, 0 clears, anything else changes nothing.
+    s.rate(&kim, MarkKind::Track, "t0", 4).await.unwrap();
+    s.rate(&kim, MarkKind::Track, "t1", 5).await.unwrap();
+    s.rate(&kim, MarkKind::Album, "album-1", 3).await.unwrap();
+    s.rate(&kim, MarkKind::Track, "t0", 2).await.unwrap();
+    for bad in [-1, 6] {
+        assert!(matches!(
+            s.rate(&kim, MarkKind::Track, "t1", bad).await,
+            Err(PlaylistsError::Invalid { .. })
+        ));
+    }
+    assert!(matches!(
+        s.rate(&kim, MarkKind::Track, "nope", 3).await,
+        Err(PlaylistsError::NotFound(_))
+    ));
+    let rated = s.ratings(&kim, MarkKind::Track).await.unwrap();
+    assert_eq!(
+        rated
+            .iter()
+            .map(|r| (r.id.as_str(), r.rating))
+            .collect::<Vec<_>>(),
+        [("t1", 5), ("t0", 2)],
+        "highest first"
+    );
+    s.rate(&kim, MarkKind::Track, "t1", 0).await.unwrap();
+    assert_eq!(s.ratings(&kim, MarkKind::Track).await.unwrap().len(), 1);
+    assert_eq!(s.ratings(&kim, MarkKind::Album).await.unwrap()[0].rating, 3);
+    assert!(s.ratings(&lee, MarkKind::Track).await.unwrap().is_empty());
+}
+
 backend_tests!("playlists", &MIGRATIONS;
+    albums_and_artists_are_liked_and_everything_rated,
     create_rename_and_delete,
     bad_names_are_refused,
     privacy_and_ownership,

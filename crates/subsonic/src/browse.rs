@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::api::{all_pages, enc};
 use crate::library::starred;
-use crate::model::{self, index_letter, Starred};
+use crate::model::{self, index_letter, Marks};
 use crate::{code, Call, Failure};
 
 /// The one music folder: the whole library.
@@ -40,20 +40,25 @@ async fn artist_index(call: &Call<'_>) -> Result<Vec<Value>, Failure> {
 }
 
 pub async fn artists(call: &Call<'_>) -> Result<Value, Failure> {
-    Ok(
-        json!({"artists": {"ignoredArticles": IGNORED_ARTICLES, "index": artist_index(call).await?}}),
-    )
+    Ok(json!({"artists": {
+        "ignoredArticles": IGNORED_ARTICLES,
+        "lastModified": now_ms(),
+        "index": artist_index(call).await?,
+    }}))
 }
 
 pub async fn indexes(call: &Call<'_>) -> Result<Value, Failure> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
     Ok(json!({"indexes": {
-        "lastModified": now,
+        "lastModified": now_ms(),
         "ignoredArticles": IGNORED_ARTICLES,
         "index": artist_index(call).await?,
     }}))
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 pub async fn artist(call: &Call<'_>) -> Result<Value, Failure> {
@@ -74,7 +79,7 @@ pub async fn artist(call: &Call<'_>) -> Result<Value, Failure> {
 }
 
 /// An album with its songs, as `getAlbum` and `getMusicDirectory` answer it.
-async fn album_with_songs(call: &Call<'_>, id: &str, stars: &Starred) -> Result<Value, Failure> {
+async fn album_with_songs(call: &Call<'_>, id: &str, stars: &Marks) -> Result<Value, Failure> {
     let album = call.api.get(&format!("/api/v1/albums/{}", enc(id))).await?;
     let mut out = model::album(&album, stars);
     let songs: Vec<Value> = album["tracks"]
@@ -135,7 +140,7 @@ pub async fn directory(call: &Call<'_>) -> Result<Value, Failure> {
         "parent": FOLDER_ID.to_string(),
         "child": albums,
     });
-    if let Some(at) = stars.0.get(id) {
+    if let Some(at) = stars.starred.get(id) {
         directory["starred"] = json!(at);
     }
     Ok(json!({ "directory": directory }))

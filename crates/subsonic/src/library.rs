@@ -8,73 +8,108 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use crate::api::{all_pages, enc};
-use crate::model::{self, Starred};
+use crate::model::{self, Marks};
 use crate::{code, Call, Failure};
 
-/// Likes read for marking songs as starred: the most recent ones.
-const MAX_STARRED: usize = 10_000;
+/// Likes and ratings read for marking songs, albums and artists: the most recent ones.
+const MAX_MARKS: usize = 10_000;
 
-/// The caller's starred songs, with when.
-pub async fn starred(call: &Call<'_>) -> Result<Starred, Failure> {
-    let likes = all_pages(&call.api, "/api/v1/me/likes/tracks?", MAX_STARRED).await?;
-    Ok(Starred(
-        likes
-            .iter()
-            .filter_map(|like| {
-                Some((
-                    like["track"]["id"].as_str()?.to_string(),
-                    like["liked_at"].as_str().unwrap_or_default().to_string(),
-                ))
-            })
-            .collect(),
-    ))
+/// What the caller starred and rated.
+pub async fn starred(call: &Call<'_>) -> Result<Marks, Failure> {
+    let mut marks = Marks::default();
+    for kind in ["tracks", "albums", "artists"] {
+        let likes = all_pages(&call.api, &format!("/api/v1/me/likes/{kind}?"), MAX_MARKS).await?;
+        for like in &likes {
+            // Tracks come as {track, liked_at}, albums and artists as {id, name, liked_at}.
+            let id = like["track"]["id"].as_str().or(like["id"].as_str());
+            if let Some(id) = id {
+                let at = like["liked_at"].as_str().unwrap_or_default().to_string();
+                marks.starred.insert(id.to_string(), at);
+            }
+        }
+        let ratings = call.api.get(&format!("/api/v1/me/ratings/{kind}")).await?;
+        for rating in ratings["items"].as_array().into_iter().flatten() {
+            if let (Some(id), Some(r)) = (rating["id"].as_str(), rating["rating"].as_i64()) {
+                marks.ratings.insert(id.to_string(), r);
+            }
+        }
+    }
+    Ok(marks)
 }
 
-/// `star` / `unstar`: songs by `id`. Albums and artists cannot be starred in Beatstream yet.
+/// `star` / `unstar`: songs (`id`), albums (`albumId`) and artists (`artistId`), each
+/// repeatable. Every id is checked first, so a bad one changes nothing.
 pub async fn star(call: &Call<'_>, on: bool) -> Result<Value, Failure> {
-    let ids = call.params.all("id");
-    let others = call.params.all("albumId").len() + call.params.all("artistId").len();
-    if ids.is_empty() && others == 0 {
+    let mut targets: Vec<(&str, &str)> = Vec::new();
+    for (param, kind) in [
+        ("id", "tracks"),
+        ("albumId", "albums"),
+        ("artistId", "artists"),
+    ] {
+        for id in call.params.all(param) {
+            targets.push((kind, id));
+        }
+    }
+    if targets.is_empty() {
         return Err(Failure::new(
             code::MISSING_PARAMETER,
-            "required parameter is missing: id",
+            "required parameter is missing: id, albumId or artistId",
         ));
     }
-    if others > 0 {
-        return Err(Failure::new(
-            code::GENERIC,
-            "only songs can be starred on this server; albums and artists cannot yet",
-        ));
+    for (kind, id) in &targets {
+        call.api.get(&format!("/api/v1/{kind}/{}", enc(id))).await?;
     }
-    // Check every id first, so a bad one changes nothing.
-    for id in &ids {
-        call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?;
-    }
-    for id in ids {
-        let path = format!("/api/v1/me/likes/tracks/{}", enc(id));
-        let method = if on {
-            axum::http::Method::PUT
-        } else {
-            axum::http::Method::DELETE
-        };
-        call.api.call(method, &path, None).await?;
+    let method = if on {
+        axum::http::Method::PUT
+    } else {
+        axum::http::Method::DELETE
+    };
+    for (kind, id) in targets {
+        let path = format!("/api/v1/me/likes/{kind}/{}", enc(id));
+        call.api.call(method.clone(), &path, None).await?;
     }
     Ok(json!({}))
 }
 
+/// What kind of thing `id` is: `tracks`, `albums` or `artists`.
+pub async fn kind_of(call: &Call<'_>, id: &str) -> Result<&'static str, Failure> {
+    for kind in ["tracks", "albums", "artists"] {
+        match call.api.get(&format!("/api/v1/{kind}/{}", enc(id))).await {
+            Ok(_) => return Ok(kind),
+            Err(f) if f.code == code::NOT_FOUND => {}
+            Err(f) => return Err(f),
+        }
+    }
+    Err(Failure::not_found("song, album or artist"))
+}
+
+/// `setRating`: 1 to 5 for a song, album or artist; 0 removes the rating.
 pub async fn set_rating(call: &Call<'_>) -> Result<Value, Failure> {
-    call.params.required("id")?;
-    let rating = call.params.int("rating", -1)?;
+    let id = call.params.required("id")?;
+    call.params.required("rating")?;
+    let rating = call.params.int("rating", 0)?;
     if !(0..=5).contains(&rating) {
         return Err(Failure::new(
             code::GENERIC,
             "rating must be from 0 (none) to 5",
         ));
     }
-    Err(Failure::new(
-        code::GENERIC,
-        "ratings are not kept on this server yet; star the song instead",
-    ))
+    let kind = kind_of(call, id).await?;
+    let path = format!("/api/v1/me/ratings/{kind}/{}", enc(id));
+    if rating == 0 {
+        call.api
+            .call(axum::http::Method::DELETE, &path, None)
+            .await?;
+    } else {
+        call.api
+            .call(
+                axum::http::Method::PUT,
+                &path,
+                Some(&json!({ "rating": rating })),
+            )
+            .await?;
+    }
+    Ok(json!({}))
 }
 
 /// Who told this instance what they are playing, for `getNowPlaying`.

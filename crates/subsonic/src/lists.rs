@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use rand::seq::SliceRandom as _;
 use serde_json::{json, Value};
 
-use crate::api::{all_pages, enc, full_tracks, page_at};
+use crate::api::{all_pages, enc, full_albums, full_tracks, page_at};
 use crate::library::starred;
-use crate::model::{self, Starred};
+use crate::model::{self, Marks};
 use crate::{code, Call, Failure};
 
 /// At most this many albums or tracks are read to shuffle or re-sort a list in here.
@@ -66,13 +66,20 @@ pub async fn album_list(call: &Call<'_>, method: &str) -> Result<Value, Failure>
             window(all, offset, size)
         }
         "starred" => {
-            // Only songs can be starred here: the albums of starred songs, newest star first.
-            let mut liked: Vec<(&String, &String)> = stars.0.iter().collect();
-            liked.sort_by(|a, b| b.1.cmp(a.1));
-            let ids: Vec<String> = liked.into_iter().map(|(id, _)| id.clone()).collect();
-            fetch_albums(call, ids.into_iter(), offset, size).await
+            let liked = all_pages(&call.api, "/api/v1/me/likes/albums?", MAX_SCAN).await?;
+            let ids = liked.iter().filter_map(|l| l["id"].as_str().map(str::to_string));
+            fetch_albums(call, ids, offset, size).await
         }
-        "recent" | "frequent" | "highest" => {
+        "highest" => {
+            let rated = call.api.get("/api/v1/me/ratings/albums").await?;
+            let ids = rated["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r["id"].as_str().map(str::to_string));
+            fetch_albums(call, ids, offset, size).await
+        }
+        "recent" | "frequent" => {
             let plays = all_pages(&call.api, "/api/v1/me/history?", MAX_HISTORY).await?;
             let ids = if kind == "recent" {
                 let mut seen = Vec::new();
@@ -85,7 +92,7 @@ pub async fn album_list(call: &Call<'_>, method: &str) -> Result<Value, Failure>
                 }
                 seen
             } else {
-                // Most played first (Beatstream keeps no ratings: `highest` is the same).
+                // Most played first.
                 let mut counts: HashMap<String, (usize, usize)> = HashMap::new();
                 for (n, play) in plays.iter().enumerate() {
                     if let Some(id) = play["track"]["album"]["id"].as_str() {
@@ -158,7 +165,7 @@ async fn fetch_albums(
     window(albums, offset, size)
 }
 
-fn songs(tracks: &[Value], stars: &Starred) -> Vec<Value> {
+fn songs(tracks: &[Value], stars: &Marks) -> Vec<Value> {
     tracks.iter().map(|t| model::song(t, stars)).collect()
 }
 
@@ -196,40 +203,42 @@ pub async fn songs_by_genre(call: &Call<'_>) -> Result<Value, Failure> {
     Ok(json!({"songsByGenre": {"song": songs(&tracks, &stars)}}))
 }
 
-/// `getStarred(2)`: starred songs, newest first (only songs can be starred here).
-async fn starred_list(call: &Call<'_>) -> Result<Vec<Value>, Failure> {
+/// `getStarred(2)`: starred artists, albums and songs, newest first.
+pub async fn starred_all(call: &Call<'_>, method: &str) -> Result<Value, Failure> {
+    let marks = starred(call).await?;
     let likes = all_pages(&call.api, "/api/v1/me/likes/tracks?", 10_000).await?;
-    let stars = Starred(
-        likes
-            .iter()
-            .filter_map(|l| {
-                Some((
-                    l["track"]["id"].as_str()?.to_string(),
-                    l["liked_at"].as_str().unwrap_or_default().to_string(),
-                ))
-            })
-            .collect(),
-    );
     let tracks: Vec<Value> = likes
         .iter()
         .filter(|l| l["track"]["available"].as_bool() != Some(false))
         .map(|l| l["track"].clone())
         .collect();
-    Ok(full_tracks(&call.api, tracks)
+    let songs: Vec<Value> = full_tracks(&call.api, tracks)
         .await?
         .iter()
-        .map(|t| model::song(t, &stars))
-        .collect())
-}
-
-pub async fn starred_songs(call: &Call<'_>, method: &str) -> Result<Value, Failure> {
-    let songs = starred_list(call).await?;
+        .map(|t| model::song(t, &marks))
+        .collect();
+    let liked_albums = all_pages(&call.api, "/api/v1/me/likes/albums?", 10_000).await?;
+    let albums = full_albums(&call.api, liked_albums).await?;
+    let liked_artists = all_pages(&call.api, "/api/v1/me/likes/artists?", 10_000).await?;
+    let mut artists = Vec::new();
+    for like in &liked_artists {
+        let id = like["id"].as_str().unwrap_or_default();
+        match call.api.get(&format!("/api/v1/artists/{}", enc(id))).await {
+            Ok(artist) => artists.push(model::artist(&artist, &marks)),
+            Err(f) if f.code == code::NOT_FOUND => {}
+            Err(f) => return Err(f),
+        }
+    }
     let key = if method == "getStarred" {
         "starred"
     } else {
         "starred2"
     };
-    Ok(json!({ key: {"artist": [], "album": [], "song": songs} }))
+    Ok(json!({ key: {
+        "artist": artists,
+        "album": albums.iter().map(|a| model::album(a, &marks)).collect::<Vec<_>>(),
+        "song": songs,
+    } }))
 }
 
 /// `getSimilarSongs(2)`: the radio started from a song (or from an album's or artist's first).

@@ -43,8 +43,8 @@ async fn media(response: Response, path: &str) -> Result<Response, Failure> {
     Err(failure_of(status, &body, path))
 }
 
-/// `stream` (`maxBitRate` in kbps, `format` of mp3, opus, aac or raw) and `download` (always the
-/// original).
+/// `stream` (`maxBitRate` in kbps, `format` of mp3, opus, aac or raw, `timeOffset` in seconds,
+/// which transcodes) and `download` (always the original).
 pub async fn stream(call: &Call<'_>, download: bool) -> Result<Response, Failure> {
     let p = call.params;
     let id = p.required("id")?;
@@ -71,17 +71,23 @@ pub async fn stream(call: &Call<'_>, download: bool) -> Result<Response, Failure
         let file_rate = track["bitrate_kbps"].as_u64().unwrap_or(u64::MAX);
         // A bitrate cap below the file's own, without a format, is met with MP3 (every client
         // plays it); `raw` always gets the original.
+        // `timeOffset` (seconds) needs a transcode too: the stream starts there.
+        let offset_ms = (p.count("timeOffset", 0, 24 * 3600)? as u64) * 1000;
         let target = match (transcode_to, max_bit_rate) {
             (Some(f), _) => Some(f),
             (None, cap) if cap > 0 && (cap as u64) < file_rate && format.is_none() => {
                 Some("mp3".to_string())
             }
+            (None, _) if offset_ms > 0 => Some("mp3".to_string()),
             _ => None,
         };
         if let Some(target) = target {
             path.push_str(&format!("?format={target}"));
             if max_bit_rate > 0 {
                 path.push_str(&format!("&bitrate={max_bit_rate}"));
+            }
+            if offset_ms > 0 {
+                path.push_str(&format!("&offset_ms={offset_ms}"));
             }
         }
     }
@@ -182,13 +188,73 @@ pub async fn lyrics_by_song(call: &Call<'_>) -> Result<Value, Failure> {
     }]}}))
 }
 
+/// `getLyrics` (the older call): the lyrics of the song with this `artist` and `title`, as
+/// plain text (empty when there are none).
+pub async fn lyrics(call: &Call<'_>) -> Result<Value, Failure> {
+    let artist = call.params.get("artist").unwrap_or("").trim();
+    let title = call.params.get("title").unwrap_or("").trim();
+    if title.is_empty() {
+        return Ok(json!({"lyrics": {"value": ""}}));
+    }
+    let found = call
+        .api
+        .get(&format!(
+            "/api/v1/search?types=track&limit=20&q={}",
+            enc(&format!("{artist} {title}"))
+        ))
+        .await?;
+    let matches = |t: &&Value| {
+        t["title"]
+            .as_str()
+            .is_some_and(|x| x.eq_ignore_ascii_case(title))
+            && (artist.is_empty()
+                || t["artists"].as_array().into_iter().flatten().any(|a| {
+                    a["name"]
+                        .as_str()
+                        .is_some_and(|n| n.eq_ignore_ascii_case(artist))
+                }))
+    };
+    let Some(track) = found["tracks"]["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(matches)
+    else {
+        return Ok(json!({"lyrics": {"value": ""}}));
+    };
+    let id = track["id"].as_str().unwrap_or_default();
+    let text = match call
+        .api
+        .get(&format!("/api/v1/tracks/{}/lyrics", enc(id)))
+        .await
+    {
+        Ok(found) => found["lyrics"].as_str().unwrap_or("").to_string(),
+        Err(f) if f.code == code::NOT_FOUND => String::new(),
+        Err(f) => return Err(f),
+    };
+    // Plain text: LRC timestamps dropped.
+    let (_, lines) = parse_lyrics(&text);
+    let plain: Vec<&str> = lines.iter().filter_map(|l| l["value"].as_str()).collect();
+    let names: Vec<&str> = track["artists"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    Ok(json!({"lyrics": {
+        "artist": names.join(", "),
+        "title": track["title"],
+        "value": plain.join("\n"),
+    }}))
+}
+
 /// Lines of lyrics; LRC timestamps (`[mm:ss.xx]`) make them synced, with `start` in ms.
 fn parse_lyrics(text: &str) -> (bool, Vec<Value>) {
     let timed: Vec<(Option<i64>, &str)> = text.lines().map(lrc_line).collect();
     let synced = timed.iter().any(|(start, _)| start.is_some());
     let lines = timed
         .into_iter()
-        .filter(|(start, line)| !synced || start.is_some() || !line.trim().is_empty())
+        // Synced lyrics keep their timed lines only (LRC headers such as `[ar:...]` go).
         .filter(|(start, _)| !synced || start.is_some())
         .map(|(start, line)| match start {
             Some(ms) if synced => json!({"start": ms, "value": line}),

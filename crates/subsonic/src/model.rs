@@ -8,14 +8,20 @@ use std::collections::HashMap;
 
 use serde_json::{json, Map, Value};
 
-/// Ids the caller starred, with when.
+/// What the caller starred (with when) and rated, by id.
 #[derive(Default)]
-pub struct Starred(pub HashMap<String, String>);
+pub struct Marks {
+    pub starred: HashMap<String, String>,
+    pub ratings: HashMap<String, i64>,
+}
 
-impl Starred {
+impl Marks {
     fn mark(&self, object: &mut Map<String, Value>, id: &str) {
-        if let Some(at) = self.0.get(id) {
+        if let Some(at) = self.starred.get(id) {
             object.insert("starred".into(), at.clone().into());
+        }
+        if let Some(rating) = self.ratings.get(id) {
+            object.insert("userRating".into(), (*rating).into());
         }
     }
 }
@@ -101,7 +107,7 @@ fn segment(name: &str) -> String {
 }
 
 /// A track as a Subsonic song.
-pub fn song(track: &Value, starred: &Starred) -> Value {
+pub fn song(track: &Value, starred: &Marks) -> Value {
     let id = text(&track["id"]);
     let (artists, display_artist) = artist_refs(&track["artists"]);
     let (album_artists, display_album_artist) = artist_refs(&track["album_artists"]);
@@ -184,7 +190,7 @@ pub fn song(track: &Value, starred: &Starred) -> Value {
 }
 
 /// An album as a Subsonic `AlbumID3` (without its songs).
-pub fn album(album: &Value, starred: &Starred) -> Value {
+pub fn album(album: &Value, starred: &Marks) -> Value {
     let id = text(&album["id"]);
     let (artists, display) = artist_refs(&album["artists"]);
     let (genre_list, genre) = genres(&album["genres"]);
@@ -236,7 +242,7 @@ pub fn album(album: &Value, starred: &Starred) -> Value {
 }
 
 /// An artist as a Subsonic `ArtistID3` (without its albums).
-pub fn artist(artist: &Value, starred: &Starred) -> Value {
+pub fn artist(artist: &Value, starred: &Marks) -> Value {
     let id = text(&artist["id"]);
     let mut out = Map::new();
     out.insert("id".into(), json!(id));
@@ -270,6 +276,8 @@ pub fn playlist(playlist: &Value, me: &str) -> Value {
             .any(|c| c.as_str().is_some_and(|c| c.eq_ignore_ascii_case(me)));
     json!({
         "id": text(&playlist["id"]),
+        // getCoverArt takes a playlist id: its first song's album cover.
+        "coverArt": text(&playlist["id"]),
         "name": text(&playlist["name"]),
         "comment": text(&playlist["description"]),
         "owner": owner,
@@ -313,10 +321,11 @@ mod tests {
             "disc_number": 1, "duration_ms": 61_600, "year": 1999, "genres": ["Rock", "Pop"], "format": "flac",
             "bitrate_kbps": 900, "size_bytes": 1234, "replay_gain": {"track_gain_db": -6.5, "album_gain_db": null},
             "created_at": "2026-01-01T00:00:00.000Z"});
-        let mut starred = Starred::default();
+        let mut starred = Marks::default();
         starred
-            .0
+            .starred
             .insert("t1".into(), "2026-02-02T00:00:00.000Z".into());
+        starred.ratings.insert("t1".into(), 4);
         let song = song(&track, &starred);
         assert_eq!(song["displayArtist"], "A, B");
         assert_eq!(song["artists"][1]["id"], "a2");
@@ -331,6 +340,7 @@ mod tests {
         assert_eq!(song["replayGain"], json!({"trackGain": -6.5}));
         assert_eq!(song["mediaType"], "song");
         assert_eq!(song["starred"], "2026-02-02T00:00:00.000Z");
+        assert_eq!(song["userRating"], 4);
     }
 
     #[test]

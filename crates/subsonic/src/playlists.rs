@@ -48,9 +48,6 @@ async fn with_entries(call: &Call<'_>, id: &str) -> Result<Value, Failure> {
         .iter()
         .map(|t| model::song(t, &stars))
         .collect();
-    if let Some(cover) = entries.first().and_then(|e| e["coverArt"].as_str()) {
-        out["coverArt"] = json!(cover);
-    }
     out["entry"] = json!(entries);
     Ok(out)
 }

@@ -226,6 +226,9 @@ pub struct StreamQuery {
     pub format: Option<String>,
     /// Bitrate cap in kbps when transcoding.
     pub bitrate: Option<u32>,
+    /// Start this many milliseconds into the track (transcodes; such a stream is not cached
+    /// and has no ranges).
+    pub offset_ms: Option<u64>,
     /// Signed URL: user.
     pub u: Option<String>,
     /// Signed URL: expiry (Unix seconds).

@@ -239,12 +239,14 @@ pub async fn stream_track(
         query.exp,
         query.sig.clone(),
     )?;
-    if query.format.is_some() || query.bitrate.is_some() {
+    let offset_ms = query.offset_ms.unwrap_or(0);
+    if query.format.is_some() || query.bitrate.is_some() || offset_ms > 0 {
         return Ok(crate::transcode::stream_transcoded(
             &catalog,
             &id,
             query.format.as_deref(),
             query.bitrate,
+            offset_ms,
             &user,
             &headers,
         )

@@ -4,7 +4,7 @@ use beatstream_core::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::model::{Entry, Import, Like, Play, Playlist, TrackInfo, UserRef};
+use crate::model::{Entry, Import, ItemLike, Like, Play, Playlist, TrackInfo, UserRef};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserDto {
@@ -311,4 +311,47 @@ pub struct HistoryQuery {
     pub cursor: Option<String>,
     /// Also list skips (default false).
     pub include_skips: Option<bool>,
+}
+
+/// A liked album or artist: `{id, name}` (the name when liked) and when.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemLikeDto {
+    pub id: String,
+    pub name: String,
+    pub liked_at: Timestamp,
+}
+
+impl From<&ItemLike> for ItemLikeDto {
+    fn from(l: &ItemLike) -> Self {
+        ItemLikeDto {
+            id: l.id.clone(),
+            name: l.name.clone(),
+            liked_at: l.liked_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemLikeList {
+    pub items: Vec<ItemLikeDto>,
+    pub next_cursor: Option<String>,
+}
+
+/// `{rating}`: 1 to 5, or 0 to clear it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateRequest {
+    pub rating: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingDto {
+    pub id: String,
+    pub rating: i64,
+    pub rated_at: Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RatingList {
+    pub items: Vec<RatingDto>,
 }

@@ -8,7 +8,7 @@ use beatstream_core::{ApiError, ApiJson, ApiQuery, Caller, PageQuery, Timestamp,
 
 use super::dto::*;
 use crate::error::PlaylistsError;
-use crate::model::{NewPlaylist, PlayReport, PlaylistPatch};
+use crate::model::{MarkKind, NewPlaylist, PlayReport, PlaylistPatch};
 use crate::service::PlaylistsService;
 use crate::store::HistoryFilter;
 
@@ -445,5 +445,106 @@ pub async fn history(
     Ok(Json(PlayList {
         items: paged.items.iter().map(PlayDto::from).collect(),
         next_cursor: paged.next_cursor,
+    }))
+}
+
+fn kind_of(segment: &str) -> Result<MarkKind, ApiError> {
+    MarkKind::parse(segment)
+        .ok_or_else(|| ApiError::not_found("route_not_found", "use tracks, albums or artists"))
+}
+
+#[utoipa::path(put, path = "/api/v1/me/likes/{kind}/{id}", tag = "library",
+    params(("kind" = String, Path, description = "albums or artists (tracks: see above)")),
+    responses((status = 204), (status = 404)), security(("bearer" = [])))]
+pub async fn like_item(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path((kind, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    service.like_item(&caller, kind_of(&kind)?, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/likes/{kind}/{id}", tag = "library",
+    params(("kind" = String, Path, description = "albums or artists")),
+    responses((status = 204)), security(("bearer" = [])))]
+pub async fn unlike_item(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path((kind, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    service.unlike_item(&caller, kind_of(&kind)?, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me/likes/{kind}", tag = "library",
+    params(("kind" = String, Path, description = "albums or artists"), PageQuery),
+    responses((status = 200, body = ItemLikeList)), security(("bearer" = [])))]
+pub async fn list_item_likes(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path(kind): Path<String>,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<ItemLikeList>, ApiError> {
+    let kind = kind_of(&kind)?;
+    if kind == MarkKind::Track {
+        return Err(ApiError::not_found(
+            "route_not_found",
+            "use /api/v1/me/likes/tracks",
+        ));
+    }
+    let page = query.page()?;
+    let paged = service.item_likes(&caller, kind, &page).await?;
+    Ok(Json(ItemLikeList {
+        items: paged.items.iter().map(ItemLikeDto::from).collect(),
+        next_cursor: paged.next_cursor,
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/me/ratings/{kind}/{id}", tag = "library", request_body = RateRequest,
+    params(("kind" = String, Path, description = "tracks, albums or artists")),
+    responses((status = 204), (status = 400), (status = 404)), security(("bearer" = [])))]
+pub async fn rate(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path((kind, id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RateRequest>,
+) -> Result<StatusCode, ApiError> {
+    service
+        .rate(&caller, kind_of(&kind)?, &id, body.rating)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(delete, path = "/api/v1/me/ratings/{kind}/{id}", tag = "library",
+    params(("kind" = String, Path, description = "tracks, albums or artists")),
+    responses((status = 204), (status = 404)), security(("bearer" = [])))]
+pub async fn clear_rating(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path((kind, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    service.rate(&caller, kind_of(&kind)?, &id, 0).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/api/v1/me/ratings/{kind}", tag = "library",
+    params(("kind" = String, Path, description = "tracks, albums or artists")),
+    responses((status = 200, body = RatingList)), security(("bearer" = [])))]
+pub async fn list_ratings(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    Path(kind): Path<String>,
+) -> Result<Json<RatingList>, ApiError> {
+    let ratings = service.ratings(&caller, kind_of(&kind)?).await?;
+    Ok(Json(RatingList {
+        items: ratings
+            .into_iter()
+            .map(|r| RatingDto {
+                id: r.id,
+                rating: r.rating,
+                rated_at: r.rated_at,
+            })
+            .collect(),
     }))
 }

@@ -48,6 +48,16 @@ pub fn router(service: PlaylistsService) -> Router {
             "/api/v1/me/likes/tracks/{id}",
             put(handlers::like_track).delete(handlers::unlike_track),
         )
+        .route("/api/v1/me/likes/{kind}", get(handlers::list_item_likes))
+        .route(
+            "/api/v1/me/likes/{kind}/{id}",
+            put(handlers::like_item).delete(handlers::unlike_item),
+        )
+        .route("/api/v1/me/ratings/{kind}", get(handlers::list_ratings))
+        .route(
+            "/api/v1/me/ratings/{kind}/{id}",
+            put(handlers::rate).delete(handlers::clear_rating),
+        )
         .route("/api/v1/me/plays", post(handlers::record_play))
         .route("/api/v1/me/history", get(handlers::history))
         .with_state(service)
@@ -70,6 +80,12 @@ pub fn router(service: PlaylistsService) -> Router {
     handlers::like_track,
     handlers::unlike_track,
     handlers::list_likes,
+    handlers::like_item,
+    handlers::unlike_item,
+    handlers::list_item_likes,
+    handlers::rate,
+    handlers::clear_rating,
+    handlers::list_ratings,
     handlers::record_play,
     handlers::history,
 ))]

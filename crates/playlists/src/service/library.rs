@@ -36,6 +36,11 @@ impl PlaylistsService {
             .ok_or(PlaylistsError::NotFound("track"))
     }
 
+    /// A known track's title, or 404.
+    pub(super) async fn known_track_title(&self, track_id: &str) -> Result<String, PlaylistsError> {
+        Ok(self.known_track(track_id).await?.title)
+    }
+
     /// Likes a track (idempotent).
     pub async fn like(&self, caller: &Caller, track_id: &str) -> Result<(), PlaylistsError> {
         self.known_track(track_id).await?;

@@ -3,6 +3,7 @@
 
 mod append;
 mod library;
+mod marks;
 mod playlists;
 mod readmodel;
 

@@ -15,7 +15,7 @@ pub enum HistoryFilter {
 
 /// Cursors of newest-first lists: the time and the id of the last item. One that is not ours
 /// starts from the top (the id part of a cursor is compared, never trusted).
-fn split_cursor(after: &Option<String>) -> (i64, String) {
+pub(super) fn split_cursor(after: &Option<String>) -> (i64, String) {
     after
         .as_deref()
         .and_then(|key| key.split_once('/'))

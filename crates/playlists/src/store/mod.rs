@@ -2,6 +2,7 @@
 //! crate): integers for times and booleans, `$N` placeholders except in many-row statements.
 
 mod library;
+mod marks;
 mod playlists;
 mod readmodel;
 

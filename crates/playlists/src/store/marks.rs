@@ -1,0 +1,164 @@
+//! Likes of albums and artists, and ratings.
+
+use beatstream_core::{Page, Timestamp, UserId};
+use sqlx::Row;
+
+use super::library::split_cursor;
+use super::{millis, PlaylistsStore};
+use crate::model::{ItemLike, MarkKind, Rating};
+
+impl PlaylistsStore {
+    /// An album's title, from the tracks read model; `None` when no track has that album.
+    pub async fn album_title(&self, album_id: &str) -> Result<Option<String>, sqlx::Error> {
+        let row = sqlx::query("SELECT album_title FROM tracks WHERE album_id = $1 LIMIT 1")
+            .bind(album_id)
+            .fetch_optional(self.db.pool())
+            .await?;
+        row.map(|r| r.try_get("album_title")).transpose()
+    }
+
+    /// An artist's name, from the tracks read model (`artist_id` holds no `%` or `_`).
+    pub async fn artist_name(&self, artist_id: &str) -> Result<Option<String>, sqlx::Error> {
+        let rows = sqlx::query("SELECT artists FROM tracks WHERE artists LIKE $1 LIMIT 5")
+            .bind(format!("%\"id\":\"{artist_id}\"%"))
+            .fetch_all(self.db.pool())
+            .await?;
+        for row in rows {
+            let artists: String = row.try_get("artists")?;
+            let list: Vec<serde_json::Value> = serde_json::from_str(&artists).unwrap_or_default();
+            if let Some(found) = list.iter().find(|a| a["id"] == artist_id) {
+                return Ok(found["name"].as_str().map(str::to_string));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Likes an album or artist; false if it was liked already.
+    pub async fn like_item(
+        &self,
+        user: &UserId,
+        kind: MarkKind,
+        id: &str,
+        name: &str,
+        at: Timestamp,
+    ) -> Result<bool, sqlx::Error> {
+        let result = sqlx::query(
+            "INSERT INTO item_likes (user_id, kind, item_id, name, liked_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user.as_str())
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(name)
+        .bind(at.millis())
+        .execute(self.db.pool())
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    pub async fn unlike_item(
+        &self,
+        user: &UserId,
+        kind: MarkKind,
+        id: &str,
+    ) -> Result<bool, sqlx::Error> {
+        let result =
+            sqlx::query("DELETE FROM item_likes WHERE user_id = $1 AND kind = $2 AND item_id = $3")
+                .bind(user.as_str())
+                .bind(kind.as_str())
+                .bind(id)
+                .execute(self.db.pool())
+                .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Liked albums or artists, newest first, `limit + 1` of them.
+    pub async fn item_likes(
+        &self,
+        user: &UserId,
+        kind: MarkKind,
+        page: &Page,
+    ) -> Result<Vec<ItemLike>, sqlx::Error> {
+        let (before_at, before_id) = split_cursor(&page.after);
+        let rows = sqlx::query(
+            "SELECT item_id, name, liked_at FROM item_likes WHERE user_id = $1 AND kind = $2 \
+             AND (liked_at < $3 OR (liked_at = $3 AND item_id < $4)) \
+             ORDER BY liked_at DESC, item_id DESC LIMIT $5",
+        )
+        .bind(user.as_str())
+        .bind(kind.as_str())
+        .bind(before_at)
+        .bind(before_id)
+        .bind(i64::from(page.limit) + 1)
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ItemLike {
+                    id: row.try_get("item_id")?,
+                    name: row.try_get("name")?,
+                    liked_at: millis(row, "liked_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn set_rating(
+        &self,
+        user: &UserId,
+        kind: MarkKind,
+        id: &str,
+        rating: i64,
+        at: Timestamp,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(
+            "INSERT INTO ratings (user_id, kind, item_id, rating, rated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, kind, item_id) DO UPDATE SET rating = excluded.rating, rated_at = excluded.rated_at",
+        )
+        .bind(user.as_str())
+        .bind(kind.as_str())
+        .bind(id)
+        .bind(rating)
+        .bind(at.millis())
+        .execute(self.db.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn clear_rating(
+        &self,
+        user: &UserId,
+        kind: MarkKind,
+        id: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM ratings WHERE user_id = $1 AND kind = $2 AND item_id = $3")
+            .bind(user.as_str())
+            .bind(kind.as_str())
+            .bind(id)
+            .execute(self.db.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// A user's ratings of one kind, highest first (at most 10,000).
+    pub async fn ratings(&self, user: &UserId, kind: MarkKind) -> Result<Vec<Rating>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT item_id, rating, rated_at FROM ratings WHERE user_id = $1 AND kind = $2 \
+             ORDER BY rating DESC, rated_at DESC, item_id LIMIT 10000",
+        )
+        .bind(user.as_str())
+        .bind(kind.as_str())
+        .fetch_all(self.db.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Rating {
+                    kind,
+                    id: row.try_get("item_id")?,
+                    rating: row.try_get("rating")?,
+                    rated_at: millis(row, "rated_at")?,
+                })
+            })
+            .collect()
+    }
+}
