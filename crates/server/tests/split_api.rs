@@ -1,12 +1,15 @@
 //! Split processes on one PostgreSQL and one NATS: a process without the catalog forwards the
 //! catalog's routes to the instances that run it (found through discovery), streams audio
-//! through with ranges, and keeps answering when one catalog instance is killed.
+//! through with ranges, answers the Subsonic API in every process, and keeps answering when
+//! one catalog instance is killed.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod support;
 
 use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
 
 use support::{copy_fixture_library, credentials, get, post, upload, upload_fixture, Env};
 
@@ -97,6 +100,49 @@ async fn a_process_forwards_the_routes_of_services_it_does_not_run() {
         (status, body["error"]["code"].as_str()),
         (404, Some("track_not_found"))
     );
+
+    // The Subsonic API answers in every process, whatever it runs: signed in by the auth
+    // service elsewhere, reading the catalog here or elsewhere, starring in the playlists
+    // service elsewhere.
+    let (status, made) = post(
+        &client,
+        &front.url("/api/v1/me/app-passwords"),
+        json!({"name": "phone"}),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(status, 201, "{made}");
+    let auth = format!("u=admin&p={}&f=json", made["password"].as_str().unwrap());
+    for process in [&front, &catalog_one] {
+        let reply: Value = client
+            .get(process.url(&format!("/rest/getSong.view?{auth}&id={id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(reply["subsonic-response"]["song"]["id"], id, "{reply}");
+        let starred: Value = client
+            .get(process.url(&format!("/rest/star?{auth}&id={id}")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(starred["subsonic-response"]["status"], "ok", "{starred}");
+    }
+    let (_, likes) = get(&client, &front.url("/api/v1/me/likes/tracks"), Some(&token)).await;
+    assert_eq!(likes["items"][0]["track"]["id"], id);
+    let ranged = client
+        .get(front.url(&format!("/rest/stream?{auth}&id={id}")))
+        .header("range", "bytes=0-99")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ranged.status(), 206);
+    assert_eq!(ranged.bytes().await.unwrap().len(), 100);
 
     // One catalog instance dies: reads keep working (retried on the other).
     catalog_two.kill();

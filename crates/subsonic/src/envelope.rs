@@ -97,6 +97,17 @@ pub fn render(reply: Reply, format: &Format) -> Response {
 const TEXT_KEY: &str = "value";
 /// Elements whose scalar fields are child elements with text in XML.
 const TEXT_CHILDREN: [&str; 3] = ["artistInfo", "artistInfo2", "albumInfo"];
+/// The order of their child elements in the Subsonic schema.
+const INFO_ORDER: [&str; 8] = [
+    "notes",
+    "biography",
+    "musicBrainzId",
+    "lastFmUrl",
+    "smallImageUrl",
+    "mediumImageUrl",
+    "largeImageUrl",
+    "similarArtist",
+];
 
 fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -140,10 +151,14 @@ fn element(xml: &mut String, name: &str, object: &Map<String, Value>, extra: Opt
         }
     }
     let text = object.get(TEXT_KEY).and_then(scalar);
-    let children: Vec<(&String, &Value)> = object
+    let mut children: Vec<(&String, &Value)> = object
         .iter()
         .filter(|(k, v)| v.is_object() || v.is_array() || (texts && *k != TEXT_KEY))
         .collect();
+    if texts {
+        // The schema's sequence, which strict XML readers check.
+        children.sort_by_key(|(k, _)| INFO_ORDER.iter().position(|o| o == k).unwrap_or(usize::MAX));
+    }
     if children.is_empty() && text.is_none() {
         xml.push_str("/>");
         return;
@@ -196,12 +211,12 @@ mod tests {
     #[test]
     fn text_content_and_info_elements() {
         let payload = json!({"lyrics": {"artist": "A", "value": "la <la>"},
-            "artistInfo2": {"biography": "b", "similarArtist": [{"id": "1"}]}});
+            "artistInfo2": {"similarArtist": [{"id": "1"}], "largeImageUrl": "l", "biography": "b", "musicBrainzId": ""}});
         let mut xml = String::new();
         element(&mut xml, "r", payload.as_object().unwrap(), None);
         assert_eq!(
             xml,
-            r#"<r><artistInfo2><biography>b</biography><similarArtist id="1"/></artistInfo2><lyrics artist="A">la &lt;la&gt;</lyrics></r>"#
+            r#"<r><artistInfo2><biography>b</biography><musicBrainzId></musicBrainzId><largeImageUrl>l</largeImageUrl><similarArtist id="1"/></artistInfo2><lyrics artist="A">la &lt;la&gt;</lyrics></r>"#
         );
     }
 
