@@ -2,10 +2,11 @@
 //! out) and the listener's library (likes of tracks, albums and artists, ratings, play history).
 //!
 //! Owns the tables `playlists`, `playlist_collaborators`, `playlist_entries`, `likes`, `plays`,
-//! `item_likes` (albums and artists), `ratings`, two read models: `tracks` (from catalog events)
+//! `item_likes` (albums and artists), `ratings`, `now_playing`, two read models: `tracks` (from catalog events)
 //! and `users` (from auth events), `jobs_done`, and its `outbox` and `processed_events`. Routes:
 //! `/api/v1/playlists...`, `/api/v1/me/playlists`, `/api/v1/me/likes/{tracks,albums,artists}...`,
-//! `/api/v1/me/ratings/{kind}...`, `/api/v1/me/plays`, `/api/v1/me/history`. Likes of albums and
+//! `/api/v1/me/ratings/{kind}...`, `/api/v1/me/now-playing`, `/api/v1/now-playing`,
+//! `/api/v1/me/plays`, `/api/v1/me/history`. Likes of albums and
 //! artists and ratings emit no events yet.
 //!
 //! Consumes (as consumer group `playlists`): `catalog.track.added`, `catalog.track.updated`,

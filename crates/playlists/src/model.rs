@@ -170,3 +170,13 @@ pub struct Rating {
     pub rating: i64,
     pub rated_at: Timestamp,
 }
+
+/// A player's report of what it plays now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NowPlaying {
+    pub user_id: String,
+    pub username: String,
+    pub player: String,
+    pub track: TrackInfo,
+    pub since: Timestamp,
+}

@@ -238,8 +238,36 @@ async fn privacy_and_ownership(db: Db) {
         "refused changes change nothing"
     );
     let page = PageQuery::default().page().unwrap();
-    assert_eq!(s.my_playlists(&lee, &page).await.unwrap().items.len(), 0);
-    assert_eq!(s.my_playlists(&kim, &page).await.unwrap().items.len(), 2);
+    assert_eq!(
+        s.my_playlists(&lee, false, &page)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        0
+    );
+    assert_eq!(
+        s.my_playlists(&kim, false, &page)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        2
+    );
+    // With everyone's public ones: lee sees kim's public playlist, never the private one.
+    let with_public = s.my_playlists(&lee, true, &page).await.unwrap();
+    assert_eq!(
+        with_public
+            .items
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect::<Vec<_>>(),
+        [public.as_str()]
+    );
+    assert_eq!(
+        s.my_playlists(&kim, true, &page).await.unwrap().items.len(),
+        2
+    );
 }
 
 async fn add_insert_remove_and_move(db: Db) {
@@ -507,7 +535,14 @@ async fn collaborators_edit_tracks_but_not_the_playlist(db: Db) {
     ));
     // The collaborator sees it, lists it, and edits its tracks.
     let page = PageQuery::default().page().unwrap();
-    assert_eq!(s.my_playlists(&lee, &page).await.unwrap().items.len(), 1);
+    assert_eq!(
+        s.my_playlists(&lee, false, &page)
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
     s.add_tracks(&lee, &id, None, ids(&["t0", "t1"]), None)
         .await
         .unwrap();
@@ -1123,7 +1158,48 @@ async fn albums_and_artists_are_liked_and_everything_rated(db: Db) {
     assert!(s.ratings(&lee, MarkKind::Track).await.unwrap().is_empty());
 }
 
+async fn players_report_what_plays_now(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    let lee = user(&s, "lee").await;
+    tracks(&s, 3).await;
+    s.report_now_playing(&kim, "t0", "DSub").await.unwrap();
+    s.report_now_playing(&kim, "t1", "DSub").await.unwrap();
+    s.report_now_playing(&kim, "t2", "Feishin").await.unwrap();
+    s.report_now_playing(&lee, "t0", "DSub").await.unwrap();
+    assert!(matches!(
+        s.report_now_playing(&kim, "nope", "DSub").await,
+        Err(PlaylistsError::NotFound("track"))
+    ));
+    assert!(matches!(
+        s.report_now_playing(&kim, "t0", " ").await,
+        Err(PlaylistsError::Invalid { .. })
+    ));
+    let now = s.now_playing().await.unwrap();
+    let mut seen: Vec<(String, String, String)> = now
+        .iter()
+        .map(|n| (n.username.clone(), n.player.clone(), n.track.id.clone()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("kim".into(), "DSub".into(), "t1".into()),
+            ("kim".into(), "Feishin".into(), "t2".into()),
+            ("lee".into(), "DSub".into(), "t0".into()),
+        ],
+        "one entry per listener and player, the latest"
+    );
+    // Fifteen minutes on, a report is gone.
+    sqlx::query("UPDATE now_playing SET since = since - 16 * 60 * 1000 WHERE player = 'Feishin'")
+        .execute(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(s.now_playing().await.unwrap().len(), 2);
+}
+
 backend_tests!("playlists", &MIGRATIONS;
+    players_report_what_plays_now,
     albums_and_artists_are_liked_and_everything_rated,
     create_rename_and_delete,
     bad_names_are_refused,

@@ -565,6 +565,55 @@ async fn every_endpoint_answers_json_and_xml(env: Env) {
     )
     .await;
 
+    // Another listener's public playlist is listed, read-only; their private one is not.
+    let (_, bob) = post(
+        &client,
+        &server.url("/api/v1/auth/signup"),
+        credentials("bob"),
+        None,
+    )
+    .await;
+    let bob_token = bob["access_token"].as_str().unwrap();
+    let (_, shared) = post(
+        &client,
+        &server.url("/api/v1/playlists"),
+        json!({"name": "Bob's", "public": true}),
+        Some(bob_token),
+    )
+    .await;
+    post(
+        &client,
+        &server.url("/api/v1/playlists"),
+        json!({"name": "Bob's secret"}),
+        Some(bob_token),
+    )
+    .await;
+    let lists = app.ok("getPlaylists", "").await;
+    let lists = lists["playlists"]["playlist"].as_array().unwrap();
+    let names: Vec<&str> = lists.iter().map(|p| p["name"].as_str().unwrap()).collect();
+    assert!(
+        names.contains(&"Bob's") && !names.contains(&"Bob's secret"),
+        "{names:?}"
+    );
+    let bobs = lists.iter().find(|p| p["name"] == "Bob's").unwrap();
+    assert_eq!(
+        (bobs["owner"].as_str(), bobs["readonly"].as_bool()),
+        (Some("bob"), Some(true))
+    );
+    assert_eq!(
+        lists
+            .iter()
+            .find(|p| p["id"] == playlist_id.as_str())
+            .unwrap()["readonly"],
+        false
+    );
+    app.fails(
+        "updatePlaylist",
+        &format!("&playlistId={}&name=Mine", shared["id"].as_str().unwrap()),
+        50,
+    )
+    .await;
+
     // Stars are likes; scrobbles are plays; the play queue is saved.
     app.ok("star", &format!("&id={song_id}")).await;
     let (_, likes) = get(

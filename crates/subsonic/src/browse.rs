@@ -99,7 +99,8 @@ pub async fn album(call: &Call<'_>) -> Result<Value, Failure> {
 pub async fn song(call: &Call<'_>) -> Result<Value, Failure> {
     let id = call.params.required("id")?;
     let track = call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?;
-    Ok(json!({"song": model::song(&track, &starred(call).await?)}))
+    let marks = starred(call).await?;
+    Ok(json!({"song": model::song(&track, &marks)}))
 }
 
 /// A directory: an album (its songs) or an artist (their albums).

@@ -13,8 +13,9 @@
 //! by the auth service against the user's app passwords (`POST /api/v1/auth/subsonic`), or the
 //! OpenSubsonic `apiKey` (a personal API token). Grants are reused for a minute.
 //!
-//! Emits and consumes no events. What this instance was told is playing (`scrobble` with
-//! `submission=false`) is kept in memory for `getNowPlaying`.
+//! Owns no tables; emits and consumes no events. Keeps in memory only short-lived copies: sign-in
+//! grants (a minute) and each caller's stars and ratings (5 seconds, dropped on a change made
+//! here).
 
 mod api;
 mod browse;
@@ -119,7 +120,8 @@ impl Call<'_> {
 pub struct Subsonic {
     api: Router,
     grants: Arc<quick_cache::sync::Cache<String, Identity>>,
-    pub(crate) now_playing: Arc<library::NowPlaying>,
+    /// Each caller's stars and ratings, read once for a few seconds of calls.
+    pub(crate) marks: Arc<quick_cache::sync::Cache<String, (Instant, Arc<model::Marks>)>>,
 }
 
 /// The `/rest/*` routes, answering through `api`: the process's `/api/v1` router with its
@@ -130,7 +132,7 @@ pub fn router(api: Router) -> Router {
         .with_state(Subsonic {
             api,
             grants: Arc::new(quick_cache::sync::Cache::new(10_000)),
-            now_playing: Arc::default(),
+            marks: Arc::new(quick_cache::sync::Cache::new(1_000)),
         })
 }
 

@@ -1,21 +1,42 @@
-//! The listener's own library: stars (Beatstream's likes), scrobbles (plays, which feed history
-//! and recommendations), what is playing now, and the play queue.
+//! The listener's own library: stars (Beatstream's likes), ratings, scrobbles (plays, which
+//! feed history and recommendations), what is playing now (the playlists service's
+//! now-playing reports), and the play queue.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::api::{all_pages, enc};
+use crate::api::{all_pages, enc, full_tracks};
 use crate::model::{self, Marks};
 use crate::{code, Call, Failure};
 
 /// Likes and ratings read for marking songs, albums and artists: the most recent ones.
 const MAX_MARKS: usize = 10_000;
 
+/// How long a caller's stars and ratings are reused. Changes made through this process are
+/// seen at once (they drop the copy); those made elsewhere within this time.
+const MARKS_REUSE: Duration = Duration::from_secs(5);
+
 /// What the caller starred and rated.
-pub async fn starred(call: &Call<'_>) -> Result<Marks, Failure> {
+pub async fn starred(call: &Call<'_>) -> Result<Arc<Marks>, Failure> {
+    let cache = &call.state.marks;
+    if let Some((at, marks)) = cache.get(&call.who.user_id) {
+        if at.elapsed() < MARKS_REUSE {
+            return Ok(marks);
+        }
+    }
+    let marks = Arc::new(read_marks(call).await?);
+    cache.insert(call.who.user_id.clone(), (Instant::now(), marks.clone()));
+    Ok(marks)
+}
+
+/// Forgets the caller's stars and ratings after a change.
+fn changed_marks(call: &Call<'_>) {
+    call.state.marks.remove(&call.who.user_id);
+}
+
+async fn read_marks(call: &Call<'_>) -> Result<Marks, Failure> {
     let mut marks = Marks::default();
     for kind in ["tracks", "albums", "artists"] {
         let likes = all_pages(&call.api, &format!("/api/v1/me/likes/{kind}?"), MAX_MARKS).await?;
@@ -64,10 +85,12 @@ pub async fn star(call: &Call<'_>, on: bool) -> Result<Value, Failure> {
     } else {
         axum::http::Method::DELETE
     };
+    changed_marks(call);
     for (kind, id) in targets {
         let path = format!("/api/v1/me/likes/{kind}/{}", enc(id));
         call.api.call(method.clone(), &path, None).await?;
     }
+    changed_marks(call);
     Ok(json!({}))
 }
 
@@ -96,6 +119,7 @@ pub async fn set_rating(call: &Call<'_>) -> Result<Value, Failure> {
     }
     let kind = kind_of(call, id).await?;
     let path = format!("/api/v1/me/ratings/{kind}/{}", enc(id));
+    changed_marks(call);
     if rating == 0 {
         call.api
             .call(axum::http::Method::DELETE, &path, None)
@@ -109,52 +133,8 @@ pub async fn set_rating(call: &Call<'_>) -> Result<Value, Failure> {
             )
             .await?;
     }
+    changed_marks(call);
     Ok(json!({}))
-}
-
-/// Who told this instance what they are playing, for `getNowPlaying`.
-#[derive(Default)]
-pub struct NowPlaying(Mutex<HashMap<(String, String), Playing>>);
-
-struct Playing {
-    username: String,
-    track_id: String,
-    player: String,
-    since: Instant,
-}
-
-/// An entry of `getNowPlaying` older than this is gone.
-const NOW_PLAYING_FOR: Duration = Duration::from_secs(15 * 60);
-
-impl NowPlaying {
-    fn set(&self, user_id: &str, username: &str, player: &str, track_id: &str) {
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.retain(|_, p| p.since.elapsed() < NOW_PLAYING_FOR);
-        map.insert(
-            (user_id.to_string(), player.to_string()),
-            Playing {
-                username: username.to_string(),
-                track_id: track_id.to_string(),
-                player: player.to_string(),
-                since: Instant::now(),
-            },
-        );
-    }
-
-    fn entries(&self) -> Vec<(String, String, String, u64)> {
-        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        map.values()
-            .filter(|p| p.since.elapsed() < NOW_PLAYING_FOR)
-            .map(|p| {
-                (
-                    p.username.clone(),
-                    p.track_id.clone(),
-                    p.player.clone(),
-                    p.since.elapsed().as_secs() / 60,
-                )
-            })
-            .collect()
-    }
 }
 
 /// `scrobble`: with `submission=false` the song is playing now; otherwise it was played (at
@@ -177,9 +157,14 @@ pub async fn scrobble(call: &Call<'_>) -> Result<Value, Failure> {
     for (n, track) in tracks.iter().enumerate() {
         let id = track["id"].as_str().unwrap_or_default();
         if !submission {
-            call.state
-                .now_playing
-                .set(&call.who.user_id, &call.who.username, player, id);
+            let report = json!({"track_id": id, "player": player});
+            call.api
+                .call(
+                    axum::http::Method::PUT,
+                    "/api/v1/me/now-playing",
+                    Some(&report),
+                )
+                .await?;
             continue;
         }
         let mut play = json!({
@@ -226,22 +211,30 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 
 pub async fn now_playing(call: &Call<'_>) -> Result<Value, Failure> {
     let stars = starred(call).await?;
-    let mut entries = Vec::new();
-    for (username, track_id, player, minutes) in call.state.now_playing.entries() {
-        let Ok(track) = call
-            .api
-            .get(&format!("/api/v1/tracks/{}", enc(&track_id)))
-            .await
-        else {
-            continue;
-        };
-        let mut entry = model::song(&track, &stars);
-        entry["username"] = json!(username);
-        entry["minutesAgo"] = json!(minutes);
-        entry["playerId"] = json!(0);
-        entry["playerName"] = json!(player);
-        entries.push(entry);
-    }
+    let reports = call.api.get("/api/v1/now-playing").await?;
+    let reports: Vec<Value> = reports["items"].as_array().cloned().unwrap_or_default();
+    let tracks: Vec<Value> = reports.iter().map(|r| r["track"].clone()).collect();
+    let tracks = full_tracks(&call.api, tracks).await?;
+    let now = time::OffsetDateTime::now_utc();
+    let entries: Vec<Value> = reports
+        .iter()
+        .zip(&tracks)
+        .map(|(report, track)| {
+            let since = report["since"]
+                .as_str()
+                .and_then(|s| {
+                    time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .unwrap_or(now);
+            let mut entry = model::song(track, &stars);
+            entry["username"] = report["user"]["username"].clone();
+            entry["minutesAgo"] = json!((now - since).whole_minutes().max(0));
+            entry["playerId"] = json!(0);
+            entry["playerName"] = report["player"].clone();
+            entry
+        })
+        .collect();
     Ok(json!({"nowPlaying": {"entry": entries}}))
 }
 

@@ -18,7 +18,13 @@ pub async fn list(call: &Call<'_>) -> Result<Value, Failure> {
             ));
         }
     }
-    let playlists = all_pages(&call.api, "/api/v1/me/playlists?", 10_000).await?;
+    // Every playlist the caller may play: theirs, those they collaborate on, and public ones.
+    let playlists = all_pages(
+        &call.api,
+        "/api/v1/me/playlists?include_public=true",
+        10_000,
+    )
+    .await?;
     let list: Vec<Value> = playlists
         .iter()
         .map(|p| model::playlist(p, &call.who.username))

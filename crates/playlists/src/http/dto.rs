@@ -4,7 +4,7 @@ use beatstream_core::Timestamp;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::model::{Entry, Import, ItemLike, Like, Play, Playlist, TrackInfo, UserRef};
+use crate::model::{Entry, Import, ItemLike, Like, NowPlaying, Play, Playlist, TrackInfo, UserRef};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserDto {
@@ -354,4 +354,48 @@ pub struct RatingDto {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RatingList {
     pub items: Vec<RatingDto>,
+}
+
+/// `{track_id, player}`: what one of the caller's players plays now.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NowPlayingRequest {
+    pub track_id: String,
+    pub player: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NowPlayingDto {
+    pub user: UserDto,
+    pub player: String,
+    pub track: TrackDto,
+    pub since: Timestamp,
+}
+
+impl From<&NowPlaying> for NowPlayingDto {
+    fn from(n: &NowPlaying) -> Self {
+        NowPlayingDto {
+            user: UserDto {
+                id: n.user_id.clone(),
+                username: n.username.clone(),
+            },
+            player: n.player.clone(),
+            track: TrackDto::from(&n.track),
+            since: n.since,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NowPlayingList {
+    pub items: Vec<NowPlayingDto>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MyPlaylistsQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// Also everyone's public playlists (default false).
+    pub include_public: Option<bool>,
 }

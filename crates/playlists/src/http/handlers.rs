@@ -62,15 +62,20 @@ pub async fn create_playlist(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/me/playlists", tag = "playlists", params(PageQuery),
+#[utoipa::path(get, path = "/api/v1/me/playlists", tag = "playlists", params(MyPlaylistsQuery),
     responses((status = 200, body = PlaylistList)), security(("bearer" = [])))]
 pub async fn my_playlists(
     State(service): State<PlaylistsService>,
     caller: Caller,
-    ApiQuery(query): ApiQuery<PageQuery>,
+    ApiQuery(query): ApiQuery<MyPlaylistsQuery>,
 ) -> Result<Json<PlaylistList>, ApiError> {
-    let page = query.page()?;
-    let paged = service.my_playlists(&caller, &page).await?;
+    let page = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .page()?;
+    let with_public = query.include_public.unwrap_or(false);
+    let paged = service.my_playlists(&caller, with_public, &page).await?;
     Ok(Json(PlaylistList {
         items: paged.items.iter().map(PlaylistDto::from).collect(),
         next_cursor: paged.next_cursor,
@@ -546,5 +551,32 @@ pub async fn list_ratings(
                 rated_at: r.rated_at,
             })
             .collect(),
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/me/now-playing", tag = "library", request_body = NowPlayingRequest,
+    responses((status = 204), (status = 400), (status = 404)), security(("bearer" = [])))]
+pub async fn report_now_playing(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    ApiJson(body): ApiJson<NowPlayingRequest>,
+) -> Result<StatusCode, ApiError> {
+    known(&body.track_id, PlaylistsError::NotFound("track"))?;
+    service
+        .report_now_playing(&caller, &body.track_id, &body.player)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What every listener's players reported playing in the last 15 minutes, newest first.
+#[utoipa::path(get, path = "/api/v1/now-playing", tag = "library",
+    responses((status = 200, body = NowPlayingList)), security(("bearer" = [])))]
+pub async fn now_playing(
+    State(service): State<PlaylistsService>,
+    _caller: Caller,
+) -> Result<Json<NowPlayingList>, ApiError> {
+    let items = service.now_playing().await?;
+    Ok(Json(NowPlayingList {
+        items: items.iter().map(NowPlayingDto::from).collect(),
     }))
 }

@@ -58,6 +58,8 @@ pub fn router(service: PlaylistsService) -> Router {
             "/api/v1/me/ratings/{kind}/{id}",
             put(handlers::rate).delete(handlers::clear_rating),
         )
+        .route("/api/v1/me/now-playing", put(handlers::report_now_playing))
+        .route("/api/v1/now-playing", get(handlers::now_playing))
         .route("/api/v1/me/plays", post(handlers::record_play))
         .route("/api/v1/me/history", get(handlers::history))
         .with_state(service)
@@ -86,6 +88,8 @@ pub fn router(service: PlaylistsService) -> Router {
     handlers::rate,
     handlers::clear_rating,
     handlers::list_ratings,
+    handlers::report_now_playing,
+    handlers::now_playing,
     handlers::record_play,
     handlers::history,
 ))]

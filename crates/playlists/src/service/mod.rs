@@ -4,6 +4,7 @@
 mod append;
 mod library;
 mod marks;
+mod now_playing;
 mod playlists;
 mod readmodel;
 

@@ -171,9 +171,12 @@ impl PlaylistsService {
     }
 
     /// Playlists the caller owns or collaborates on.
+    /// The caller's playlists (owned or collaborated on), and with `with_public` everyone's
+    /// public ones too.
     pub async fn my_playlists(
         &self,
         caller: &Caller,
+        with_public: bool,
         page: &Page,
     ) -> Result<Paged<Playlist>, PlaylistsError> {
         if page
@@ -184,7 +187,8 @@ impl PlaylistsService {
             return Err(invalid("cursor", "is not one this server gave"));
         }
         let mut conn = self.store.db().pool().acquire().await?;
-        let rows = PlaylistsStore::playlists_of(&mut conn, &caller.user_id, page).await?;
+        let rows =
+            PlaylistsStore::playlists_of(&mut conn, &caller.user_id, with_public, page).await?;
         Ok(Paged::from_rows(rows, page, |p| p.id.clone()))
     }
 

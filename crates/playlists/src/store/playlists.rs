@@ -187,20 +187,24 @@ impl PlaylistsStore {
     }
 
     /// Playlists `user` owns or collaborates on, in creation order, `limit + 1` of them.
+    /// Playlists `user` owns or collaborates on, and with `with_public` everyone's public ones.
     pub async fn playlists_of(
         conn: &mut AnyConnection,
         user: &UserId,
+        with_public: bool,
         page: &Page,
     ) -> Result<Vec<Playlist>, sqlx::Error> {
         let sql = format!(
             "SELECT {PLAYLIST_COLUMNS} FROM playlists p LEFT JOIN users o ON o.id = p.owner_id \
-             WHERE (p.owner_id = $1 OR p.id IN (SELECT playlist_id FROM playlist_collaborators WHERE user_id = $1)) \
+             WHERE (p.owner_id = $1 OR p.id IN (SELECT playlist_id FROM playlist_collaborators WHERE user_id = $1) \
+             OR (p.public = 1 AND $4 = 1)) \
              AND p.id > $2 ORDER BY p.id LIMIT $3"
         );
         let rows = sqlx::query(&sql)
             .bind(user.as_str())
             .bind(page.after.clone().unwrap_or_default())
             .bind(i64::from(page.limit) + 1)
+            .bind(i64::from(with_public))
             .fetch_all(&mut *conn)
             .await?;
         let mut playlists = rows
