@@ -721,7 +721,10 @@ async def main():
         eq((r["track_ids"], r["current_index"], r["position_ms"]), (q, 1, 12345), "REST play queue")
         got2 = await keyed.get_play_queue()
         eq([e.id for e in got2.entry or []], q, "the same queue seen with apiKey")
-        await expect_error(conn.save_play_queue(q, current=songs[5]), errors.SonicError, 0, "current not in the queue")
+        # A stale `current` (not in the queue) is no current: the queue is still saved.
+        assert await conn.save_play_queue(q, current=songs[5]) is True
+        r = rest("/api/v1/me/play-queue")
+        eq((r["track_ids"], r["current_index"]), (q, None), "saved without a current")
     await check("savePlayQueue / getPlayQueue (= REST /me/play-queue)", play_queue)
 
     async def catalog_lists_match():

@@ -1,11 +1,12 @@
 //! App passwords: generated passwords a user gives Subsonic apps instead of their own, created
 //! and revoked from their settings, and the Subsonic sign-in that accepts them (`u` with `p`, or
-//! with `t = md5(password + s)` and `s`). Only failed sign-ins count against the login limits:
-//! Subsonic clients sign every call, often with a fresh salt.
+//! with `t = md5(password + s)` and `s`). Only failed sign-ins count, per account and client
+//! address and apart from web logins: Subsonic clients sign every call, often with a fresh
+//! salt, and a stale one must not lock its owner out of the web player.
 
 use std::net::IpAddr;
 
-use beatstream_core::{Caller, Timestamp};
+use beatstream_core::{Caller, Scope, Timestamp};
 use md5::{Digest as _, Md5};
 use rand::Rng as _;
 use sha2::Sha256;
@@ -34,15 +35,21 @@ fn generate_password() -> String {
 /// Whether `secret` answers `proof`.
 fn answers(secret: &[u8], proof: &SubsonicProof) -> bool {
     match proof {
-        // Compared as digests, so the time taken says nothing about the secret.
+        // Compared as digests, so the time taken says nothing about the secret (nor about the
+        // md5 token, which is itself a credential for its salt).
         SubsonicProof::Password(password) => {
             Sha256::digest(secret) == Sha256::digest(password.as_bytes())
         }
         SubsonicProof::Token { token, salt } => {
+            if salt.is_empty() {
+                return false;
+            }
             let mut hasher = Md5::new();
             hasher.update(secret);
             hasher.update(salt.as_bytes());
-            format!("{:x}", hasher.finalize()).eq_ignore_ascii_case(token)
+            let expected = format!("{:x}", hasher.finalize());
+            Sha256::digest(expected.as_bytes())
+                == Sha256::digest(token.to_ascii_lowercase().as_bytes())
         }
     }
 }
@@ -116,34 +123,32 @@ impl AuthService {
         proof: &SubsonicProof,
         client: Option<IpAddr>,
     ) -> Result<Grant, AuthError> {
-        let account_key = username.to_lowercase();
-        let address_key = client.map(|a| a.to_string());
-        let limited = |retry_after_secs| AuthError::RateLimited { retry_after_secs };
-        self.inner
-            .per_account
-            .exhausted(&account_key)
-            .map_err(limited)?;
-        if let Some(address) = &address_key {
-            self.inner.per_address.exhausted(address).map_err(limited)?;
-        }
-        let verified = self.verify_subsonic(username, proof).await?;
-        let Some(user) = verified else {
-            let _ = self.inner.per_account.check(&account_key);
-            if let Some(address) = &address_key {
-                let _ = self.inner.per_address.check(address);
-            }
+        // Failures count per account and address, apart from web logins.
+        let key = format!(
+            "{}|{}",
+            username.to_lowercase(),
+            client.map(|a| a.to_string()).unwrap_or_default()
+        );
+        let limits = &self.inner.subsonic_failures;
+        limits
+            .exhausted(&key)
+            .map_err(|retry_after_secs| AuthError::RateLimited { retry_after_secs })?;
+        let Some(user) = self.verify_subsonic(username, proof).await? else {
+            let _ = limits.check(&key);
             return Err(AuthError::InvalidCredentials);
         };
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
         let ttl = self.inner.settings.access_token_ttl_secs;
-        let access_token = tokens::sign_access_token(
+        // Good for listening only: an app password never manages the account's credentials.
+        let access_token = tokens::sign_scoped_token(
             &self.inner.keys,
             &user.user_id,
             &user.username,
             user.role,
             ttl,
+            Scope::Listening,
         )?;
         Ok(Grant {
             user,
@@ -179,9 +184,16 @@ impl AuthService {
                 continue;
             };
             if answers(&secret, proof) {
-                store
-                    .touch_app_password(&password.id, Timestamp::now())
-                    .await?;
+                let touched = &self.inner.app_password_touched;
+                let recent = touched
+                    .get(&password.id)
+                    .is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(60));
+                if !recent {
+                    touched.insert(password.id.clone(), std::time::Instant::now());
+                    store
+                        .touch_app_password(&password.id, Timestamp::now())
+                        .await?;
+                }
                 return Ok(Some(user));
             }
         }
@@ -223,5 +235,10 @@ mod tests {
         assert!(answers(secret, &token("26719a1196d2a940705a59634eb18eab")));
         assert!(answers(secret, &token("26719A1196D2A940705A59634EB18EAB")));
         assert!(!answers(secret, &token("26719a1196d2a940705a59634eb18eac")));
+        let unsalted = SubsonicProof::Token {
+            token: "c8f8b0b4b2b2d8e5b0b8e8b5d1b1a0c0".into(),
+            salt: String::new(),
+        };
+        assert!(!answers(secret, &unsalted), "a salt is required");
     }
 }

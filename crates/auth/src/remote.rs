@@ -173,6 +173,7 @@ impl RemoteVerifier {
                 user_id: UserId(user.id),
                 username: user.username,
                 role: user.role,
+                scope: beatstream_core::Scope::Full,
             }),
             _ => None,
         };

@@ -46,6 +46,12 @@ pub(crate) struct Inner {
     pub(crate) waker: OutboxWaker,
     pub(crate) per_account: RateLimiter,
     pub(crate) per_address: RateLimiter,
+    /// Failed Subsonic sign-ins, per account and client address: apart from logins, so a
+    /// stale app (or a stranger) cannot lock the owner out of the web player.
+    pub(crate) subsonic_failures: RateLimiter,
+    /// When each app password's use was last written (at most once a minute, so a sign-in is
+    /// not a database write each time).
+    pub(crate) app_password_touched: quick_cache::sync::Cache<String, std::time::Instant>,
     pub(crate) dummy_hash: String,
 }
 
@@ -138,6 +144,10 @@ impl AuthService {
                 per_address: RateLimiter::per_minute(
                     settings.login_attempts_per_address_per_minute,
                 ),
+                subsonic_failures: RateLimiter::per_minute(
+                    settings.login_attempts_per_account_per_minute,
+                ),
+                app_password_touched: quick_cache::sync::Cache::new(10_000),
                 dummy_hash: dummy_hash().await?,
                 store,
                 keys,

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use beatstream_core::{ApiError, Authenticator, Caller, Timestamp, UserId, UserRole};
+use beatstream_core::{ApiError, Authenticator, Caller, Scope, Timestamp, UserId, UserRole};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -29,7 +29,13 @@ pub struct AccessClaims {
     pub iss: String,
     pub iat: u64,
     pub exp: u64,
+    /// `listening` for a music app's sign-in with an app password (see [`Scope`]); absent for
+    /// a full sign-in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
+
+const LISTENING: &str = "listening";
 
 /// A random secret with a prefix, e.g. `bsr_Yk3...` (256 bits).
 pub fn new_secret(prefix: &str) -> String {
@@ -50,6 +56,18 @@ pub fn sign_access_token(
     role: UserRole,
     ttl_secs: u64,
 ) -> Result<String, AuthError> {
+    sign_scoped_token(keys, user_id, username, role, ttl_secs, Scope::Full)
+}
+
+/// An access token limited to `scope`.
+pub fn sign_scoped_token(
+    keys: &KeyRing,
+    user_id: &UserId,
+    username: &str,
+    role: UserRole,
+    ttl_secs: u64,
+    scope: Scope,
+) -> Result<String, AuthError> {
     let now = (Timestamp::now().millis() / 1000) as u64;
     keys.sign(&AccessClaims {
         sub: user_id.to_string(),
@@ -58,6 +76,10 @@ pub fn sign_access_token(
         iss: ISSUER.to_string(),
         iat: now,
         exp: now + ttl_secs,
+        scope: match scope {
+            Scope::Full => None,
+            Scope::Listening => Some(LISTENING.to_string()),
+        },
     })
 }
 
@@ -88,6 +110,11 @@ pub fn verify_signed(token: &str, key: &DecodingKey) -> Result<(Caller, u64), Au
             user_id: UserId(claims.sub),
             username: claims.name,
             role: claims.role,
+            scope: match claims.scope.as_deref() {
+                None => Scope::Full,
+                // Any scope this server does not know grants the least.
+                Some(_) => Scope::Listening,
+            },
         },
         claims.exp,
     ))
@@ -184,6 +211,7 @@ impl TokenVerifier {
             user_id: c.user_id,
             username: c.username,
             role: c.role,
+            scope: beatstream_core::Scope::Full,
         });
         if caller.is_some() {
             self.store.touch_api_token(&hash, Timestamp::now()).await?;

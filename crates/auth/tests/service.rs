@@ -147,6 +147,7 @@ async fn closed_signup_refuses_strangers_but_not_admins(db: Db) {
         user_id: admin.user.user_id.clone(),
         username: "root".into(),
         role: UserRole::Admin,
+        scope: beatstream_core::Scope::Full,
     };
     auth.signup(account("invited"), Some(&by)).await.unwrap();
     let made = auth
@@ -276,6 +277,7 @@ async fn api_tokens_authenticate_until_revoked(db: Db) {
         user_id: session.user.user_id.clone(),
         username: "ivy".into(),
         role: UserRole::Admin,
+        scope: beatstream_core::Scope::Full,
     };
     let (token, secret) = auth.create_api_token(&caller, "scripts").await.unwrap();
     assert!(secret.starts_with("bsp_"));
@@ -352,6 +354,7 @@ async fn app_passwords_sign_subsonic_clients_in_until_revoked(db: Db) {
         user_id: session.user.user_id.clone(),
         username: "joy".into(),
         role: UserRole::Admin,
+        scope: beatstream_core::Scope::Full,
     };
     let (made, password) = auth.create_app_password(&caller, "phone").await.unwrap();
     let (_, other) = auth.create_app_password(&caller, "car").await.unwrap();
@@ -373,6 +376,12 @@ async fn app_passwords_sign_subsonic_clients_in_until_revoked(db: Db) {
         assert_eq!(grant.user.user_id, caller.user_id);
         let verified = auth.verifier().verify(&grant.access_token).await.unwrap();
         assert_eq!(verified.user_id, caller.user_id);
+        assert_eq!(
+            verified.scope,
+            beatstream_core::Scope::Listening,
+            "an app password's token is for listening only"
+        );
+        assert!(verified.require_full_scope().is_err());
     }
     // The account password works as `p`, never as a token (it is not recoverable).
     assert!(auth
@@ -430,6 +439,7 @@ async fn app_passwords_sign_subsonic_clients_in_until_revoked(db: Db) {
         user_id: stranger.user.user_id,
         username: "kay".into(),
         role: UserRole::User,
+        scope: beatstream_core::Scope::Full,
     };
     assert!(matches!(
         auth.revoke_app_password(&stranger, &listed[0].id).await,
@@ -453,6 +463,7 @@ async fn app_passwords_are_sealed_at_rest(db: Db) {
         user_id: session.user.user_id.clone(),
         username: "lou".into(),
         role: UserRole::Admin,
+        scope: beatstream_core::Scope::Full,
     };
     let (_, password) = auth.create_app_password(&caller, "phone").await.unwrap();
     let stored = AuthStore::new(db.clone())
@@ -488,6 +499,7 @@ async fn failed_subsonic_sign_ins_are_rate_limited(db: Db) {
         user_id: session.user.user_id.clone(),
         username: "max".into(),
         role: UserRole::Admin,
+        scope: beatstream_core::Scope::Full,
     };
     let (_, password) = auth.create_app_password(&caller, "phone").await.unwrap();
     // Successes do not count: clients sign every call.
@@ -509,6 +521,15 @@ async fn failed_subsonic_sign_ins_are_rate_limited(db: Db) {
             .await,
         Err(AuthError::RateLimited { .. })
     ));
+    // Apart from web logins: the owner can still sign in to fix the app.
+    auth.login("max", "long enough password", None)
+        .await
+        .unwrap();
+    // And per client address: another address is not locked out.
+    let elsewhere = Some("192.0.2.7".parse().unwrap());
+    auth.subsonic_sign_in("max", &md5_token(&password, "s"), elsewhere)
+        .await
+        .unwrap();
 }
 
 backend_tests!("auth", &MIGRATIONS;

@@ -38,11 +38,34 @@ pub struct Caller {
     pub user_id: UserId,
     pub username: String,
     pub role: UserRole,
+    pub scope: Scope,
+}
+
+/// What a credential may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Scope {
+    /// Everything the account may do (a login, a personal API token).
+    #[default]
+    Full,
+    /// What a music app does (signed in with an app password): everything but managing the
+    /// account's credentials and other accounts.
+    Listening,
 }
 
 impl Caller {
     pub fn is_admin(&self) -> bool {
         self.role == UserRole::Admin
+    }
+
+    /// 403 unless the caller signed in with a full credential: managing tokens, app passwords
+    /// and accounts is not for a music app's sign-in.
+    pub fn require_full_scope(&self) -> Result<(), ApiError> {
+        match self.scope {
+            Scope::Full => Ok(()),
+            Scope::Listening => Err(ApiError::forbidden(
+                "signed in with an app password: sign in with your password to manage tokens, app passwords and accounts",
+            )),
+        }
     }
 
     pub fn require_admin(&self) -> Result<(), ApiError> {

@@ -12,7 +12,7 @@ pub mod page;
 pub mod time;
 pub mod validate;
 
-pub use caller::{AuthOutcome, Authenticator, Caller, ClientAddr, UserRole};
+pub use caller::{AuthOutcome, Authenticator, Caller, ClientAddr, Scope, UserRole};
 pub use error::{ApiError, ErrorCode};
 pub use extract::{ApiJson, ApiQuery};
 pub use ids::UserId;

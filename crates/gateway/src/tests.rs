@@ -23,6 +23,7 @@ impl Authenticator for OneToken {
                 user_id: UserId("u1".into()),
                 username: "una".into(),
                 role: UserRole::User,
+                scope: beatstream_core::Scope::Full,
             })
         } else {
             Err(ApiError::unauthenticated("bad token"))

@@ -96,6 +96,7 @@ async fn user(service: &PlaylistsService, name: &str) -> Caller {
         user_id,
         username: name.into(),
         role: UserRole::User,
+        scope: beatstream_core::Scope::Full,
     }
 }
 

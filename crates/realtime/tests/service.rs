@@ -191,6 +191,7 @@ fn caller(id: &str) -> Caller {
         user_id: UserId(id.into()),
         username: format!("{id}-name"),
         role: UserRole::User,
+        scope: beatstream_core::Scope::Full,
     }
 }
 

@@ -270,6 +270,36 @@ async fn app_passwords_sign_apps_in(env: Env) {
         let reply = app.ok("tokenInfo", "").await;
         assert_eq!(reply["tokenInfo"]["username"], "ann", "{auth}");
     }
+    // The token an app password gets is for listening: the library yes, credentials no.
+    let (status, grant) = post(
+        &client,
+        &server.url("/api/v1/auth/subsonic"),
+        json!({"username": "ann", "password": password}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{grant}");
+    let listening = grant["access_token"].as_str().unwrap();
+    let (status, _) = get(
+        &client,
+        &server.url("/api/v1/me/likes/tracks"),
+        Some(listening),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for path in ["/api/v1/me/tokens", "/api/v1/me/app-passwords"] {
+        let (status, body) = post(
+            &client,
+            &server.url(path),
+            json!({"name": "more"}),
+            Some(listening),
+        )
+        .await;
+        assert_eq!(status, 403, "{path}: {body}");
+    }
+    let (status, _) = get(&client, &server.url("/api/v1/admin/users"), Some(listening)).await;
+    assert_eq!(status, 403, "an admin's app password is no admin sign-in");
+
     let wrong = App {
         client: client.clone(),
         base: server.url(""),
@@ -464,6 +494,27 @@ async fn every_endpoint_answers_json_and_xml(env: Env) {
         paged["searchResult3"]["song"].as_array().unwrap().len(),
         5.min(total - 5)
     );
+    // Page by page as a syncing client does (each page continues where the last ended): the
+    // same songs, in the same order, as all at once.
+    let everything: Vec<&str> = everything["searchResult3"]["song"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    let mut paged_ids = Vec::new();
+    for offset in (0..total + 3).step_by(3) {
+        let page = app
+            .ok(
+                "search3",
+                &format!("&query=&songCount=3&songOffset={offset}&albumCount=0&artistCount=0"),
+            )
+            .await;
+        for song in page["searchResult3"]["song"].as_array().unwrap() {
+            paged_ids.push(song["id"].as_str().unwrap().to_string());
+        }
+    }
+    assert_eq!(paged_ids, everything);
 
     // Streaming with a range; cover art at a size.
     let stream = client
@@ -623,7 +674,8 @@ async fn every_endpoint_answers_json_and_xml(env: Env) {
     )
     .await;
     assert_eq!(likes["items"][0]["track"]["id"], song_id.as_str());
-    app.ok("star", &format!("&albumId={album_id}&artistId={artist_id}"))
+    // Folder-browsing clients star an album by its id as `id`.
+    app.ok("star", &format!("&id={album_id}&artistId={artist_id}"))
         .await;
     let starred = app.ok("getStarred2", "").await;
     assert_eq!(starred["starred2"]["song"][0]["id"], song_id.as_str());
@@ -733,6 +785,8 @@ async fn every_endpoint_answers_json_and_xml(env: Env) {
         ("getLyricsBySongId", format!("&id={song_id}")),
         ("getUser", "&username=ann".into()),
         ("getScanStatus", String::new()),
+        ("getBookmarks", String::new()),
+        ("getInternetRadioStations", String::new()),
         ("setRating", format!("&id={album_id}&rating=3")),
         ("star", format!("&albumId={album_id}")),
         ("unstar", format!("&albumId={album_id}")),
@@ -779,7 +833,8 @@ async fn every_endpoint_answers_json_and_xml(env: Env) {
         ("getAlbumList2", String::new(), 10),
         ("getAlbumList2", "&type=sideways".to_string(), 0),
         ("getAlbumList2", "&type=newest&size=lots".to_string(), 0),
-        ("getUser", "&username=somebody".to_string(), 70),
+        // Other accounts are an admin's business, not an app's.
+        ("getUser", "&username=somebody".to_string(), 50),
         ("deletePlaylist", "&id=nope".to_string(), 70),
     ] {
         app.fails(method, &query, code).await;

@@ -7,6 +7,8 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::Response;
+use std::sync::Arc;
+
 use axum::Router;
 use serde_json::Value;
 use tower::ServiceExt as _;
@@ -20,6 +22,9 @@ const MAX_REPLY_BYTES: usize = 64 << 20;
 #[derive(Clone)]
 pub struct Api {
     router: Router,
+    /// Where paged lists left off: `path@offset` → the cursor at that offset (shared by every
+    /// caller; catalog lists are the same for all).
+    cursors: Arc<quick_cache::sync::Cache<String, String>>,
     bearer: Option<String>,
     client: Option<ConnectInfo<std::net::SocketAddr>>,
     request_id: Option<HeaderValue>,
@@ -28,11 +33,13 @@ pub struct Api {
 impl Api {
     pub fn new(
         router: Router,
+        cursors: Arc<quick_cache::sync::Cache<String, String>>,
         client: Option<ConnectInfo<std::net::SocketAddr>>,
         request_id: Option<HeaderValue>,
     ) -> Self {
         Api {
             router,
+            cursors,
             bearer: None,
             client,
             request_id,
@@ -174,10 +181,19 @@ pub fn enc(s: &str) -> String {
 
 /// Every item of a cursor-paginated list at `path` (which has a `?`), up to `max` items.
 pub async fn all_pages(api: &Api, path: &str, max: usize) -> Result<Vec<Value>, Failure> {
+    Ok(pages_from(api, path, None, max).await?.0)
+}
+
+/// Up to `max` items from `cursor` on, and the cursor after the last of them.
+async fn pages_from(
+    api: &Api,
+    path: &str,
+    mut cursor: Option<String>,
+    max: usize,
+) -> Result<(Vec<Value>, Option<String>), Failure> {
     let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let limit = max.saturating_sub(items.len()).clamp(1, 500);
+    while items.len() < max {
+        let limit = (max - items.len()).clamp(1, 500);
         let page_path = match &cursor {
             Some(c) => format!("{path}&limit={limit}&cursor={}", enc(c)),
             None => format!("{path}&limit={limit}"),
@@ -187,22 +203,43 @@ pub async fn all_pages(api: &Api, path: &str, max: usize) -> Result<Vec<Value>, 
             items.extend(list.iter().cloned());
         }
         cursor = page["next_cursor"].as_str().map(str::to_string);
-        if cursor.is_none() || items.len() >= max {
-            items.truncate(max);
-            return Ok(items);
+        if cursor.is_none() {
+            break;
         }
     }
+    items.truncate(max);
+    Ok((items, cursor))
 }
 
 /// Items `offset..offset + count` of a cursor-paginated list at `path` (which has a `?`).
+/// Clients page through whole libraries (`search3` with an empty query, offset 0, 500,
+/// 1000...): where the previous page ended is remembered, so each page costs its own size,
+/// not everything before it.
 pub async fn page_at(
     api: &Api,
     path: &str,
     offset: usize,
     count: usize,
 ) -> Result<Vec<Value>, Failure> {
-    let mut items = all_pages(api, path, offset + count).await?;
-    Ok(items.split_off(offset.min(items.len())))
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let known = match offset {
+        0 => Some(None),
+        _ => api.cursors.get(&format!("{path}@{offset}")).map(Some),
+    };
+    let (items, next) = match known {
+        Some(cursor) => pages_from(api, path, cursor, count).await?,
+        None => {
+            let (mut items, next) = pages_from(api, path, None, offset + count).await?;
+            (items.split_off(offset.min(items.len())), next)
+        }
+    };
+    if let (Some(next), true) = (next, items.len() == count) {
+        api.cursors
+            .insert(format!("{path}@{}", offset + count), next);
+    }
+    Ok(items)
 }
 
 /// `tracks` as the catalog has them in full (another service's replies carry fewer fields);

@@ -98,6 +98,8 @@ pub struct Identity {
 /// One call: the API signed in as the caller, the parameters, the request's headers.
 pub struct Call<'a> {
     pub api: Api,
+    /// GET (or POST) answers in full; HEAD asks the same of the API, for headers only.
+    pub method: axum::http::Method,
     pub params: &'a Params,
     pub headers: &'a HeaderMap,
     pub who: Identity,
@@ -122,6 +124,8 @@ pub struct Subsonic {
     grants: Arc<quick_cache::sync::Cache<String, Identity>>,
     /// Each caller's stars and ratings, read once for a few seconds of calls.
     pub(crate) marks: Arc<quick_cache::sync::Cache<String, (Instant, Arc<model::Marks>)>>,
+    /// Where paged lists left off (see [`api::page_at`]).
+    cursors: Arc<quick_cache::sync::Cache<String, String>>,
 }
 
 /// The `/rest/*` routes, answering through `api`: the process's `/api/v1` router with its
@@ -133,11 +137,13 @@ pub fn router(api: Router) -> Router {
             api,
             grants: Arc::new(quick_cache::sync::Cache::new(10_000)),
             marks: Arc::new(quick_cache::sync::Cache::new(1_000)),
+            cursors: Arc::new(quick_cache::sync::Cache::new(10_000)),
         })
 }
 
 async fn call(
     State(subsonic): State<Subsonic>,
+    request_method: axum::http::Method,
     Path(method): Path<String>,
     RawQuery(query): RawQuery,
     client: Option<Extension<ConnectInfo<std::net::SocketAddr>>>,
@@ -153,10 +159,15 @@ async fn call(
     let method = method.strip_suffix(".view").unwrap_or(&method).to_string();
     let api = Api::new(
         subsonic.api.clone(),
+        subsonic.cursors.clone(),
         client.map(|Extension(c)| c),
         headers.get("x-request-id").cloned(),
     );
-    let reply = match dispatch(&subsonic, api, &method, &params, &headers).await {
+    let internal = match request_method {
+        axum::http::Method::HEAD => axum::http::Method::HEAD,
+        _ => axum::http::Method::GET,
+    };
+    let reply = match dispatch(&subsonic, api, internal, &method, &params, &headers).await {
         Ok(Answer::Raw(response)) => return response,
         Ok(Answer::Payload(payload)) => Reply::Ok(payload),
         Err(failure) => Reply::Failed(failure),
@@ -167,6 +178,7 @@ async fn call(
 async fn dispatch(
     subsonic: &Subsonic,
     api: Api,
+    http_method: axum::http::Method,
     method: &str,
     params: &Params,
     headers: &HeaderMap,
@@ -176,11 +188,13 @@ async fn dispatch(
             {"name": "apiKeyAuthentication", "versions": [1]},
             {"name": "formPost", "versions": [1]},
             {"name": "songLyrics", "versions": [1]},
+            {"name": "transcodeOffset", "versions": [1]},
         ]})));
     }
     let who = sign_in(subsonic, &api, params).await?;
     let call = Call {
         api: api.signed_in(&who.bearer),
+        method: http_method,
         params,
         headers,
         who,
@@ -224,6 +238,13 @@ async fn dispatch(
         "savePlayQueue" => library::save_play_queue(&call).await?,
         "getLyricsBySongId" => media::lyrics_by_song(&call).await?,
         "getLyrics" => media::lyrics(&call).await?,
+        // What Beatstream has none of answers empty, as a server without any would: apps
+        // ask at start and treat an error as a failure.
+        "getBookmarks" => json!({"bookmarks": {}}),
+        "getPodcasts" => json!({"podcasts": {}}),
+        "getNewestPodcasts" => json!({"newestPodcasts": {}}),
+        "getInternetRadioStations" => json!({"internetRadioStations": {}}),
+        "getShares" => json!({"shares": {}}),
         "stream" => return media::stream(&call, false).await.map(Answer::Raw),
         "download" => return media::stream(&call, true).await.map(Answer::Raw),
         "getCoverArt" => return media::cover_art(&call).await.map(Answer::Raw),

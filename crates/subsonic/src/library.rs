@@ -62,12 +62,13 @@ async fn read_marks(call: &Call<'_>) -> Result<Marks, Failure> {
 /// repeatable. Every id is checked first, so a bad one changes nothing.
 pub async fn star(call: &Call<'_>, on: bool) -> Result<Value, Failure> {
     let mut targets: Vec<(&str, &str)> = Vec::new();
-    for (param, kind) in [
-        ("id", "tracks"),
-        ("albumId", "albums"),
-        ("artistId", "artists"),
-    ] {
+    // `id` may be a song or, for clients that browse by folders, an album or an artist.
+    for id in call.params.all("id") {
+        targets.push((kind_of(call, id).await?, id));
+    }
+    for (param, kind) in [("albumId", "albums"), ("artistId", "artists")] {
         for id in call.params.all(param) {
+            call.api.get(&format!("/api/v1/{kind}/{}", enc(id))).await?;
             targets.push((kind, id));
         }
     }
@@ -76,9 +77,6 @@ pub async fn star(call: &Call<'_>, on: bool) -> Result<Value, Failure> {
             code::MISSING_PARAMETER,
             "required parameter is missing: id, albumId or artistId",
         ));
-    }
-    for (kind, id) in &targets {
-        call.api.get(&format!("/api/v1/{kind}/{}", enc(id))).await?;
     }
     let method = if on {
         axum::http::Method::PUT
@@ -92,6 +90,22 @@ pub async fn star(call: &Call<'_>, on: bool) -> Result<Value, Failure> {
     }
     changed_marks(call);
     Ok(json!({}))
+}
+
+/// The client's name (`c`), as Beatstream keeps it: at most 100 characters.
+fn player_name(call: &Call<'_>) -> String {
+    let name: String = call
+        .params
+        .get("c")
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    match name.trim() {
+        "" => "Subsonic client".to_string(),
+        name => name.to_string(),
+    }
 }
 
 /// What kind of thing `id` is: `tracks`, `albums` or `artists`.
@@ -117,14 +131,18 @@ pub async fn set_rating(call: &Call<'_>) -> Result<Value, Failure> {
             "rating must be from 0 (none) to 5",
         ));
     }
-    let kind = kind_of(call, id).await?;
-    let path = format!("/api/v1/me/ratings/{kind}/{}", enc(id));
     changed_marks(call);
     if rating == 0 {
-        call.api
-            .call(axum::http::Method::DELETE, &path, None)
-            .await?;
+        // Clearing works even for something since removed: whatever kind it was.
+        for kind in ["tracks", "albums", "artists"] {
+            let path = format!("/api/v1/me/ratings/{kind}/{}", enc(id));
+            call.api
+                .call(axum::http::Method::DELETE, &path, None)
+                .await?;
+        }
     } else {
+        let kind = kind_of(call, id).await?;
+        let path = format!("/api/v1/me/ratings/{kind}/{}", enc(id));
         call.api
             .call(
                 axum::http::Method::PUT,
@@ -149,7 +167,7 @@ pub async fn scrobble(call: &Call<'_>) -> Result<Value, Failure> {
     }
     let times = call.params.all("time");
     let submission = call.params.bool("submission", true);
-    let player = call.params.get("c").unwrap_or("Subsonic client");
+    let player = player_name(call);
     let mut tracks = Vec::new();
     for id in &ids {
         tracks.push(call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?);
@@ -249,12 +267,14 @@ pub async fn play_queue(call: &Call<'_>) -> Result<Value, Failure> {
         return Ok(json!({}));
     }
     let stars = starred(call).await?;
-    let mut entries = Vec::new();
-    for id in &ids {
-        if let Ok(track) = call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await {
-            entries.push(model::song(&track, &stars));
-        }
-    }
+    // Tracks gone from the catalog are left out.
+    let wanted: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
+    let entries: Vec<Value> = full_tracks(&call.api, wanted)
+        .await?
+        .iter()
+        .filter(|t| t.get("title").is_some())
+        .map(|t| model::song(t, &stars))
+        .collect();
     let mut out = json!({
         "entry": entries,
         "position": queue["position_ms"].as_i64().unwrap_or(0),
@@ -274,13 +294,11 @@ pub async fn play_queue(call: &Call<'_>) -> Result<Value, Failure> {
 /// `savePlayQueue`: `id` repeated (none clears it), `current`, `position` in milliseconds.
 pub async fn save_play_queue(call: &Call<'_>) -> Result<Value, Failure> {
     let ids = call.params.all("id");
-    let current = call.params.get("current").filter(|c| !c.is_empty());
-    let current_index = match current {
-        Some(current) => Some(ids.iter().position(|id| *id == current).ok_or_else(|| {
-            Failure::new(code::GENERIC, "current must be one of the ids in the queue")
-        })?),
-        None => None,
-    };
+    // A `current` that is not in the queue is no current (some clients send a stale one).
+    let current_index = call
+        .params
+        .get("current")
+        .and_then(|current| ids.iter().position(|id| *id == current));
     let position = call.params.int("position", 0)?;
     if position < 0 {
         return Err(Failure::new(code::GENERIC, "position must not be negative"));
@@ -289,7 +307,7 @@ pub async fn save_play_queue(call: &Call<'_>) -> Result<Value, Failure> {
         "track_ids": ids,
         "current_index": current_index,
         "position_ms": position,
-        "changed_by": call.params.get("c").unwrap_or("Subsonic client"),
+        "changed_by": player_name(call),
     });
     call.api
         .call(

@@ -2,7 +2,7 @@
 //! and cache headers passed through), `getCoverArt` for an album, song, artist or playlist id,
 //! and `getLyricsBySongId` (OpenSubsonic's structured lyrics, synced when the lyrics are LRC).
 
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
@@ -55,18 +55,15 @@ pub async fn stream(call: &Call<'_>, download: bool) -> Result<Response, Failure
         .map(str::to_ascii_lowercase);
     let mut path = format!("/api/v1/tracks/{}/stream", enc(id));
     if !download {
+        // Unknown formats (`flac`, the file's own suffix...) get the original, as other
+        // servers do.
         let transcode_to = match format.as_deref() {
-            None | Some("raw") => None,
             Some(f @ ("mp3" | "opus" | "aac")) => Some(f.to_string()),
             Some("ogg" | "oga") => Some("opus".to_string()),
             Some("m4a" | "mp4") => Some("aac".to_string()),
-            Some(other) => {
-                return Err(Failure::new(
-                    code::GENERIC,
-                    format!("cannot stream as `{other}`: use mp3, opus, aac or raw"),
-                ))
-            }
+            _ => None,
         };
+        let raw = format.as_deref() == Some("raw");
         let track = call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?;
         let file_rate = track["bitrate_kbps"].as_u64().unwrap_or(u64::MAX);
         // A bitrate cap below the file's own, without a format, is met with MP3 (every client
@@ -78,7 +75,7 @@ pub async fn stream(call: &Call<'_>, download: bool) -> Result<Response, Failure
             (None, cap) if cap > 0 && (cap as u64) < file_rate && format.is_none() => {
                 Some("mp3".to_string())
             }
-            (None, _) if offset_ms > 0 => Some("mp3".to_string()),
+            (None, _) if offset_ms > 0 && !raw => Some("mp3".to_string()),
             _ => None,
         };
         if let Some(target) = target {
@@ -93,40 +90,50 @@ pub async fn stream(call: &Call<'_>, download: bool) -> Result<Response, Failure
     }
     let response = call
         .api
-        .raw(Method::GET, &path, None, passed(call.headers))
+        .raw(call.method.clone(), &path, None, passed(call.headers))
         .await;
     media(response, &path).await
 }
 
 /// `getCoverArt`: `id` is an album, a song (its album's cover), an artist (one of their
-/// albums') or a playlist (its first song's album's).
+/// albums') or a playlist (its first song's album's). Albums, the common case, cost one request.
 pub async fn cover_art(call: &Call<'_>) -> Result<Response, Failure> {
     let id = call.params.required("id")?;
     let size = call.params.count("size", 0, 2048)?;
-    let album_id = cover_album(call, id).await?;
-    let mut path = format!("/api/v1/albums/{}/cover", enc(&album_id));
-    if size > 0 {
-        path.push_str(&format!("?size={size}"));
-    }
-    let response = call
-        .api
-        .raw(Method::GET, &path, None, passed(call.headers))
-        .await;
-    media(response, &path).await
-}
-
-/// The album whose cover stands for `id`.
-async fn cover_album(call: &Call<'_>, id: &str) -> Result<String, Failure> {
-    // Navidrome-style prefixed ids (al-, ar-, mf-, pl-) are accepted too.
+    // Navidrome-style prefixed ids (al-, ar-, mf-, pl-, with a _suffix) are accepted too.
     let id = ["al-", "ar-", "mf-", "tr-", "pl-"]
         .iter()
         .find_map(|prefix| id.strip_prefix(prefix))
         .unwrap_or(id);
     let id = id.split('_').next().unwrap_or(id);
-    let api = &call.api;
-    if let Ok(album) = api.get(&format!("/api/v1/albums/{}", enc(id))).await {
-        return Ok(album["id"].as_str().unwrap_or(id).to_string());
+    let response = cover_of_album(call, id, size).await;
+    if response.status() != StatusCode::NOT_FOUND {
+        return media(response, "cover").await;
     }
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap_or_default();
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    if body["error"]["code"] == "cover_not_found" {
+        return Err(Failure::not_found("cover art"));
+    }
+    let album_id = cover_album(call, id).await?;
+    media(cover_of_album(call, &album_id, size).await, "cover").await
+}
+
+async fn cover_of_album(call: &Call<'_>, album_id: &str, size: usize) -> Response {
+    let mut path = format!("/api/v1/albums/{}/cover", enc(album_id));
+    if size > 0 {
+        path.push_str(&format!("?size={size}"));
+    }
+    call.api
+        .raw(call.method.clone(), &path, None, passed(call.headers))
+        .await
+}
+
+/// The album whose cover stands for a song, artist or playlist id.
+async fn cover_album(call: &Call<'_>, id: &str) -> Result<String, Failure> {
+    let api = &call.api;
     if let Ok(track) = api.get(&format!("/api/v1/tracks/{}", enc(id))).await {
         if let Some(album) = track["album"]["id"].as_str() {
             return Ok(album.to_string());

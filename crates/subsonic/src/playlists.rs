@@ -65,10 +65,18 @@ pub async fn get(call: &Call<'_>) -> Result<Value, Failure> {
 
 /// Checks that every song exists before anything changes.
 async fn check_songs(call: &Call<'_>, ids: &[&str]) -> Result<(), Failure> {
-    for id in ids {
-        call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?;
+    let wanted: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
+    let found = full_tracks(&call.api, wanted).await?;
+    match found.iter().find(|t| t.get("title").is_none()) {
+        Some(missing) => Err(Failure::new(
+            code::NOT_FOUND,
+            format!(
+                "song {} not found",
+                missing["id"].as_str().unwrap_or_default()
+            ),
+        )),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// `createPlaylist`: a new one with `name` and songs `songId`, or, with `playlistId`, that
@@ -134,24 +142,33 @@ pub async fn update(call: &Call<'_>) -> Result<Value, Failure> {
         .api
         .get(&format!("/api/v1/playlists/{}", enc(id)))
         .await?;
-    let count = playlist["track_count"].as_i64().unwrap_or(0);
+    // Indexes are into the songs getPlaylist lists, which leaves out unavailable ones.
+    let shown: Vec<i64> = playlist["tracks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["track"]["available"].as_bool() != Some(false))
+        .filter_map(|e| e["position"].as_i64())
+        .collect();
     let add = p.all("songIdToAdd");
     check_songs(call, &add).await?;
     let mut remove = Vec::new();
     for index in p.all("songIndexToRemove") {
-        let index: i64 = index.trim().parse().map_err(|_| {
-            Failure::new(
-                code::GENERIC,
-                format!("songIndexToRemove must be a number, not `{index}`"),
-            )
-        })?;
-        if !(0..count).contains(&index) {
-            return Err(Failure::new(
-                code::GENERIC,
-                format!("songIndexToRemove {index} is not in the playlist (it has {count} songs)"),
-            ));
-        }
-        remove.push(index);
+        let position = index
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .and_then(|i| shown.get(i).copied())
+            .ok_or_else(|| {
+                Failure::new(
+                    code::GENERIC,
+                    format!(
+                        "songIndexToRemove {index} is not in the playlist (it has {} songs)",
+                        shown.len()
+                    ),
+                )
+            })?;
+        remove.push(position);
     }
     let mut patch = serde_json::Map::new();
     if let Some(name) = p.get("name").filter(|n| !n.is_empty()) {

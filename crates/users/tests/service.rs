@@ -31,6 +31,7 @@ async fn created(users: &UsersService, username: &str, role: UserRole) -> Caller
         user_id,
         username: username.into(),
         role,
+        scope: beatstream_core::Scope::Full,
     }
 }
 
@@ -51,6 +52,7 @@ async fn user_created_event_makes_a_profile_once(db: Db) {
         user_id: UserId("u1".into()),
         username: "kim".into(),
         role: UserRole::User,
+        scope: beatstream_core::Scope::Full,
     };
     let me = users.me(&caller).await.unwrap();
     assert_eq!(me.display_name.as_deref(), Some("Kim"));
@@ -65,6 +67,7 @@ async fn me_waits_briefly_then_says_not_found(db: Db) {
         user_id: UserId("ghost".into()),
         username: "ghost".into(),
         role: UserRole::User,
+        scope: beatstream_core::Scope::Full,
     };
     assert!(matches!(users.me(&ghost).await, Err(UsersError::NotFound)));
 }

@@ -17,6 +17,9 @@ pub async fn signup(
     caller: Option<Caller>,
     ApiJson(body): ApiJson<SignupRequest>,
 ) -> Result<(StatusCode, Json<SessionResponse>), ApiError> {
+    if let Some(caller) = &caller {
+        caller.require_full_scope()?;
+    }
     let account = NewAccount {
         username: body.username,
         password: body.password,
@@ -97,6 +100,7 @@ pub async fn create_token(
     caller: Caller,
     ApiJson(body): ApiJson<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedTokenResponse>), ApiError> {
+    caller.require_full_scope()?;
     let (token, secret) = auth.create_api_token(&caller, &body.name).await?;
     Ok((
         StatusCode::CREATED,
@@ -115,6 +119,7 @@ pub async fn list_tokens(
     State(auth): State<AuthService>,
     caller: Caller,
 ) -> Result<Json<TokenList>, ApiError> {
+    caller.require_full_scope()?;
     let items = auth.list_api_tokens(&caller).await?;
     Ok(Json(TokenList {
         items: items.into_iter().map(TokenDto::from).collect(),
@@ -129,6 +134,7 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    caller.require_full_scope()?;
     auth.revoke_api_token(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -140,6 +146,7 @@ pub async fn create_user(
     caller: Caller,
     ApiJson(body): ApiJson<CreateUserRequest>,
 ) -> Result<(StatusCode, Json<AccountDto>), ApiError> {
+    caller.require_full_scope()?;
     caller.require_admin()?;
     let account = NewAccount {
         username: body.username,
@@ -157,6 +164,7 @@ pub async fn rotate_key(
     State(auth): State<AuthService>,
     caller: Caller,
 ) -> Result<Json<RotatedKeyResponse>, ApiError> {
+    caller.require_full_scope()?;
     caller.require_admin()?;
     let kid = auth.keys().rotate().await?;
     Ok(Json(RotatedKeyResponse { kid }))
@@ -169,6 +177,7 @@ pub async fn create_app_password(
     caller: Caller,
     ApiJson(body): ApiJson<CreateAppPasswordRequest>,
 ) -> Result<(StatusCode, Json<CreatedAppPasswordResponse>), ApiError> {
+    caller.require_full_scope()?;
     let (password, secret) = auth.create_app_password(&caller, &body.name).await?;
     Ok((
         StatusCode::CREATED,
@@ -187,6 +196,7 @@ pub async fn list_app_passwords(
     State(auth): State<AuthService>,
     caller: Caller,
 ) -> Result<Json<AppPasswordList>, ApiError> {
+    caller.require_full_scope()?;
     let items = auth.list_app_passwords(&caller).await?;
     Ok(Json(AppPasswordList {
         items: items.into_iter().map(TokenDto::from).collect(),
@@ -201,6 +211,7 @@ pub async fn revoke_app_password(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
+    caller.require_full_scope()?;
     auth.revoke_app_password(&caller, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -82,7 +82,10 @@ impl PlaylistsService {
         if !(0..=5).contains(&rating) {
             return Err(invalid("rating", "must be from 1 to 5, or 0 to clear it"));
         }
-        self.item_name(kind, id).await?;
+        // Clearing needs no check: a rating of something since removed can go too.
+        if rating != 0 {
+            self.item_name(kind, id).await?;
+        }
         if rating == 0 {
             self.store.clear_rating(&caller.user_id, kind, id).await?;
         } else {

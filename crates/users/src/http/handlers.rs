@@ -55,6 +55,7 @@ pub async fn list_users(
     caller: Caller,
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<AdminUserList>, ApiError> {
+    caller.require_full_scope()?;
     caller.require_admin()?;
     let page = query.page()?;
     let paged = users.list(&page).await?;
@@ -73,6 +74,7 @@ pub async fn patch_user(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<PatchUserRequest>,
 ) -> Result<Json<AdminUser>, ApiError> {
+    caller.require_full_scope()?;
     caller.require_admin()?;
     let patch = AccountPatch {
         role: body.role,
