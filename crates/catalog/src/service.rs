@@ -204,6 +204,25 @@ impl CatalogService {
         Ok(result)
     }
 
+    /// Up to `limit` albums in random order (never cached).
+    pub async fn random_albums(
+        &self,
+        genre: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Album>, CatalogError> {
+        Ok(self.inner.store.random_albums(genre, limit).await?)
+    }
+
+    /// Up to `limit` tracks in random order, of a genre and within years when given.
+    pub async fn random_tracks(
+        &self,
+        genre: Option<&str>,
+        years: (Option<i64>, Option<i64>),
+        limit: u32,
+    ) -> Result<Vec<Track>, CatalogError> {
+        Ok(self.inner.store.random_tracks(genre, years, limit).await?)
+    }
+
     /// Marks the catalog changed (uploads; scans bump it themselves).
     pub fn changed(&self) {
         self.inner.generation.bump();

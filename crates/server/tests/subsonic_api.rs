@@ -516,6 +516,42 @@ async fn every_endpoint_answers_json_and_xml(env: Env) {
     }
     assert_eq!(paged_ids, everything);
 
+    // Random songs and albums: distinct, as many as asked (or all there are), within years.
+    let random = app.ok("getRandomSongs", "&size=5").await;
+    let random: Vec<&str> = random["randomSongs"]["song"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(random.len(), 5.min(total));
+    assert_eq!(
+        random
+            .iter()
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+        random.len()
+    );
+    let dated = app
+        .ok("getRandomSongs", "&size=500&fromYear=2000&toYear=2005")
+        .await;
+    let dated = dated["randomSongs"]["song"].as_array().unwrap();
+    assert!(!dated.is_empty());
+    assert!(
+        dated.iter().all(|s| s["year"]
+            .as_i64()
+            .is_some_and(|y| (2000..=2005).contains(&y))),
+        "{dated:?}"
+    );
+    let random_albums = app.ok("getAlbumList2", "&type=random&size=2").await;
+    assert_eq!(
+        random_albums["albumList2"]["album"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
     // Streaming with a range; cover art at a size.
     let stream = client
         .get(app.url("stream", &format!("&id={song_id}")))

@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use rand::seq::SliceRandom as _;
 use serde_json::{json, Value};
 
 use crate::api::{all_pages, enc, full_albums, full_tracks, page_at};
@@ -11,7 +10,7 @@ use crate::library::starred;
 use crate::model::{self, Marks};
 use crate::{code, Call, Failure};
 
-/// At most this many albums or tracks are read to shuffle or re-sort a list in here.
+/// At most this many albums or tracks are read to re-sort a list in here.
 const MAX_SCAN: usize = 50_000;
 /// Plays read for `frequent` and `recent`.
 const MAX_HISTORY: usize = 5_000;
@@ -40,9 +39,11 @@ pub async fn album_list(call: &Call<'_>, method: &str) -> Result<Value, Failure>
             window(all, offset, size)
         }
         "random" => {
-            let mut all = all_pages(&call.api, "/api/v1/albums?sort=name", MAX_SCAN).await?;
-            all.shuffle(&mut rand::thread_rng());
-            window(all, 0, size)
+            let page = call
+                .api
+                .get(&format!("/api/v1/albums?sort=random&limit={}", size.max(1)))
+                .await?;
+            page["items"].as_array().cloned().unwrap_or_default()
         }
         "byGenre" => {
             let genre = p.required("genre")?;
@@ -172,21 +173,17 @@ fn songs(tracks: &[Value], stars: &Marks) -> Vec<Value> {
 pub async fn random_songs(call: &Call<'_>) -> Result<Value, Failure> {
     let p = call.params;
     let size = p.count("size", 10, 500)?;
-    let from = p.int("fromYear", i64::MIN)?;
-    let to = p.int("toYear", i64::MAX)?;
-    let path = match p.get("genre").filter(|g| !g.is_empty()) {
-        Some(genre) => format!("/api/v1/tracks?genre={}", enc(genre)),
-        None => "/api/v1/tracks?".to_string(),
-    };
-    let mut tracks: Vec<Value> = all_pages(&call.api, &path, MAX_SCAN)
-        .await?
-        .into_iter()
-        .filter(|t| match t["year"].as_i64() {
-            Some(y) => y >= from && y <= to,
-            None => from == i64::MIN && to == i64::MAX,
-        })
-        .collect();
-    tracks.shuffle(&mut rand::thread_rng());
+    let mut path = format!("/api/v1/tracks?sort=random&limit={}", size.max(1));
+    if let Some(genre) = p.get("genre").filter(|g| !g.is_empty()) {
+        path.push_str(&format!("&genre={}", enc(genre)));
+    }
+    for (param, name) in [("fromYear", "from_year"), ("toYear", "to_year")] {
+        if p.get(param).is_some_and(|v| !v.is_empty()) {
+            path.push_str(&format!("&{name}={}", p.int(param, 0)?));
+        }
+    }
+    let page = call.api.get(&path).await?;
+    let mut tracks: Vec<Value> = page["items"].as_array().cloned().unwrap_or_default();
     tracks.truncate(size);
     let stars = starred(call).await?;
     Ok(json!({"randomSongs": {"song": songs(&tracks, &stars)}}))

@@ -197,7 +197,7 @@ pub struct List<T> {
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AlbumQuery {
-    /// `name` (default), `newest` or `year`.
+    /// `name` (default), `newest`, `year`, or `random` (one page of up to `limit`, no cursor).
     pub sort: Option<String>,
     pub genre: Option<String>,
     pub artist_id: Option<String>,
@@ -211,6 +211,11 @@ pub struct TrackQuery {
     /// Comma-separated track ids (up to 500): those of them that exist, in that order, on one
     /// page; no other filter applies.
     pub ids: Option<String>,
+    /// `random`: one page of up to `limit` tracks in random order (no cursor), of `genre` and
+    /// within `from_year`..=`to_year` when given.
+    pub sort: Option<String>,
+    pub from_year: Option<i64>,
+    pub to_year: Option<i64>,
     pub album_id: Option<String>,
     pub artist_id: Option<String>,
     pub genre: Option<String>,

@@ -82,14 +82,26 @@ pub async fn list_albums(
     caller: Caller,
     ApiQuery(query): ApiQuery<AlbumQuery>,
 ) -> Result<Json<List<AlbumDto>>, ApiError> {
+    let user = caller.user_id.to_string();
     let sort = match query.sort.as_deref() {
         None | Some("name") => AlbumSort::Name,
         Some("newest") => AlbumSort::Newest,
         Some("year") => AlbumSort::Year,
+        Some("random") => {
+            let limit = page(query.limit, None)?.limit;
+            let albums = catalog.random_albums(query.genre.as_deref(), limit).await?;
+            return Ok(Json(List {
+                items: albums
+                    .iter()
+                    .map(|a| AlbumDto::new(a, catalog.signer(), &user))
+                    .collect(),
+                next_cursor: None,
+            }));
+        }
         Some(other) => {
             return Err(ApiError::invalid(
                 "invalid_sort",
-                format!("sort `{other}`: use name, newest or year"),
+                format!("sort `{other}`: use name, newest, year or random"),
             ))
         }
     };
@@ -100,7 +112,6 @@ pub async fn list_albums(
     let paged = catalog
         .albums(sort, &filter, &page(query.limit, query.cursor)?)
         .await?;
-    let user = caller.user_id.to_string();
     Ok(Json(List {
         items: paged
             .items
@@ -173,6 +184,32 @@ pub async fn list_tracks(
                 .collect(),
             next_cursor: None,
         }));
+    }
+    match query.sort.as_deref() {
+        None => {}
+        Some("random") => {
+            let limit = page(query.limit, None)?.limit;
+            let tracks = catalog
+                .random_tracks(
+                    query.genre.as_deref(),
+                    (query.from_year, query.to_year),
+                    limit,
+                )
+                .await?;
+            return Ok(Json(List {
+                items: tracks
+                    .iter()
+                    .map(|t| TrackDto::new(t, catalog.signer(), &user))
+                    .collect(),
+                next_cursor: None,
+            }));
+        }
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "invalid_sort",
+                format!("sort `{other}`: tracks sort by title, or `random`"),
+            ))
+        }
     }
     let filter = TrackFilter {
         album_id: query.album_id,

@@ -190,6 +190,33 @@ impl CatalogStore {
         Ok(albums)
     }
 
+    /// Up to `limit` albums in random order (of a genre, when given).
+    pub async fn random_albums(
+        &self,
+        genre: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Album>, sqlx::Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {ALBUM_COLUMNS} FROM albums a WHERE a.track_count > 0"
+        ));
+        if let Some(genre) = genre {
+            let g = sql.arg(Arg::Text(genre.to_lowercase()));
+            sql.push(&format!(
+                " AND a.id IN (SELECT t.album_id FROM tracks t JOIN track_genres g ON g.track_id = t.id \
+                 WHERE LOWER(g.genre) = {g} AND t.removed_at IS NULL)"
+            ));
+        }
+        let limit = sql.arg(Arg::Int(i64::from(limit)));
+        sql.push(&format!(" ORDER BY RANDOM() LIMIT {limit}"));
+        let rows = sql.fetch_all(self).await?;
+        let mut albums = Vec::with_capacity(rows.len());
+        for row in &rows {
+            albums.push((album_from_row(row)?, String::new()));
+        }
+        self.fill_album_details(&mut albums).await?;
+        Ok(albums.into_iter().map(|(album, _)| album).collect())
+    }
+
     pub async fn album(&self, id: &str) -> Result<Option<Album>, sqlx::Error> {
         let row = sqlx::query(&format!(
             "SELECT {ALBUM_COLUMNS} FROM albums a WHERE a.id = $1 AND a.track_count > 0"
@@ -273,6 +300,42 @@ impl CatalogStore {
     ) -> Result<HashMap<String, Vec<String>>, sqlx::Error> {
         let sql = "SELECT track_id AS owner, genre FROM track_genres WHERE track_id IN ({ids}) ORDER BY track_id, position";
         self.grouped(sql, ids, |row| row.try_get("genre")).await
+    }
+
+    /// Up to `limit` live tracks in random order, of a genre and within years when given (a
+    /// year range leaves out tracks without a year).
+    pub async fn random_tracks(
+        &self,
+        genre: Option<&str>,
+        years: (Option<i64>, Option<i64>),
+        limit: u32,
+    ) -> Result<Vec<Track>, sqlx::Error> {
+        let mut sql = Sql::new(&format!(
+            "SELECT {TRACK_COLUMNS}, t.sort_title FROM tracks t JOIN albums a ON a.id = t.album_id WHERE t.removed_at IS NULL"
+        ));
+        if let Some(genre) = genre {
+            let p = sql.arg(Arg::Text(genre.to_lowercase()));
+            sql.push(&format!(
+                " AND t.id IN (SELECT track_id FROM track_genres WHERE LOWER(genre) = {p})"
+            ));
+        }
+        if let Some(from) = years.0 {
+            let p = sql.arg(Arg::Int(from));
+            sql.push(&format!(" AND t.year >= {p}"));
+        }
+        if let Some(to) = years.1 {
+            let p = sql.arg(Arg::Int(to));
+            sql.push(&format!(" AND t.year <= {p}"));
+        }
+        let limit = sql.arg(Arg::Int(i64::from(limit)));
+        sql.push(&format!(" ORDER BY RANDOM() LIMIT {limit}"));
+        let rows = sql.fetch_all(self).await?;
+        let mut tracks = Vec::with_capacity(rows.len());
+        for row in &rows {
+            tracks.push((track_from_row(row)?, String::new()));
+        }
+        self.fill_track_details(&mut tracks).await?;
+        Ok(tracks.into_iter().map(|(track, _)| track).collect())
     }
 
     pub async fn list_tracks(
