@@ -191,8 +191,13 @@ impl CatalogService {
     ) -> Result<Paged<Album>, CatalogError> {
         // Pages are cached until the catalog next changes.
         let key = format!(
-            "{sort:?}|{:?}|{:?}|{}|{:?}",
-            filter.genre, filter.artist_id, page.limit, page.after
+            "{sort:?}|{:?}|{:?}|{:?}|{:?}|{}|{:?}",
+            filter.genre,
+            filter.artist_id,
+            filter.from_year,
+            filter.to_year,
+            page.limit,
+            page.after
         );
         if let Some(cached) = self.inner.album_pages.get(&key) {
             return Ok(cached);

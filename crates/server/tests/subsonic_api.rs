@@ -552,6 +552,36 @@ async fn every_endpoint_answers_json_and_xml(env: Env) {
         2
     );
 
+    // Albums by year: within the range, oldest first, or newest first when asked backwards.
+    let years = |reply: &Value| -> Vec<i64> {
+        reply["albumList2"]["album"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["year"].as_i64().unwrap())
+            .collect()
+    };
+    let up = years(
+        &app.ok(
+            "getAlbumList2",
+            "&type=byYear&fromYear=1990&toYear=2005&size=500",
+        )
+        .await,
+    );
+    assert!(
+        !up.is_empty() && up.iter().all(|y| (1990..=2005).contains(y)),
+        "{up:?}"
+    );
+    assert!(up.windows(2).all(|w| w[0] <= w[1]), "{up:?}");
+    let down = years(
+        &app.ok(
+            "getAlbumList2",
+            "&type=byYear&fromYear=2005&toYear=1990&size=500",
+        )
+        .await,
+    );
+    assert_eq!(down, up.iter().rev().copied().collect::<Vec<_>>());
+
     // Streaming with a range; cover art at a size.
     let stream = client
         .get(app.url("stream", &format!("&id={song_id}")))

@@ -56,15 +56,15 @@ pub async fn album_list(call: &Call<'_>, method: &str) -> Result<Value, Failure>
             let from = p.int("fromYear", 0)?;
             let to = p.int("toYear", 0)?;
             let (low, high) = (from.min(to), from.max(to));
-            let mut all: Vec<Value> = all_pages(&call.api, "/api/v1/albums?sort=year", MAX_SCAN)
-                .await?
-                .into_iter()
-                .filter(|a| a["year"].as_i64().is_some_and(|y| (low..=high).contains(&y)))
-                .collect();
-            if from > to {
+            let path = format!("/api/v1/albums?sort=year&from_year={low}&to_year={high}");
+            if from <= to {
+                page_at(&call.api, &path, offset, size).await?
+            } else {
+                // Newest first: the range read whole (one range of years), then reversed.
+                let mut all = all_pages(&call.api, &path, MAX_SCAN).await?;
                 all.reverse();
+                window(all, offset, size)
             }
-            window(all, offset, size)
         }
         "starred" => {
             let liked = all_pages(&call.api, "/api/v1/me/likes/albums?", MAX_SCAN).await?;

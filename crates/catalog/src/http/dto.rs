@@ -201,6 +201,9 @@ pub struct AlbumQuery {
     pub sort: Option<String>,
     pub genre: Option<String>,
     pub artist_id: Option<String>,
+    /// Albums of these years only (both ends included).
+    pub from_year: Option<i64>,
+    pub to_year: Option<i64>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

@@ -108,6 +108,8 @@ pub async fn list_albums(
     let filter = AlbumFilter {
         genre: query.genre,
         artist_id: query.artist_id,
+        from_year: query.from_year,
+        to_year: query.to_year,
     };
     let paged = catalog
         .albums(sort, &filter, &page(query.limit, query.cursor)?)

@@ -15,6 +15,9 @@ use crate::model::{Album, AlbumRef, AlbumSort, Artist, ArtistRef, Genre, Track};
 pub struct AlbumFilter {
     pub genre: Option<String>,
     pub artist_id: Option<String>,
+    /// Years, both ends included; an album without a year is outside any range.
+    pub from_year: Option<i64>,
+    pub to_year: Option<i64>,
 }
 
 /// Filters of the track list.
@@ -144,6 +147,14 @@ impl CatalogStore {
             sql.push(&format!(
                 " AND a.id IN (SELECT album_id FROM album_artists WHERE artist_id = {ar})"
             ));
+        }
+        if let Some(from) = filter.from_year {
+            let y = sql.arg(Arg::Int(from));
+            sql.push(&format!(" AND a.year >= {y}"));
+        }
+        if let Some(to) = filter.to_year {
+            let y = sql.arg(Arg::Int(to));
+            sql.push(&format!(" AND a.year <= {y}"));
         }
         let cursor = page.after.as_deref().and_then(split_cursor);
         let order = match sort {
