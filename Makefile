@@ -3,7 +3,7 @@
 CARGO ?= cargo
 NEXTEST := $(shell $(CARGO) nextest --version >/dev/null 2>&1 && echo yes)
 
-.PHONY: run build web test test-web e2e subsonic-clients screenshots testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web bench-recommend bench-realtime bench-devices services clean
+.PHONY: run build web test test-web e2e subsonic-clients screenshots testdata fmt lint bench bench-catalog bench-playlists bench-search bench-web bench-recommend bench-realtime bench-devices bench-subsonic services clean
 
 ## Build (release, with the web player) and run every service in one process on
 ## 127.0.0.1:3000, data in ./data.
@@ -79,6 +79,10 @@ bench-recommend:
 ## Live updates: delay from a change to its message at 1,000 sockets, memory per idle socket.
 bench-realtime:
 	bash scripts/bench-realtime.sh
+
+## The Subsonic facade against the REST API it calls.
+bench-subsonic:
+	bash scripts/bench-subsonic.sh
 
 ## Playback across devices in Chromium: transfer latency and position, group session sync.
 bench-devices:
