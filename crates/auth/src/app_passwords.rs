@@ -183,7 +183,9 @@ impl AuthService {
                 tracing::warn!(id = %password.id, "an app password cannot be opened with this secrets key");
                 continue;
             };
-            if answers(&secret, proof) {
+            // Typed on a phone, a password may lose its dashes.
+            let undashed: Vec<u8> = secret.iter().copied().filter(|b| *b != b'-').collect();
+            if answers(&secret, proof) || answers(&undashed, proof) {
                 let touched = &self.inner.app_password_touched;
                 let recent = touched
                     .get(&password.id)

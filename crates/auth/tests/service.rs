@@ -368,6 +368,9 @@ async fn app_passwords_sign_subsonic_clients_in_until_revoked(db: Db) {
     // The password itself, or md5(password + salt) with salts of any alphabet.
     for proof in [
         SubsonicProof::Password(password.clone()),
+        // Typed without its dashes.
+        SubsonicProof::Password(password.replace('-', "")),
+        md5_token(&password.replace('-', ""), "x1y2z3"),
         md5_token(&password, "c19b2d"),
         md5_token(&password, "Zz-9_ü~ salt"),
         md5_token(&other, "x"),

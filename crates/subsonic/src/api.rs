@@ -165,8 +165,12 @@ pub fn failure_of(status: StatusCode, body: &Value, path: &str) -> Failure {
     }
 }
 
-/// `s` made safe for a path segment or a query value.
+/// `s` made safe for a path segment or a query value. `.` and `..` (which URL parsers would
+/// resolve as path steps, even percent-encoded) become `_`, which names nothing.
 pub fn enc(s: &str) -> String {
+    if s == "." || s == ".." {
+        return "_".into();
+    }
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         match b {
@@ -281,4 +285,17 @@ pub async fn full_albums(api: &Api, albums: Vec<Value>) -> Result<Vec<Value>, Fa
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_cannot_step_out_of_their_path_segment() {
+        assert_eq!(enc("a/b?c&d"), "a%2Fb%3Fc%26d");
+        assert_eq!(enc(".."), "_");
+        assert_eq!(enc("."), "_");
+        assert_eq!(enc("v1.2"), "v1.2");
+    }
 }

@@ -118,6 +118,10 @@ fn escape(text: &str) -> String {
             '>' => out.push_str("&gt;"),
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
+            // Kept through attribute-value normalisation, which turns raw ones into spaces.
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
             c => out.push(c),
         }
     }
@@ -218,6 +222,11 @@ mod tests {
             xml,
             r#"<r><artistInfo2><biography>b</biography><musicBrainzId></musicBrainzId><largeImageUrl>l</largeImageUrl><similarArtist id="1"/></artistInfo2><lyrics artist="A">la &lt;la&gt;</lyrics></r>"#
         );
+    }
+
+    #[test]
+    fn attribute_values_keep_their_line_breaks() {
+        assert_eq!(escape("a\nb\t\"c\""), "a&#10;b&#9;&quot;c&quot;");
     }
 
     #[test]

@@ -281,8 +281,8 @@ async fn sign_in(subsonic: &Subsonic, api: &Api, params: &Params) -> Result<Iden
         }
     };
     let cache_key = match &request {
-        Ok(body) => hex(&Sha256::digest(body.to_string().as_bytes())),
-        Err(key) => hex(&Sha256::digest(key.as_bytes())),
+        Ok(body) => format!("c:{}", hex(&Sha256::digest(body.to_string().as_bytes()))),
+        Err(key) => format!("k:{}", hex(&Sha256::digest(key.as_bytes()))),
     };
     if let Some(found) = subsonic.grants.get(&cache_key) {
         if found.until > Instant::now() {
@@ -322,7 +322,13 @@ async fn sign_in(subsonic: &Subsonic, api: &Api, params: &Params) -> Result<Iden
                 .signed_in(key)
                 .get("/api/v1/me")
                 .await
-                .map_err(|_| Failure::new(code::INVALID_API_KEY, "the API key is not valid"))?;
+                .map_err(|f| match f.code {
+                    code::WRONG_CREDENTIALS | code::NOT_AUTHORIZED => {
+                        Failure::new(code::INVALID_API_KEY, "the API key is not valid")
+                    }
+                    // The server failing says nothing about the key.
+                    _ => f,
+                })?;
             Identity {
                 user_id: me["id"].as_str().unwrap_or_default().into(),
                 username: me["username"].as_str().unwrap_or_default().into(),
@@ -332,6 +338,13 @@ async fn sign_in(subsonic: &Subsonic, api: &Api, params: &Params) -> Result<Iden
             }
         }
     };
+    if identity.user_id.is_empty() || identity.bearer.is_empty() {
+        tracing::warn!("a Subsonic sign-in got a reply without a user or token");
+        return Err(Failure::new(
+            code::GENERIC,
+            "signing in failed; try again later",
+        ));
+    }
     subsonic.grants.insert(cache_key, identity.clone());
     Ok(identity)
 }

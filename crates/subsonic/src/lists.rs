@@ -69,7 +69,7 @@ pub async fn album_list(call: &Call<'_>, method: &str) -> Result<Value, Failure>
         "starred" => {
             let liked = all_pages(&call.api, "/api/v1/me/likes/albums?", MAX_SCAN).await?;
             let ids = liked.iter().filter_map(|l| l["id"].as_str().map(str::to_string));
-            fetch_albums(call, ids, offset, size).await
+            fetch_albums(call, ids, offset, size).await?
         }
         "highest" => {
             let rated = call.api.get("/api/v1/me/ratings/albums").await?;
@@ -78,7 +78,7 @@ pub async fn album_list(call: &Call<'_>, method: &str) -> Result<Value, Failure>
                 .into_iter()
                 .flatten()
                 .filter_map(|r| r["id"].as_str().map(str::to_string));
-            fetch_albums(call, ids, offset, size).await
+            fetch_albums(call, ids, offset, size).await?
         }
         "recent" | "frequent" => {
             let plays = all_pages(&call.api, "/api/v1/me/history?", MAX_HISTORY).await?;
@@ -105,7 +105,7 @@ pub async fn album_list(call: &Call<'_>, method: &str) -> Result<Value, Failure>
                 ranked.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.1 .1.cmp(&b.1 .1)));
                 ranked.into_iter().map(|(id, _)| id).collect()
             };
-            fetch_albums(call, ids.into_iter(), offset, size).await
+            fetch_albums(call, ids.into_iter(), offset, size).await?
         }
         other => {
             return Err(Failure::new(
@@ -136,7 +136,7 @@ async fn fetch_albums(
     ids: impl Iterator<Item = String>,
     offset: usize,
     size: usize,
-) -> Vec<Value> {
+) -> Result<Vec<Value>, Failure> {
     let mut albums: Vec<Value> = Vec::new();
     for id in ids {
         if albums.len() >= offset + size {
@@ -144,26 +144,32 @@ async fn fetch_albums(
         }
         let album = match call.api.get(&format!("/api/v1/albums/{}", enc(&id))).await {
             Ok(album) => album,
-            Err(_) => match call.api.get(&format!("/api/v1/tracks/{}", enc(&id))).await {
-                Ok(track) => {
-                    let album_id = track["album"]["id"].as_str().unwrap_or_default();
-                    match call
-                        .api
-                        .get(&format!("/api/v1/albums/{}", enc(album_id)))
-                        .await
-                    {
-                        Ok(album) => album,
-                        Err(_) => continue,
+            Err(f) if f.code == code::NOT_FOUND => {
+                match call.api.get(&format!("/api/v1/tracks/{}", enc(&id))).await {
+                    Ok(track) => {
+                        let album_id = track["album"]["id"].as_str().unwrap_or_default();
+                        match call
+                            .api
+                            .get(&format!("/api/v1/albums/{}", enc(album_id)))
+                            .await
+                        {
+                            Ok(album) => album,
+                            Err(f) if f.code == code::NOT_FOUND => continue,
+                            Err(f) => return Err(f),
+                        }
                     }
+                    // Gone from the library since: left out.
+                    Err(f) if f.code == code::NOT_FOUND => continue,
+                    Err(f) => return Err(f),
                 }
-                Err(_) => continue,
-            },
+            }
+            Err(f) => return Err(f),
         };
         if !albums.iter().any(|a| a["id"] == album["id"]) {
             albums.push(album);
         }
     }
-    window(albums, offset, size)
+    Ok(window(albums, offset, size))
 }
 
 fn songs(tracks: &[Value], stars: &Marks) -> Vec<Value> {

@@ -54,6 +54,10 @@ async fn with_entries(call: &Call<'_>, id: &str) -> Result<Value, Failure> {
         .iter()
         .map(|t| model::song(t, &stars))
         .collect();
+    // The counts of what is listed (songs since removed from the library are not).
+    out["songCount"] = json!(entries.len());
+    let seconds: i64 = entries.iter().filter_map(|e| e["duration"].as_i64()).sum();
+    out["duration"] = json!(seconds);
     out["entry"] = json!(entries);
     Ok(out)
 }
