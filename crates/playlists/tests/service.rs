@@ -1157,6 +1157,31 @@ async fn albums_and_artists_are_liked_and_everything_rated(db: Db) {
     assert_eq!(s.ratings(&kim, MarkKind::Track).await.unwrap().len(), 1);
     assert_eq!(s.ratings(&kim, MarkKind::Album).await.unwrap()[0].rating, 3);
     assert!(s.ratings(&lee, MarkKind::Track).await.unwrap().is_empty());
+
+    // Marks of a set of ids, whatever their kind, in one question.
+    s.like(&kim, "t0").await.unwrap();
+    s.like_item(&kim, MarkKind::Artist, "artist-Band")
+        .await
+        .unwrap();
+    let ids: Vec<String> = ["t0", "t1", "album-1", "artist-Band", "nope"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let marks = s.marks_of(&kim, &ids).await.unwrap();
+    let mut liked: Vec<&str> = marks.liked.keys().map(String::as_str).collect();
+    liked.sort_unstable();
+    assert_eq!(liked, ["artist-Band", "t0"]);
+    assert_eq!(marks.ratings.get("t0"), Some(&2));
+    assert_eq!(marks.ratings.get("album-1"), Some(&3));
+    assert!(
+        s.marks_of(&lee, &ids).await.unwrap().liked.is_empty(),
+        "each their own"
+    );
+    let too_many: Vec<String> = (0..501).map(|n| n.to_string()).collect();
+    assert!(matches!(
+        s.marks_of(&kim, &too_many).await,
+        Err(PlaylistsError::Invalid { .. })
+    ));
 }
 
 async fn players_report_what_plays_now(db: Db) {

@@ -762,6 +762,27 @@ async fn every_endpoint_answers_json_and_xml(env: Env) {
     let starred = app.ok("getStarred2", "").await;
     assert!(starred["starred2"]["artist"].as_array().unwrap().is_empty());
 
+    // A like made in the web player shows in the app at once.
+    let other_song = songs[1]["id"].as_str().unwrap();
+    let response = client
+        .put(server.url(&format!("/api/v1/me/likes/tracks/{other_song}")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let seen = app.ok("getSong", &format!("&id={other_song}")).await;
+    assert!(seen["song"]["starred"].is_string(), "{seen}");
+    let (_, marks) = get(
+        &client,
+        &server.url(&format!(
+            "/api/v1/me/marks?ids={other_song},{album_id},nope"
+        )),
+        Some(&token),
+    )
+    .await;
+    assert_eq!(marks["items"].as_array().unwrap().len(), 2, "{marks}");
+
     // Ratings of songs and albums; 0 removes one; `highest` lists rated albums.
     app.ok("setRating", &format!("&id={song_id}&rating=4"))
         .await;

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::api::{all_pages, enc};
-use crate::library::starred;
-use crate::model::{self, index_letter, Marks};
+use crate::model::{self, index_letter};
 use crate::{code, Call, Failure};
 
 /// The one music folder: the whole library.
@@ -24,14 +23,13 @@ pub fn music_folders() -> Value {
 /// Every artist, grouped by the first letter of their name.
 async fn artist_index(call: &Call<'_>) -> Result<Vec<Value>, Failure> {
     let artists = all_pages(&call.api, "/api/v1/artists?", MAX_ARTISTS).await?;
-    let stars = starred(call).await?;
     let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for artist in &artists {
         let name = artist["name"].as_str().unwrap_or_default();
         groups
             .entry(index_letter(name))
             .or_default()
-            .push(model::artist(artist, &stars));
+            .push(model::artist(artist));
     }
     Ok(groups
         .into_iter()
@@ -67,11 +65,10 @@ pub async fn artist(call: &Call<'_>) -> Result<Value, Failure> {
         .api
         .get(&format!("/api/v1/artists/{}", enc(id)))
         .await?;
-    let stars = starred(call).await?;
-    let mut out = model::artist(&artist, &stars);
+    let mut out = model::artist(&artist);
     let albums: Vec<Value> = artist["albums"]
         .as_array()
-        .map(|list| list.iter().map(|a| model::album(a, &stars)).collect())
+        .map(|list| list.iter().map(model::album).collect())
         .unwrap_or_default();
     out["albumCount"] = json!(albums.len());
     out["album"] = json!(albums);
@@ -79,12 +76,12 @@ pub async fn artist(call: &Call<'_>) -> Result<Value, Failure> {
 }
 
 /// An album with its songs, as `getAlbum` and `getMusicDirectory` answer it.
-async fn album_with_songs(call: &Call<'_>, id: &str, stars: &Marks) -> Result<Value, Failure> {
+async fn album_with_songs(call: &Call<'_>, id: &str) -> Result<Value, Failure> {
     let album = call.api.get(&format!("/api/v1/albums/{}", enc(id))).await?;
-    let mut out = model::album(&album, stars);
+    let mut out = model::album(&album);
     let songs: Vec<Value> = album["tracks"]
         .as_array()
-        .map(|list| list.iter().map(|t| model::song(t, stars)).collect())
+        .map(|list| list.iter().map(model::song).collect())
         .unwrap_or_default();
     out["song"] = json!(songs);
     Ok(out)
@@ -92,22 +89,19 @@ async fn album_with_songs(call: &Call<'_>, id: &str, stars: &Marks) -> Result<Va
 
 pub async fn album(call: &Call<'_>) -> Result<Value, Failure> {
     let id = call.params.required("id")?;
-    let stars = starred(call).await?;
-    Ok(json!({"album": album_with_songs(call, id, &stars).await?}))
+    Ok(json!({"album": album_with_songs(call, id).await?}))
 }
 
 pub async fn song(call: &Call<'_>) -> Result<Value, Failure> {
     let id = call.params.required("id")?;
     let track = call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?;
-    let marks = starred(call).await?;
-    Ok(json!({"song": model::song(&track, &marks)}))
+    Ok(json!({"song": model::song(&track)}))
 }
 
 /// A directory: an album (its songs) or an artist (their albums).
 pub async fn directory(call: &Call<'_>) -> Result<Value, Failure> {
     let id = call.params.required("id")?;
-    let stars = starred(call).await?;
-    match album_with_songs(call, id, &stars).await {
+    match album_with_songs(call, id).await {
         Ok(album) => {
             let mut directory = json!({
                 "id": album["id"],
@@ -133,17 +127,14 @@ pub async fn directory(call: &Call<'_>) -> Result<Value, Failure> {
         })?;
     let albums: Vec<Value> = artist["albums"]
         .as_array()
-        .map(|list| list.iter().map(|a| model::album(a, &stars)).collect())
+        .map(|list| list.iter().map(model::album).collect())
         .unwrap_or_default();
-    let mut directory = json!({
+    let directory = json!({
         "id": artist["id"],
         "name": artist["name"],
         "parent": FOLDER_ID.to_string(),
         "child": albums,
     });
-    if let Some(at) = stars.starred.get(id) {
-        directory["starred"] = json!(at);
-    }
     Ok(json!({ "directory": directory }))
 }
 

@@ -13,9 +13,9 @@
 //! by the auth service against the user's app passwords (`POST /api/v1/auth/subsonic`), or the
 //! OpenSubsonic `apiKey` (a personal API token). Grants are reused for a minute.
 //!
-//! Owns no tables; emits and consumes no events. Keeps in memory only short-lived copies: sign-in
-//! grants (a minute) and each caller's stars and ratings (5 seconds, dropped on a change made
-//! here).
+//! Owns no tables; emits and consumes no events. Keeps in memory only sign-in grants (a minute)
+//! and where paged lists ended. Every reply's songs, albums and artists are marked with the
+//! caller's stars and ratings in one request (`library::annotate`).
 
 mod api;
 mod browse;
@@ -122,8 +122,6 @@ impl Call<'_> {
 pub struct Subsonic {
     api: Router,
     grants: Arc<quick_cache::sync::Cache<String, Identity>>,
-    /// Each caller's stars and ratings, read once for a few seconds of calls.
-    pub(crate) marks: Arc<quick_cache::sync::Cache<String, (Instant, Arc<model::Marks>)>>,
     /// Where paged lists left off (see [`api::page_at`]).
     cursors: Arc<quick_cache::sync::Cache<String, String>>,
 }
@@ -136,7 +134,6 @@ pub fn router(api: Router) -> Router {
         .with_state(Subsonic {
             api,
             grants: Arc::new(quick_cache::sync::Cache::new(10_000)),
-            marks: Arc::new(quick_cache::sync::Cache::new(1_000)),
             cursors: Arc::new(quick_cache::sync::Cache::new(10_000)),
         })
 }
@@ -255,6 +252,8 @@ async fn dispatch(
             ))
         }
     };
+    let mut payload = payload;
+    library::annotate(&call, &mut payload).await?;
     Ok(Answer::Payload(payload))
 }
 

@@ -2,60 +2,85 @@
 //! feed history and recommendations), what is playing now (the playlists service's
 //! now-playing reports), and the play queue.
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 
-use crate::api::{all_pages, enc, full_tracks};
+use crate::api::{enc, full_tracks};
 use crate::model::{self, Marks};
 use crate::{code, Call, Failure};
 
-/// Likes and ratings read for marking songs, albums and artists: the most recent ones.
-const MAX_MARKS: usize = 10_000;
+/// Ids asked about in one request for their marks.
+const MARKS_PER_REQUEST: usize = 200;
 
-/// How long a caller's stars and ratings are reused. Changes made through this process are
-/// seen at once (they drop the copy); those made elsewhere within this time.
-const MARKS_REUSE: Duration = Duration::from_secs(5);
-
-/// What the caller starred and rated.
-pub async fn starred(call: &Call<'_>) -> Result<Arc<Marks>, Failure> {
-    let cache = &call.state.marks;
-    if let Some((at, marks)) = cache.get(&call.who.user_id) {
-        if at.elapsed() < MARKS_REUSE {
-            return Ok(marks);
-        }
+/// Marks a reply: `starred` and `userRating` on every song, album, artist and directory in it,
+/// from one request per 200 of them (`GET /api/v1/me/marks`).
+pub async fn annotate(call: &Call<'_>, payload: &mut Value) -> Result<(), Failure> {
+    let mut ids = Vec::new();
+    collect_entities(payload, &mut ids);
+    if ids.is_empty() {
+        return Ok(());
     }
-    let marks = Arc::new(read_marks(call).await?);
-    cache.insert(call.who.user_id.clone(), (Instant::now(), marks.clone()));
-    Ok(marks)
-}
-
-/// Forgets the caller's stars and ratings after a change.
-fn changed_marks(call: &Call<'_>) {
-    call.state.marks.remove(&call.who.user_id);
-}
-
-async fn read_marks(call: &Call<'_>) -> Result<Marks, Failure> {
+    ids.sort_unstable();
+    ids.dedup();
     let mut marks = Marks::default();
-    for kind in ["tracks", "albums", "artists"] {
-        let likes = all_pages(&call.api, &format!("/api/v1/me/likes/{kind}?"), MAX_MARKS).await?;
-        for like in &likes {
-            // Tracks come as {track, liked_at}, albums and artists as {id, name, liked_at}.
-            let id = like["track"]["id"].as_str().or(like["id"].as_str());
-            if let Some(id) = id {
-                let at = like["liked_at"].as_str().unwrap_or_default().to_string();
-                marks.starred.insert(id.to_string(), at);
+    for chunk in ids.chunks(MARKS_PER_REQUEST) {
+        let joined: Vec<String> = chunk.iter().map(|id| enc(id)).collect();
+        let reply = call
+            .api
+            .get(&format!("/api/v1/me/marks?ids={}", joined.join(",")))
+            .await?;
+        for item in reply["items"].as_array().into_iter().flatten() {
+            let Some(id) = item["id"].as_str() else {
+                continue;
+            };
+            if let Some(at) = item["liked_at"].as_str() {
+                marks.starred.insert(id.to_string(), at.to_string());
             }
-        }
-        let ratings = call.api.get(&format!("/api/v1/me/ratings/{kind}")).await?;
-        for rating in ratings["items"].as_array().into_iter().flatten() {
-            if let (Some(id), Some(r)) = (rating["id"].as_str(), rating["rating"].as_i64()) {
-                marks.ratings.insert(id.to_string(), r);
+            if let Some(rating) = item["rating"].as_i64() {
+                marks.ratings.insert(id.to_string(), rating);
             }
         }
     }
-    Ok(marks)
+    apply_marks(payload, &marks);
+    Ok(())
+}
+
+/// A song, album, artist or directory (what can be starred), not a playlist or a user.
+fn is_entity(object: &serde_json::Map<String, Value>) -> bool {
+    object.get("id").is_some_and(Value::is_string)
+        && (matches!(
+            object.get("mediaType").and_then(Value::as_str),
+            Some("song" | "album")
+        ) || object.contains_key("albumCount")
+            || object.contains_key("child"))
+}
+
+fn collect_entities(value: &Value, ids: &mut Vec<String>) {
+    match value {
+        Value::Object(object) => {
+            if is_entity(object) {
+                if let Some(id) = object["id"].as_str() {
+                    ids.push(id.to_string());
+                }
+            }
+            object.values().for_each(|v| collect_entities(v, ids));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_entities(v, ids)),
+        _ => {}
+    }
+}
+
+fn apply_marks(value: &mut Value, marks: &Marks) {
+    match value {
+        Value::Object(object) => {
+            if is_entity(object) {
+                let id = object["id"].as_str().unwrap_or_default().to_string();
+                marks.mark(object, &id);
+            }
+            object.values_mut().for_each(|v| apply_marks(v, marks));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| apply_marks(v, marks)),
+        _ => {}
+    }
 }
 
 /// `star` / `unstar`: songs (`id`), albums (`albumId`) and artists (`artistId`), each
@@ -83,12 +108,10 @@ pub async fn star(call: &Call<'_>, on: bool) -> Result<Value, Failure> {
     } else {
         axum::http::Method::DELETE
     };
-    changed_marks(call);
     for (kind, id) in targets {
         let path = format!("/api/v1/me/likes/{kind}/{}", enc(id));
         call.api.call(method.clone(), &path, None).await?;
     }
-    changed_marks(call);
     Ok(json!({}))
 }
 
@@ -131,7 +154,6 @@ pub async fn set_rating(call: &Call<'_>) -> Result<Value, Failure> {
             "rating must be from 0 (none) to 5",
         ));
     }
-    changed_marks(call);
     if rating == 0 {
         // Clearing works even for something since removed: whatever kind it was.
         for kind in ["tracks", "albums", "artists"] {
@@ -151,7 +173,6 @@ pub async fn set_rating(call: &Call<'_>) -> Result<Value, Failure> {
             )
             .await?;
     }
-    changed_marks(call);
     Ok(json!({}))
 }
 
@@ -228,7 +249,6 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
 }
 
 pub async fn now_playing(call: &Call<'_>) -> Result<Value, Failure> {
-    let stars = starred(call).await?;
     let reports = call.api.get("/api/v1/now-playing").await?;
     let reports: Vec<Value> = reports["items"].as_array().cloned().unwrap_or_default();
     let tracks: Vec<Value> = reports.iter().map(|r| r["track"].clone()).collect();
@@ -245,7 +265,7 @@ pub async fn now_playing(call: &Call<'_>) -> Result<Value, Failure> {
                         .ok()
                 })
                 .unwrap_or(now);
-            let mut entry = model::song(track, &stars);
+            let mut entry = model::song(track);
             entry["username"] = report["user"]["username"].clone();
             entry["minutesAgo"] = json!((now - since).whole_minutes().max(0));
             entry["playerId"] = json!(0);
@@ -266,14 +286,13 @@ pub async fn play_queue(call: &Call<'_>) -> Result<Value, Failure> {
     if ids.is_empty() {
         return Ok(json!({}));
     }
-    let stars = starred(call).await?;
     // Tracks gone from the catalog are left out.
     let wanted: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
     let entries: Vec<Value> = full_tracks(&call.api, wanted)
         .await?
         .iter()
         .filter(|t| t.get("title").is_some())
-        .map(|t| model::song(t, &stars))
+        .map(model::song)
         .collect();
     let mut out = json!({
         "entry": entries,

@@ -6,8 +6,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use crate::api::{all_pages, enc, full_albums, full_tracks, page_at};
-use crate::library::starred;
-use crate::model::{self, Marks};
+use crate::model;
 use crate::{code, Call, Failure};
 
 /// At most this many albums or tracks are read to re-sort a list in here.
@@ -21,7 +20,6 @@ pub async fn album_list(call: &Call<'_>, method: &str) -> Result<Value, Failure>
     let kind = p.required("type")?;
     let size = p.count("size", 10, 500)?;
     let offset = p.count("offset", 0, usize::MAX)?;
-    let stars = starred(call).await?;
     let albums: Vec<Value> = match kind {
         "newest" => page_at(&call.api, "/api/v1/albums?sort=newest", offset, size).await?,
         "alphabeticalByName" => page_at(&call.api, "/api/v1/albums?sort=name", offset, size).await?,
@@ -114,7 +112,7 @@ pub async fn album_list(call: &Call<'_>, method: &str) -> Result<Value, Failure>
             ))
         }
     };
-    let list: Vec<Value> = albums.iter().map(|a| model::album(a, &stars)).collect();
+    let list: Vec<Value> = albums.iter().map(model::album).collect();
     let key = if method == "getAlbumList" {
         "albumList"
     } else {
@@ -172,8 +170,8 @@ async fn fetch_albums(
     Ok(window(albums, offset, size))
 }
 
-fn songs(tracks: &[Value], stars: &Marks) -> Vec<Value> {
-    tracks.iter().map(|t| model::song(t, stars)).collect()
+fn songs(tracks: &[Value]) -> Vec<Value> {
+    tracks.iter().map(model::song).collect()
 }
 
 pub async fn random_songs(call: &Call<'_>) -> Result<Value, Failure> {
@@ -191,8 +189,7 @@ pub async fn random_songs(call: &Call<'_>) -> Result<Value, Failure> {
     let page = call.api.get(&path).await?;
     let mut tracks: Vec<Value> = page["items"].as_array().cloned().unwrap_or_default();
     tracks.truncate(size);
-    let stars = starred(call).await?;
-    Ok(json!({"randomSongs": {"song": songs(&tracks, &stars)}}))
+    Ok(json!({"randomSongs": {"song": songs(&tracks)}}))
 }
 
 pub async fn songs_by_genre(call: &Call<'_>) -> Result<Value, Failure> {
@@ -202,13 +199,11 @@ pub async fn songs_by_genre(call: &Call<'_>) -> Result<Value, Failure> {
     let offset = p.count("offset", 0, usize::MAX)?;
     let path = format!("/api/v1/tracks?genre={}", enc(genre));
     let tracks = page_at(&call.api, &path, offset, count).await?;
-    let stars = starred(call).await?;
-    Ok(json!({"songsByGenre": {"song": songs(&tracks, &stars)}}))
+    Ok(json!({"songsByGenre": {"song": songs(&tracks)}}))
 }
 
 /// `getStarred(2)`: starred artists, albums and songs, newest first.
 pub async fn starred_all(call: &Call<'_>, method: &str) -> Result<Value, Failure> {
-    let marks = starred(call).await?;
     let likes = all_pages(&call.api, "/api/v1/me/likes/tracks?", 10_000).await?;
     let tracks: Vec<Value> = likes
         .iter()
@@ -218,7 +213,7 @@ pub async fn starred_all(call: &Call<'_>, method: &str) -> Result<Value, Failure
     let songs: Vec<Value> = full_tracks(&call.api, tracks)
         .await?
         .iter()
-        .map(|t| model::song(t, &marks))
+        .map(model::song)
         .collect();
     let liked_albums = all_pages(&call.api, "/api/v1/me/likes/albums?", 10_000).await?;
     let albums = full_albums(&call.api, liked_albums).await?;
@@ -227,7 +222,7 @@ pub async fn starred_all(call: &Call<'_>, method: &str) -> Result<Value, Failure
     for like in &liked_artists {
         let id = like["id"].as_str().unwrap_or_default();
         match call.api.get(&format!("/api/v1/artists/{}", enc(id))).await {
-            Ok(artist) => artists.push(model::artist(&artist, &marks)),
+            Ok(artist) => artists.push(model::artist(&artist)),
             Err(f) if f.code == code::NOT_FOUND => {}
             Err(f) => return Err(f),
         }
@@ -239,7 +234,7 @@ pub async fn starred_all(call: &Call<'_>, method: &str) -> Result<Value, Failure
     };
     Ok(json!({ key: {
         "artist": artists,
-        "album": albums.iter().map(|a| model::album(a, &marks)).collect::<Vec<_>>(),
+        "album": albums.iter().map(model::album).collect::<Vec<_>>(),
         "song": songs,
     } }))
 }
@@ -258,13 +253,12 @@ pub async fn similar_songs(call: &Call<'_>, method: &str) -> Result<Value, Failu
         ))
         .await?;
     let tracks: Vec<Value> = radio["items"].as_array().cloned().unwrap_or_default();
-    let stars = starred(call).await?;
     let key = if method == "getSimilarSongs" {
         "similarSongs"
     } else {
         "similarSongs2"
     };
-    Ok(json!({ key: {"song": songs(&tracks, &stars)} }))
+    Ok(json!({ key: {"song": songs(&tracks)} }))
 }
 
 /// A track to start from: `id` itself, or the first track of the album or artist it names.
@@ -337,6 +331,5 @@ pub async fn top_songs(call: &Call<'_>) -> Result<Value, Failure> {
         )
     });
     tracks.truncate(count);
-    let stars = starred(call).await?;
-    Ok(json!({"topSongs": {"song": songs(&tracks, &stars)}}))
+    Ok(json!({"topSongs": {"song": songs(&tracks)}}))
 }

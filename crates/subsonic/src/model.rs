@@ -16,7 +16,7 @@ pub struct Marks {
 }
 
 impl Marks {
-    fn mark(&self, object: &mut Map<String, Value>, id: &str) {
+    pub fn mark(&self, object: &mut Map<String, Value>, id: &str) {
         if let Some(at) = self.starred.get(id) {
             object.insert("starred".into(), at.clone().into());
         }
@@ -107,7 +107,7 @@ fn segment(name: &str) -> String {
 }
 
 /// A track as a Subsonic song.
-pub fn song(track: &Value, starred: &Marks) -> Value {
+pub fn song(track: &Value) -> Value {
     let id = text(&track["id"]);
     let (artists, display_artist) = artist_refs(&track["artists"]);
     let (album_artists, display_album_artist) = artist_refs(&track["album_artists"]);
@@ -185,12 +185,11 @@ pub fn song(track: &Value, starred: &Marks) -> Value {
         replay_gain.insert("albumGain".into(), json!(g));
     }
     song.insert("replayGain".into(), Value::Object(replay_gain));
-    starred.mark(&mut song, &id);
     Value::Object(song)
 }
 
 /// An album as a Subsonic `AlbumID3` (without its songs).
-pub fn album(album: &Value, starred: &Marks) -> Value {
+pub fn album(album: &Value) -> Value {
     let id = text(&album["id"]);
     let (artists, display) = artist_refs(&album["artists"]);
     let (genre_list, genre) = genres(&album["genres"]);
@@ -237,12 +236,11 @@ pub fn album(album: &Value, starred: &Marks) -> Value {
     if !album["cover_url"].is_null() {
         out.insert("coverArt".into(), json!(id));
     }
-    starred.mark(&mut out, &id);
     Value::Object(out)
 }
 
 /// An artist as a Subsonic `ArtistID3` (without its albums).
-pub fn artist(artist: &Value, starred: &Marks) -> Value {
+pub fn artist(artist: &Value) -> Value {
     let id = text(&artist["id"]);
     let mut out = Map::new();
     out.insert("id".into(), json!(id));
@@ -258,7 +256,6 @@ pub fn artist(artist: &Value, starred: &Marks) -> Value {
     );
     out.insert("sortName".into(), json!(""));
     out.insert("roles".into(), json!(["artist"]));
-    starred.mark(&mut out, &id);
     Value::Object(out)
 }
 
@@ -321,12 +318,13 @@ mod tests {
             "disc_number": 1, "duration_ms": 61_600, "year": 1999, "genres": ["Rock", "Pop"], "format": "flac",
             "bitrate_kbps": 900, "size_bytes": 1234, "replay_gain": {"track_gain_db": -6.5, "album_gain_db": null},
             "created_at": "2026-01-01T00:00:00.000Z"});
-        let mut starred = Marks::default();
-        starred
+        let mut song = song(&track);
+        let mut marks = Marks::default();
+        marks
             .starred
             .insert("t1".into(), "2026-02-02T00:00:00.000Z".into());
-        starred.ratings.insert("t1".into(), 4);
-        let song = song(&track, &starred);
+        marks.ratings.insert("t1".into(), 4);
+        marks.mark(song.as_object_mut().unwrap(), "t1");
         assert_eq!(song["displayArtist"], "A, B");
         assert_eq!(song["artists"][1]["id"], "a2");
         assert_eq!(song["duration"], 62);

@@ -5,7 +5,6 @@ use axum::http::Method;
 use serde_json::{json, Value};
 
 use crate::api::{all_pages, enc, full_tracks};
-use crate::library::starred;
 use crate::model;
 use crate::{code, Call, Failure};
 
@@ -38,7 +37,6 @@ async fn with_entries(call: &Call<'_>, id: &str) -> Result<Value, Failure> {
         .api
         .get(&format!("/api/v1/playlists/{}", enc(id)))
         .await?;
-    let stars = starred(call).await?;
     let mut out = model::playlist(&playlist, &call.who.username);
     let available: Vec<Value> = playlist["tracks"]
         .as_array()
@@ -52,7 +50,7 @@ async fn with_entries(call: &Call<'_>, id: &str) -> Result<Value, Failure> {
     let entries: Vec<Value> = full_tracks(&call.api, available)
         .await?
         .iter()
-        .map(|t| model::song(t, &stars))
+        .map(model::song)
         .collect();
     // The counts of what is listed (songs since removed from the library are not).
     out["songCount"] = json!(entries.len());

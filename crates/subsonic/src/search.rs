@@ -4,7 +4,6 @@
 use serde_json::{json, Value};
 
 use crate::api::{enc, full_albums, full_tracks, page_at};
-use crate::library::starred;
 use crate::model;
 use crate::{Call, Failure};
 
@@ -28,7 +27,6 @@ pub async fn search(call: &Call<'_>, method: &str) -> Result<Value, Failure> {
         p.count("songCount", 20, 500)?,
         p.count("songOffset", 0, usize::MAX)?,
     );
-    let stars = starred(call).await?;
     let (artists, albums, songs) = if query.is_empty() {
         let take = |path: &'static str, offset, count| async move {
             if count == 0 {
@@ -67,9 +65,9 @@ pub async fn search(call: &Call<'_>, method: &str) -> Result<Value, Failure> {
         )
     };
     let result = json!({
-        "artist": artists.iter().map(|a| model::artist(a, &stars)).collect::<Vec<_>>(),
-        "album": albums.iter().map(|a| model::album(a, &stars)).collect::<Vec<_>>(),
-        "song": songs.iter().map(|t| model::song(t, &stars)).collect::<Vec<_>>(),
+        "artist": artists.iter().map(model::artist).collect::<Vec<_>>(),
+        "album": albums.iter().map(model::album).collect::<Vec<_>>(),
+        "song": songs.iter().map(model::song).collect::<Vec<_>>(),
     });
     let key = if method == "search2" {
         "searchResult2"

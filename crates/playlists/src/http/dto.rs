@@ -399,3 +399,23 @@ pub struct MyPlaylistsQuery {
     /// Also everyone's public playlists (default false).
     pub include_public: Option<bool>,
 }
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct MarksQuery {
+    /// Comma-separated ids of tracks, albums and artists (up to 500).
+    pub ids: String,
+}
+
+/// The caller's like (when) and rating of one id; ids with neither are left out.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MarkDto {
+    pub id: String,
+    pub liked_at: Option<Timestamp>,
+    pub rating: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MarkList {
+    pub items: Vec<MarkDto>,
+}

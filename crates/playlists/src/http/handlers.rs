@@ -580,3 +580,36 @@ pub async fn now_playing(
         items: items.iter().map(NowPlayingDto::from).collect(),
     }))
 }
+
+/// The caller's likes and ratings of the given tracks, albums and artists, in one call.
+#[utoipa::path(get, path = "/api/v1/me/marks", tag = "library", params(MarksQuery),
+    responses((status = 200, body = MarkList), (status = 400)), security(("bearer" = [])))]
+pub async fn marks(
+    State(service): State<PlaylistsService>,
+    caller: Caller,
+    ApiQuery(query): ApiQuery<MarksQuery>,
+) -> Result<Json<MarkList>, ApiError> {
+    let mut ids: Vec<String> = query
+        .ids
+        .split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let marks = service.marks_of(&caller, &ids).await?;
+    let items = ids
+        .into_iter()
+        .filter_map(|id| {
+            let liked_at = marks.liked.get(&id).copied();
+            let rating = marks.ratings.get(&id).copied();
+            (liked_at.is_some() || rating.is_some()).then_some(MarkDto {
+                id,
+                liked_at,
+                rating,
+            })
+        })
+        .collect();
+    Ok(Json(MarkList { items }))
+}

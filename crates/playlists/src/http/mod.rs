@@ -53,6 +53,7 @@ pub fn router(service: PlaylistsService) -> Router {
             "/api/v1/me/likes/{kind}/{id}",
             put(handlers::like_item).delete(handlers::unlike_item),
         )
+        .route("/api/v1/me/marks", get(handlers::marks))
         .route("/api/v1/me/ratings/{kind}", get(handlers::list_ratings))
         .route(
             "/api/v1/me/ratings/{kind}/{id}",
@@ -88,6 +89,7 @@ pub fn router(service: PlaylistsService) -> Router {
     handlers::rate,
     handlers::clear_rating,
     handlers::list_ratings,
+    handlers::marks,
     handlers::report_now_playing,
     handlers::now_playing,
     handlers::record_play,

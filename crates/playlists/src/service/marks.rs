@@ -6,6 +6,7 @@ use beatstream_core::{Caller, Page, Paged, Timestamp};
 use super::PlaylistsService;
 use crate::error::{invalid, PlaylistsError};
 use crate::model::{ItemLike, MarkKind, Rating};
+use crate::store::MarksOf;
 
 /// Catalog ids of albums and artists: letters, digits and dashes.
 fn plausible_catalog_id(id: &str) -> bool {
@@ -16,7 +17,22 @@ fn not_found(kind: MarkKind) -> PlaylistsError {
     PlaylistsError::NotFound(kind.as_str())
 }
 
+/// Ids asked about at once, at most.
+pub const MAX_MARK_IDS: usize = 500;
+
 impl PlaylistsService {
+    /// What the caller liked and rated among `ids` (tracks, albums and artists).
+    pub async fn marks_of(
+        &self,
+        caller: &Caller,
+        ids: &[String],
+    ) -> Result<MarksOf, PlaylistsError> {
+        if ids.len() > MAX_MARK_IDS {
+            return Err(invalid("ids", format!("at most {MAX_MARK_IDS} at once")));
+        }
+        Ok(self.store.marks_of(&caller.user_id, ids).await?)
+    }
+
     /// The name of an album or artist some track has, or 404.
     async fn item_name(&self, kind: MarkKind, id: &str) -> Result<String, PlaylistsError> {
         let name = match kind {

@@ -7,7 +7,43 @@ use super::library::split_cursor;
 use super::{millis, PlaylistsStore};
 use crate::model::{ItemLike, MarkKind, Rating};
 
+/// A user's marks on some ids: when each was liked, and its rating.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct MarksOf {
+    pub liked: std::collections::HashMap<String, Timestamp>,
+    pub ratings: std::collections::HashMap<String, i64>,
+}
+
 impl PlaylistsStore {
+    /// What `user` liked and rated among `ids` (tracks, albums and artists alike: ids never
+    /// collide across kinds).
+    pub async fn marks_of(&self, user: &UserId, ids: &[String]) -> Result<MarksOf, sqlx::Error> {
+        let mut out = MarksOf::default();
+        for chunk in ids.chunks(500) {
+            let list = beatstream_db::placeholders(2, chunk.len());
+            let queries = [
+                format!("SELECT track_id AS id, liked_at AS at, 0 AS rating FROM likes WHERE user_id = $1 AND track_id IN ({list})"),
+                format!("SELECT item_id AS id, liked_at AS at, 0 AS rating FROM item_likes WHERE user_id = $1 AND item_id IN ({list})"),
+                format!("SELECT item_id AS id, 0 AS at, rating FROM ratings WHERE user_id = $1 AND item_id IN ({list})"),
+            ];
+            for (n, sql) in queries.iter().enumerate() {
+                let mut query = sqlx::query(sql).bind(user.as_str());
+                for id in chunk {
+                    query = query.bind(id);
+                }
+                for row in query.fetch_all(self.db.pool()).await? {
+                    let id: String = row.try_get("id")?;
+                    if n < 2 {
+                        out.liked.insert(id, millis(&row, "at")?);
+                    } else {
+                        out.ratings.insert(id, row.try_get("rating")?);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// An album's title, from the tracks read model; `None` when no track has that album.
     pub async fn album_title(&self, album_id: &str) -> Result<Option<String>, sqlx::Error> {
         let row = sqlx::query("SELECT album_title FROM tracks WHERE album_id = $1 LIMIT 1")

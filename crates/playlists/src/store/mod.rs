@@ -17,6 +17,7 @@ use sqlx::{AnyConnection, Row};
 use crate::model::{TrackInfo, UserRef};
 
 pub use library::{cursor_key, HistoryFilter};
+pub use marks::MarksOf;
 
 #[derive(Clone)]
 pub struct PlaylistsStore {
