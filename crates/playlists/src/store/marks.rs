@@ -20,24 +20,27 @@ impl PlaylistsStore {
     pub async fn marks_of(&self, user: &UserId, ids: &[String]) -> Result<MarksOf, sqlx::Error> {
         let mut out = MarksOf::default();
         for chunk in ids.chunks(500) {
+            // One statement: the same id parameters serve its three parts.
             let list = beatstream_db::placeholders(2, chunk.len());
-            let queries = [
-                format!("SELECT track_id AS id, liked_at AS at, 0 AS rating FROM likes WHERE user_id = $1 AND track_id IN ({list})"),
-                format!("SELECT item_id AS id, liked_at AS at, 0 AS rating FROM item_likes WHERE user_id = $1 AND item_id IN ({list})"),
-                format!("SELECT item_id AS id, 0 AS at, rating FROM ratings WHERE user_id = $1 AND item_id IN ({list})"),
-            ];
-            for (n, sql) in queries.iter().enumerate() {
-                let mut query = sqlx::query(sql).bind(user.as_str());
-                for id in chunk {
-                    query = query.bind(id);
-                }
-                for row in query.fetch_all(self.db.pool()).await? {
-                    let id: String = row.try_get("id")?;
-                    if n < 2 {
-                        out.liked.insert(id, millis(&row, "at")?);
-                    } else {
-                        out.ratings.insert(id, row.try_get("rating")?);
-                    }
+            let sql = format!(
+                "SELECT track_id AS id, liked_at AS at, 0 AS rating FROM likes \
+                 WHERE user_id = $1 AND track_id IN ({list}) \
+                 UNION ALL SELECT item_id, liked_at, 0 FROM item_likes \
+                 WHERE user_id = $1 AND item_id IN ({list}) \
+                 UNION ALL SELECT item_id, 0, rating FROM ratings \
+                 WHERE user_id = $1 AND item_id IN ({list})"
+            );
+            let mut query = sqlx::query(&sql).bind(user.as_str());
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(self.db.pool()).await? {
+                let id: String = row.try_get("id")?;
+                let rating: i64 = row.try_get("rating")?;
+                if rating > 0 {
+                    out.ratings.insert(id, rating);
+                } else {
+                    out.liked.insert(id, millis(&row, "at")?);
                 }
             }
         }
