@@ -14,7 +14,7 @@ use sha2::Sha256;
 use crate::error::AuthError;
 use crate::model::{AppPassword, Grant, SubsonicProof};
 use crate::password::verify_password;
-use crate::service::{invalid, AuthService, PASSWORD_MAX, TOKEN_NAME_MAX};
+use crate::service::{credential_name, AuthService, PASSWORD_MAX};
 use crate::tokens;
 
 /// Generated passwords: 20 characters from an alphabet without look-alikes (100 bits), in
@@ -60,16 +60,7 @@ impl AuthService {
         caller: &Caller,
         name: &str,
     ) -> Result<(AppPassword, String), AuthError> {
-        let name = name.trim();
-        if name.is_empty()
-            || name.chars().count() > TOKEN_NAME_MAX
-            || name.chars().any(char::is_control)
-        {
-            return Err(invalid(
-                "name",
-                format!("must be 1 to {TOKEN_NAME_MAX} characters"),
-            ));
-        }
+        let name = credential_name(name)?;
         let secret = generate_password();
         let password = AppPassword {
             id: uuid::Uuid::now_v7().to_string(),

@@ -62,7 +62,23 @@ pub const TOKEN_NAME_MAX: usize = 100;
 /// The consumer name under which this service records processed events.
 pub const CONSUMER: &str = "auth";
 
-pub(crate) fn invalid(field: &'static str, reason: impl Into<String>) -> AuthError {
+/// The name of an API token or app password: trimmed, 1 to [`TOKEN_NAME_MAX`] printable
+/// characters.
+pub(crate) fn credential_name(name: &str) -> Result<&str, AuthError> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > TOKEN_NAME_MAX
+        || name.chars().any(char::is_control)
+    {
+        return Err(invalid(
+            "name",
+            format!("must be 1 to {TOKEN_NAME_MAX} characters"),
+        ));
+    }
+    Ok(name)
+}
+
+fn invalid(field: &'static str, reason: impl Into<String>) -> AuthError {
     AuthError::Invalid {
         field,
         reason: reason.into(),
@@ -375,16 +391,7 @@ impl AuthService {
         caller: &Caller,
         name: &str,
     ) -> Result<(ApiToken, String), AuthError> {
-        let name = name.trim();
-        if name.is_empty()
-            || name.chars().count() > TOKEN_NAME_MAX
-            || name.chars().any(char::is_control)
-        {
-            return Err(invalid(
-                "name",
-                format!("must be 1 to {TOKEN_NAME_MAX} characters"),
-            ));
-        }
+        let name = credential_name(name)?;
         let secret = new_secret(tokens::API_TOKEN_PREFIX);
         let token = ApiToken {
             id: uuid::Uuid::now_v7().to_string(),

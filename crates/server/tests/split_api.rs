@@ -9,7 +9,7 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use support::{copy_fixture_library, credentials, get, post, upload, upload_fixture, Env};
 
@@ -114,23 +114,19 @@ async fn a_process_forwards_the_routes_of_services_it_does_not_run() {
     assert_eq!(status, 201, "{made}");
     let auth = format!("u=admin&p={}&f=json", made["password"].as_str().unwrap());
     for process in [&front, &catalog_one] {
-        let reply: Value = client
-            .get(process.url(&format!("/rest/getSong.view?{auth}&id={id}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, reply) = get(
+            &client,
+            &process.url(&format!("/rest/getSong.view?{auth}&id={id}")),
+            None,
+        )
+        .await;
         assert_eq!(reply["subsonic-response"]["song"]["id"], id, "{reply}");
-        let starred: Value = client
-            .get(process.url(&format!("/rest/star?{auth}&id={id}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let (_, starred) = get(
+            &client,
+            &process.url(&format!("/rest/star?{auth}&id={id}")),
+            None,
+        )
+        .await;
         assert_eq!(starred["subsonic-response"]["status"], "ok", "{starred}");
     }
     let (_, likes) = get(&client, &front.url("/api/v1/me/likes/tracks"), Some(&token)).await;

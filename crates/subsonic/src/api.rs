@@ -273,6 +273,23 @@ pub async fn full_tracks(api: &Api, tracks: Vec<Value>) -> Result<Vec<Value>, Fa
         .collect())
 }
 
+/// The songs with these ids, in full and in order; error 70 naming the first that does not
+/// exist, so a call can check every id before it changes anything.
+pub async fn songs_by_ids(api: &Api, ids: &[&str]) -> Result<Vec<Value>, Failure> {
+    let wanted: Vec<Value> = ids
+        .iter()
+        .map(|id| serde_json::json!({ "id": id }))
+        .collect();
+    let found = full_tracks(api, wanted).await?;
+    match found.iter().find(|t| t.get("title").is_none()) {
+        Some(missing) => Err(Failure::not_found(&format!(
+            "song {}",
+            missing["id"].as_str().unwrap_or_default()
+        ))),
+        None => Ok(found),
+    }
+}
+
 /// `albums` as the catalog has them in full (search results carry fewer fields).
 pub async fn full_albums(api: &Api, albums: Vec<Value>) -> Result<Vec<Value>, Failure> {
     let mut out = Vec::with_capacity(albums.len());

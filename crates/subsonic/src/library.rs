@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::api::{enc, full_tracks};
+use crate::api::{enc, full_tracks, songs_by_ids};
 use crate::model::{self, Marks};
 use crate::{code, Call, Failure};
 
@@ -189,10 +189,8 @@ pub async fn scrobble(call: &Call<'_>) -> Result<Value, Failure> {
     let times = call.params.all("time");
     let submission = call.params.bool("submission", true);
     let player = player_name(call);
-    let mut tracks = Vec::new();
-    for id in &ids {
-        tracks.push(call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?);
-    }
+    // Every id checked first, so a bad one records nothing.
+    let tracks = songs_by_ids(&call.api, &ids).await?;
     for (n, track) in tracks.iter().enumerate() {
         let id = track["id"].as_str().unwrap_or_default();
         if !submission {

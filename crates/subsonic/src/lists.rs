@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use crate::api::{all_pages, enc, full_albums, full_tracks, page_at};
+use crate::library::kind_of;
 use crate::model;
 use crate::{code, Call, Failure};
 
@@ -263,24 +264,19 @@ pub async fn similar_songs(call: &Call<'_>, method: &str) -> Result<Value, Failu
 
 /// A track to start from: `id` itself, or the first track of the album or artist it names.
 async fn seed_track(call: &Call<'_>, id: &str) -> Result<String, Failure> {
-    if call
+    let filter = match kind_of(call, id).await? {
+        "tracks" => return Ok(id.to_string()),
+        "albums" => "album_id",
+        _ => "artist_id",
+    };
+    let page = call
         .api
-        .get(&format!("/api/v1/tracks/{}", enc(id)))
-        .await
-        .is_ok()
-    {
-        return Ok(id.to_string());
-    }
-    for filter in ["album_id", "artist_id"] {
-        let page = call
-            .api
-            .get(&format!("/api/v1/tracks?{filter}={}&limit=1", enc(id)))
-            .await?;
-        if let Some(first) = page["items"][0]["id"].as_str() {
-            return Ok(first.to_string());
-        }
-    }
-    Err(Failure::not_found("song, album or artist"))
+        .get(&format!("/api/v1/tracks?{filter}={}&limit=1", enc(id)))
+        .await?;
+    page["items"][0]["id"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| Failure::not_found("song"))
 }
 
 /// `getTopSongs`: the named artist's songs, those the caller played most first (Beatstream

@@ -64,17 +64,18 @@ pub async fn stream(call: &Call<'_>, download: bool) -> Result<Response, Failure
             _ => None,
         };
         let raw = format.as_deref() == Some("raw");
-        let track = call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?;
-        let file_rate = track["bitrate_kbps"].as_u64().unwrap_or(u64::MAX);
-        // A bitrate cap below the file's own, without a format, is met with MP3 (every client
-        // plays it); `raw` always gets the original.
         // `timeOffset` (seconds) needs a transcode too: the stream starts there.
         let offset_ms = (p.count("timeOffset", 0, 24 * 3600)? as u64) * 1000;
         let target = match (transcode_to, max_bit_rate) {
             (Some(f), _) => Some(f),
-            (None, cap) if cap > 0 && (cap as u64) < file_rate && format.is_none() => {
+            // A bitrate cap below the file's own, without a format, is met with MP3 (every
+            // client plays it); only then is the file's bitrate needed.
+            (None, cap)
+                if cap > 0 && format.is_none() && below_file_rate(call, id, cap).await? =>
+            {
                 Some("mp3".to_string())
             }
+            // `raw` always gets the original.
             (None, _) if offset_ms > 0 && !raw => Some("mp3".to_string()),
             _ => None,
         };
@@ -93,6 +94,12 @@ pub async fn stream(call: &Call<'_>, download: bool) -> Result<Response, Failure
         .raw(call.method.clone(), &path, None, passed(call.headers))
         .await;
     media(response, &path).await
+}
+
+/// Whether `cap` kbps is below the bitrate of track `id`'s file.
+async fn below_file_rate(call: &Call<'_>, id: &str, cap: usize) -> Result<bool, Failure> {
+    let track = call.api.get(&format!("/api/v1/tracks/{}", enc(id))).await?;
+    Ok((cap as u64) < track["bitrate_kbps"].as_u64().unwrap_or(u64::MAX))
 }
 
 /// `getCoverArt`: `id` is an album, a song (its album's cover), an artist (one of their

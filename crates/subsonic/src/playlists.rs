@@ -4,7 +4,7 @@
 use axum::http::Method;
 use serde_json::{json, Value};
 
-use crate::api::{all_pages, enc, full_tracks};
+use crate::api::{all_pages, enc, full_tracks, songs_by_ids};
 use crate::model;
 use crate::{code, Call, Failure};
 
@@ -65,28 +65,12 @@ pub async fn get(call: &Call<'_>) -> Result<Value, Failure> {
     Ok(json!({"playlist": with_entries(call, id).await?}))
 }
 
-/// Checks that every song exists before anything changes.
-async fn check_songs(call: &Call<'_>, ids: &[&str]) -> Result<(), Failure> {
-    let wanted: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
-    let found = full_tracks(&call.api, wanted).await?;
-    match found.iter().find(|t| t.get("title").is_none()) {
-        Some(missing) => Err(Failure::new(
-            code::NOT_FOUND,
-            format!(
-                "song {} not found",
-                missing["id"].as_str().unwrap_or_default()
-            ),
-        )),
-        None => Ok(()),
-    }
-}
-
 /// `createPlaylist`: a new one with `name` and songs `songId`, or, with `playlistId`, that
 /// playlist's songs replaced.
 pub async fn create(call: &Call<'_>) -> Result<Value, Failure> {
     let p = call.params;
     let songs = p.all("songId");
-    check_songs(call, &songs).await?;
+    songs_by_ids(&call.api, &songs).await?;
     let id = match p.get("playlistId").filter(|i| !i.is_empty()) {
         Some(id) => {
             let playlist = call
@@ -153,7 +137,7 @@ pub async fn update(call: &Call<'_>) -> Result<Value, Failure> {
         .filter_map(|e| e["position"].as_i64())
         .collect();
     let add = p.all("songIdToAdd");
-    check_songs(call, &add).await?;
+    songs_by_ids(&call.api, &add).await?;
     let mut remove = Vec::new();
     for index in p.all("songIndexToRemove") {
         let position = index

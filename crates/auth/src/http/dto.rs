@@ -166,12 +166,6 @@ pub struct CreatedAppPasswordResponse {
     pub created_at: Timestamp,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct AppPasswordList {
-    pub items: Vec<TokenDto>,
-    pub next_cursor: Option<String>,
-}
-
 impl From<AppPassword> for TokenDto {
     fn from(p: AppPassword) -> Self {
         TokenDto {

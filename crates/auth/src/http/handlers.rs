@@ -191,14 +191,14 @@ pub async fn create_app_password(
 }
 
 #[utoipa::path(get, path = "/api/v1/me/app-passwords", tag = "auth",
-    responses((status = 200, body = AppPasswordList)), security(("bearer" = [])))]
+    responses((status = 200, body = TokenList, description = "app passwords, without the passwords")), security(("bearer" = [])))]
 pub async fn list_app_passwords(
     State(auth): State<AuthService>,
     caller: Caller,
-) -> Result<Json<AppPasswordList>, ApiError> {
+) -> Result<Json<TokenList>, ApiError> {
     caller.require_full_scope()?;
     let items = auth.list_app_passwords(&caller).await?;
-    Ok(Json(AppPasswordList {
+    Ok(Json(TokenList {
         items: items.into_iter().map(TokenDto::from).collect(),
         next_cursor: None,
     }))
