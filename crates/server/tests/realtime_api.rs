@@ -21,6 +21,10 @@ struct Socket {
     ws: Ws,
     hello: Value,
     last_id: Option<String>,
+    /// The server's log, shown when an expected message does not come.
+    log: std::path::PathBuf,
+    /// The types of the last messages received, for the same reason.
+    seen: Vec<String>,
 }
 
 impl Socket {
@@ -42,6 +46,8 @@ impl Socket {
             ws,
             hello: Value::Null,
             last_id: None,
+            log: server.log.clone(),
+            seen: Vec::new(),
         };
         socket.hello = socket.next().await;
         assert_eq!(socket.hello["type"], "hello", "{}", socket.hello);
@@ -51,16 +57,27 @@ impl Socket {
     /// The next JSON message within 10 s.
     async fn next(&mut self) -> Value {
         loop {
-            let message = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
-                .await
-                .expect("a message within 10 s")
-                .expect("the socket is open")
-                .expect("a good frame");
+            let Ok(message) = tokio::time::timeout(Duration::from_secs(10), self.ws.next()).await
+            else {
+                let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+                let tail: Vec<&str> = log.lines().rev().take(80).collect();
+                panic!(
+                    "no message within 10 s; the last ones were {:?}; the server's log ends:\n{}",
+                    self.seen,
+                    tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+                );
+            };
+            let message = message.expect("the socket is open").expect("a good frame");
             if let Message::Text(text) = message {
                 let value: Value = serde_json::from_str(text.as_str()).unwrap();
                 if let Some(id) = value["id"].as_str() {
                     self.last_id = Some(id.to_string());
                 }
+                if self.seen.len() == 20 {
+                    self.seen.remove(0);
+                }
+                self.seen
+                    .push(value["type"].as_str().unwrap_or("?").to_string());
                 return value;
             }
         }

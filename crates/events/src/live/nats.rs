@@ -3,6 +3,12 @@
 //! most 200,000 of at most 1 MiB each). Each
 //! instance reads all of it through its own ordered consumer; the stream sequence is the
 //! message's sequence and the stream's creation time the epoch.
+//!
+//! A feed reports lost messages only when they may really be lost: after a reconnect to a
+//! server that no longer holds the stream it reads (a NATS restart empties memory streams).
+//! Missed heartbeats and connection blips are ridden out by the ordered consumer, which
+//! recreates itself after the last message it delivered. (Connect events reach the callback
+//! through a channel, so the first one may arrive after a feed opened: it must not count.)
 
 use std::time::Duration;
 
@@ -173,6 +179,9 @@ impl LiveBus for NatsLive {
         Ok(Box::new(NatsFeed {
             connects,
             messages,
+            js: self.js.clone(),
+            stream_name: self.stream_name.clone(),
+            stream_created: stream.cached_info().created,
             prefix: self.prefix.clone(),
             opened: time::OffsetDateTime::now_utc(),
         }))
@@ -186,8 +195,25 @@ impl LiveBus for NatsLive {
 struct NatsFeed {
     connects: tokio::sync::watch::Receiver<u64>,
     messages: consumer::push::Ordered,
+    js: jetstream::Context,
+    stream_name: String,
+    /// When the stream this feed reads was created: another time means another stream.
+    stream_created: time::OffsetDateTime,
     prefix: String,
     opened: time::OffsetDateTime,
+}
+
+/// Whether the server still holds the stream a feed reads, created at `created`. After a
+/// connection blip it does, and the ordered consumer resumes after the last message it
+/// delivered; after a NATS restart the memory stream is gone (or is a new one, numbered from 1
+/// again).
+async fn stream_survived(
+    js: jetstream::Context,
+    stream_name: String,
+    created: time::OffsetDateTime,
+) -> bool {
+    let info = tokio::time::timeout(Duration::from_secs(5), js.get_stream(stream_name)).await;
+    matches!(info, Ok(Ok(stream)) if stream.cached_info().created == created)
 }
 
 #[async_trait::async_trait]
@@ -196,9 +222,16 @@ impl LiveFeed for NatsFeed {
         loop {
             let next = tokio::select! {
                 changed = self.connects.changed() => {
-                    if changed.is_ok() {
-                        // Reconnected: what the server kept is unknown; the reader starts afresh.
-                        return Some(Err(BusError::Receive("reconnected to NATS".into())));
+                    let survived = stream_survived(
+                        self.js.clone(),
+                        self.stream_name.clone(),
+                        self.stream_created,
+                    );
+                    if changed.is_ok() && !survived.await {
+                        // The stream is new: its numbering restarted; the reader starts afresh.
+                        return Some(Err(BusError::Receive(
+                            "reconnected to NATS, which no longer holds the live stream".into(),
+                        )));
                     }
                     continue;
                 }
@@ -206,6 +239,13 @@ impl LiveFeed for NatsFeed {
             };
             let message = match next? {
                 Ok(message) => message,
+                Err(e) if e.kind() == consumer::push::OrderedErrorKind::MissingHeartbeat => {
+                    // The server went quiet for two heartbeats (a busy machine, a broker
+                    // restart): the ordered consumer recreates itself after the last message
+                    // it delivered, so nothing is lost. A restart shows as a reconnect above.
+                    tracing::debug!("live channel: missed heartbeats; the consumer is recreated");
+                    continue;
+                }
                 Err(e) => return Some(Err(BusError::Receive(e.to_string()))),
             };
             let (seq, backlog) = match message.info() {
