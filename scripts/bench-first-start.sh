@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LIBRARY=$1
-ROLES=${2:-auth,users,catalog,playlists,search,recommendations}
+ROLES=${2:-auth,users,catalog,playlists,search,recommendations,realtime}
 cargo build --release --bin beatstream >&2
 BIN=${CARGO_TARGET_DIR:-target}/release/beatstream
 . scripts/lib/fresh-server.sh

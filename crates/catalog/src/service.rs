@@ -460,7 +460,10 @@ impl CatalogService {
             separators: self.inner.settings.separators.clone(),
             generation: self.inner.generation.clone(),
         };
-        scanner.run(progress).await
+        let report = scanner.run(progress).await;
+        // A scan holds thousands of read files and statements at a time: give that memory back.
+        beatstream_core::memory::release_freed();
+        report
     }
 
     // ---- streaming and covers ----

@@ -8,6 +8,7 @@ pub mod caller;
 pub mod error;
 pub mod extract;
 pub mod ids;
+pub mod memory;
 pub mod page;
 pub mod time;
 pub mod validate;

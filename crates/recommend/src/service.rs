@@ -249,10 +249,13 @@ impl RecommendService {
                 .map_err(|e| RecommendError::Training(e.to_string()))?;
         let stats = model.stats.clone();
         let model = Arc::new(model);
-        match self.inner.model.write() {
-            Ok(mut slot) => *slot = model,
-            Err(poisoned) => *poisoned.into_inner() = model,
-        }
+        let replaced = match self.inner.model.write() {
+            Ok(mut slot) => std::mem::replace(&mut *slot, model),
+            Err(poisoned) => std::mem::replace(&mut *poisoned.into_inner(), model),
+        };
+        // Training read the whole catalog into temporary structures: give that memory back.
+        drop(replaced);
+        beatstream_core::memory::release_freed();
         Ok(stats)
     }
 

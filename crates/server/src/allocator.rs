@@ -6,6 +6,8 @@
 //! on many blocking threads); four cost nothing measurable. The limit can only be set before
 //! the allocator starts, by the environment, so `serve` starts itself again with
 //! `MALLOC_ARENA_MAX=4` unless the variable is set already (set it to choose another limit).
+//! After the bursts themselves (a scan, a search rebuild, a recommendation training) the
+//! services also hand freed memory back (`beatstream_core::memory::release_freed`).
 
 /// The arena limit `serve` runs with unless told otherwise.
 const ARENAS: &str = "4";

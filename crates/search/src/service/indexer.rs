@@ -246,6 +246,8 @@ impl SearchService {
         self.inner.rebuilding.store(true, Ordering::Release);
         let result = self.rebuild_generation().await;
         self.inner.rebuilding.store(false, Ordering::Release);
+        // The rebuild's writer threads freed hundreds of MB: give them back.
+        beatstream_core::memory::release_freed();
         result
     }
 
