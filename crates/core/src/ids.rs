@@ -41,6 +41,16 @@ id_type!(
     UserId
 );
 
+/// Ids given as one comma-separated value (`?ids=a,b,c`): trimmed, empty ones skipped, in the
+/// order given.
+pub fn comma_separated(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use axum::Json;
 use beatstream_core::{ApiError, ApiQuery, Caller, PageQuery};
 
 use super::dto::*;
-use crate::model::AlbumSort;
+use crate::model::{Album, AlbumSort, Track};
 use crate::service::CatalogService;
 use crate::signing::Signature;
 use crate::store::{AlbumFilter, TrackFilter};
@@ -83,6 +83,15 @@ pub async fn list_albums(
     ApiQuery(query): ApiQuery<AlbumQuery>,
 ) -> Result<Json<List<AlbumDto>>, ApiError> {
     let user = caller.user_id.to_string();
+    let list = |albums: &[Album], next_cursor: Option<String>| {
+        Json(List {
+            items: albums
+                .iter()
+                .map(|a| AlbumDto::new(a, catalog.signer(), &user))
+                .collect(),
+            next_cursor,
+        })
+    };
     let sort = match query.sort.as_deref() {
         None | Some("name") => AlbumSort::Name,
         Some("newest") => AlbumSort::Newest,
@@ -90,13 +99,7 @@ pub async fn list_albums(
         Some("random") => {
             let limit = page(query.limit, None)?.limit;
             let albums = catalog.random_albums(query.genre.as_deref(), limit).await?;
-            return Ok(Json(List {
-                items: albums
-                    .iter()
-                    .map(|a| AlbumDto::new(a, catalog.signer(), &user))
-                    .collect(),
-                next_cursor: None,
-            }));
+            return Ok(list(&albums, None));
         }
         Some(other) => {
             return Err(ApiError::invalid(
@@ -114,14 +117,7 @@ pub async fn list_albums(
     let paged = catalog
         .albums(sort, &filter, &page(query.limit, query.cursor)?)
         .await?;
-    Ok(Json(List {
-        items: paged
-            .items
-            .iter()
-            .map(|a| AlbumDto::new(a, catalog.signer(), &user))
-            .collect(),
-        next_cursor: paged.next_cursor,
-    }))
+    Ok(list(&paged.items, paged.next_cursor))
 }
 
 #[utoipa::path(get, path = "/api/v1/albums/{id}", tag = "catalog",
@@ -165,13 +161,17 @@ pub async fn list_tracks(
     ApiQuery(query): ApiQuery<TrackQuery>,
 ) -> Result<Json<List<TrackDto>>, ApiError> {
     let user = caller.user_id.to_string();
+    let list = |tracks: &[Track], next_cursor: Option<String>| {
+        Json(List {
+            items: tracks
+                .iter()
+                .map(|t| TrackDto::new(t, catalog.signer(), &user))
+                .collect(),
+            next_cursor,
+        })
+    };
     if let Some(ids) = query.ids.as_deref() {
-        let ids: Vec<String> = ids
-            .split(',')
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .map(str::to_string)
-            .collect();
+        let ids = beatstream_core::ids::comma_separated(ids);
         if ids.len() > 500 {
             return Err(ApiError::invalid(
                 "invalid_argument",
@@ -179,13 +179,7 @@ pub async fn list_tracks(
             ));
         }
         let tracks = catalog.tracks_by_ids(&ids).await?;
-        return Ok(Json(List {
-            items: tracks
-                .iter()
-                .map(|t| TrackDto::new(t, catalog.signer(), &user))
-                .collect(),
-            next_cursor: None,
-        }));
+        return Ok(list(&tracks, None));
     }
     match query.sort.as_deref() {
         None => {}
@@ -198,13 +192,7 @@ pub async fn list_tracks(
                     limit,
                 )
                 .await?;
-            return Ok(Json(List {
-                items: tracks
-                    .iter()
-                    .map(|t| TrackDto::new(t, catalog.signer(), &user))
-                    .collect(),
-                next_cursor: None,
-            }));
+            return Ok(list(&tracks, None));
         }
         Some(other) => {
             return Err(ApiError::invalid(
@@ -221,14 +209,7 @@ pub async fn list_tracks(
     let paged = catalog
         .tracks(&filter, &page(query.limit, query.cursor)?)
         .await?;
-    Ok(Json(List {
-        items: paged
-            .items
-            .iter()
-            .map(|t| TrackDto::new(t, catalog.signer(), &user))
-            .collect(),
-        next_cursor: paged.next_cursor,
-    }))
+    Ok(list(&paged.items, paged.next_cursor))
 }
 
 #[utoipa::path(get, path = "/api/v1/tracks/{id}", tag = "catalog",

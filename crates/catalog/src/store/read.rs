@@ -69,6 +69,17 @@ impl Sql {
         format!("${}", self.args.len())
     }
 
+    /// `AND column >= from AND column <= to`, for the ends given (a row without a year is
+    /// outside any range).
+    fn year_range(&mut self, column: &str, from: Option<i64>, to: Option<i64>) {
+        for (end, op) in [(from, ">="), (to, "<=")] {
+            if let Some(year) = end {
+                let p = self.arg(Arg::Int(year));
+                self.push(&format!(" AND {column} {op} {p}"));
+            }
+        }
+    }
+
     async fn fetch_all(self, store: &CatalogStore) -> Result<Vec<AnyRow>, sqlx::Error> {
         let mut query = sqlx::query(&self.text);
         for arg in self.args {
@@ -148,14 +159,7 @@ impl CatalogStore {
                 " AND a.id IN (SELECT album_id FROM album_artists WHERE artist_id = {ar})"
             ));
         }
-        if let Some(from) = filter.from_year {
-            let y = sql.arg(Arg::Int(from));
-            sql.push(&format!(" AND a.year >= {y}"));
-        }
-        if let Some(to) = filter.to_year {
-            let y = sql.arg(Arg::Int(to));
-            sql.push(&format!(" AND a.year <= {y}"));
-        }
+        sql.year_range("a.year", filter.from_year, filter.to_year);
         let cursor = page.after.as_deref().and_then(split_cursor);
         let order = match sort {
             AlbumSort::Name => {
@@ -330,14 +334,7 @@ impl CatalogStore {
                 " AND t.id IN (SELECT track_id FROM track_genres WHERE LOWER(genre) = {p})"
             ));
         }
-        if let Some(from) = years.0 {
-            let p = sql.arg(Arg::Int(from));
-            sql.push(&format!(" AND t.year >= {p}"));
-        }
-        if let Some(to) = years.1 {
-            let p = sql.arg(Arg::Int(to));
-            sql.push(&format!(" AND t.year <= {p}"));
-        }
+        sql.year_range("t.year", years.0, years.1);
         let limit = sql.arg(Arg::Int(i64::from(limit)));
         sql.push(&format!(" ORDER BY RANDOM() LIMIT {limit}"));
         let rows = sql.fetch_all(self).await?;

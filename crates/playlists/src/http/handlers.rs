@@ -589,13 +589,7 @@ pub async fn marks(
     caller: Caller,
     ApiQuery(query): ApiQuery<MarksQuery>,
 ) -> Result<Json<MarkList>, ApiError> {
-    let mut ids: Vec<String> = query
-        .ids
-        .split(',')
-        .map(str::trim)
-        .filter(|id| !id.is_empty())
-        .map(str::to_string)
-        .collect();
+    let mut ids = beatstream_core::ids::comma_separated(&query.ids);
     ids.sort_unstable();
     ids.dedup();
     let marks = service.marks_of(&caller, &ids).await?;
