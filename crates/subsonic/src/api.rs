@@ -135,6 +135,16 @@ impl Api {
         self.call(Method::GET, path, None).await
     }
 
+    /// A GET of something that may not exist: `None` when it does not, any other failure as
+    /// it is.
+    pub async fn find(&self, path: &str) -> Result<Option<Value>, Failure> {
+        match self.get(path).await {
+            Ok(value) => Ok(Some(value)),
+            Err(f) if f.code == crate::code::NOT_FOUND => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, Failure> {
         self.call(Method::POST, path, Some(body)).await
     }

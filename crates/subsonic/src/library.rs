@@ -134,10 +134,13 @@ fn player_name(call: &Call<'_>) -> String {
 /// What kind of thing `id` is: `tracks`, `albums` or `artists`.
 pub async fn kind_of(call: &Call<'_>, id: &str) -> Result<&'static str, Failure> {
     for kind in ["tracks", "albums", "artists"] {
-        match call.api.get(&format!("/api/v1/{kind}/{}", enc(id))).await {
-            Ok(_) => return Ok(kind),
-            Err(f) if f.code == code::NOT_FOUND => {}
-            Err(f) => return Err(f),
+        if call
+            .api
+            .find(&format!("/api/v1/{kind}/{}", enc(id)))
+            .await?
+            .is_some()
+        {
+            return Ok(kind);
         }
     }
     Err(Failure::not_found("song, album or artist"))

@@ -141,28 +141,31 @@ async fn fetch_albums(
         if albums.len() >= offset + size {
             break;
         }
-        let album = match call.api.get(&format!("/api/v1/albums/{}", enc(&id))).await {
-            Ok(album) => album,
-            Err(f) if f.code == code::NOT_FOUND => {
-                match call.api.get(&format!("/api/v1/tracks/{}", enc(&id))).await {
-                    Ok(track) => {
-                        let album_id = track["album"]["id"].as_str().unwrap_or_default();
-                        match call
-                            .api
-                            .get(&format!("/api/v1/albums/{}", enc(album_id)))
-                            .await
-                        {
-                            Ok(album) => album,
-                            Err(f) if f.code == code::NOT_FOUND => continue,
-                            Err(f) => return Err(f),
-                        }
-                    }
-                    // Gone from the library since: left out.
-                    Err(f) if f.code == code::NOT_FOUND => continue,
-                    Err(f) => return Err(f),
+        // An album id, or a track id standing for its album; gone from the library: left out.
+        let album = match call
+            .api
+            .find(&format!("/api/v1/albums/{}", enc(&id)))
+            .await?
+        {
+            Some(album) => album,
+            None => {
+                let Some(track) = call
+                    .api
+                    .find(&format!("/api/v1/tracks/{}", enc(&id)))
+                    .await?
+                else {
+                    continue;
+                };
+                let album_id = track["album"]["id"].as_str().unwrap_or_default();
+                match call
+                    .api
+                    .find(&format!("/api/v1/albums/{}", enc(album_id)))
+                    .await?
+                {
+                    Some(album) => album,
+                    None => continue,
                 }
             }
-            Err(f) => return Err(f),
         };
         if !albums.iter().any(|a| a["id"] == album["id"]) {
             albums.push(album);
@@ -222,10 +225,12 @@ pub async fn starred_all(call: &Call<'_>, method: &str) -> Result<Value, Failure
     let mut artists = Vec::new();
     for like in &liked_artists {
         let id = like["id"].as_str().unwrap_or_default();
-        match call.api.get(&format!("/api/v1/artists/{}", enc(id))).await {
-            Ok(artist) => artists.push(model::artist(&artist)),
-            Err(f) if f.code == code::NOT_FOUND => {}
-            Err(f) => return Err(f),
+        if let Some(artist) = call
+            .api
+            .find(&format!("/api/v1/artists/{}", enc(id)))
+            .await?
+        {
+            artists.push(model::artist(&artist));
         }
     }
     let key = if method == "getStarred" {
