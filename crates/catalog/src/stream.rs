@@ -497,8 +497,8 @@ async fn read_blocking(
     let request = request.clone();
     let salt = salt.to_string();
     tokio::task::spawn_blocking(move || -> Result<FileAnswer, CatalogError> {
-        use std::io::{Read, Seek};
-        let mut file = std::fs::File::open(&path).map_err(|e| match e.kind() {
+        use std::os::unix::fs::FileExt;
+        let file = std::fs::File::open(&path).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => CatalogError::FileMissing,
             _ => CatalogError::Internal(format!("opening a track file: {e}")),
         })?;
@@ -517,10 +517,9 @@ async fn read_blocking(
         };
         let length = if size == 0 { 0 } else { end - start + 1 };
         let io = |e: std::io::Error| CatalogError::Internal(format!("reading a track file: {e}"));
-        file.seek(std::io::SeekFrom::Start(start)).map_err(io)?;
         if length <= SMALL {
             let mut bytes = vec![0u8; length as usize];
-            file.read_exact(&mut bytes).map_err(io)?;
+            file.read_exact_at(&mut bytes, start).map_err(io)?;
             return Ok(FileAnswer::Bytes {
                 status,
                 start,
