@@ -28,6 +28,16 @@ pub trait EventBus: Send + Sync + 'static {
     /// once every running consumer group has handled it.
     async fn publish(&self, envelope: &Envelope) -> Result<(), BusError>;
 
+    /// Publishes `envelopes` in order and returns once the bus accepted all of them (as
+    /// [`EventBus::publish`] does for one). On an error some may have gone out: the caller
+    /// publishes them all again, and consumers skip what they already handled.
+    async fn publish_all(&self, envelopes: &[Envelope]) -> Result<(), BusError> {
+        for envelope in envelopes {
+            self.publish(envelope).await?;
+        }
+        Ok(())
+    }
+
     /// A durable subscription: `group` names the consumer group; every group receives every
     /// event on `topic`, and the members of one group share them.
     async fn subscribe(&self, topic: &str, group: &str) -> Result<Box<dyn Subscription>, BusError>;
@@ -43,6 +53,10 @@ pub trait EventBus: Send + Sync + 'static {
 pub trait Subscription: Send {
     /// The next delivery; `None` when the bus is closing.
     async fn next(&mut self) -> Option<Result<Delivery, BusError>>;
+
+    /// A delivery that is already waiting, without waiting for one; `None` when there is none
+    /// at hand (consumers use it to take a burst of events in one transaction).
+    fn next_ready(&mut self) -> Option<Delivery>;
 }
 
 /// One delivered event. Ack it once handled; nak it to have it redelivered later. Dropping it

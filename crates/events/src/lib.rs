@@ -7,7 +7,8 @@
 //! 2. An [`outbox::OutboxRelay`] per service database publishes committed rows to the
 //!    [`EventBus`] and deletes them only once the bus accepted them. A crash in between publishes
 //!    the row again on restart: delivery is at least once.
-//! 3. Consumers subscribe with a topic and a durable group name ([`consumer::spawn_consumer`]).
+//! 3. Consumers subscribe with a topic and a durable group name ([`consumer::spawn_consumer`],
+//!    or [`consumer::spawn_consumers`] for a handler that takes what is waiting in batches).
 //!    Every group gets every event; instances within a group share the work. A group that was
 //!    down gets what it missed. Handlers make delivery idempotent with [`inbox::first_delivery`]
 //!    in the same transaction as their effect.

@@ -80,33 +80,42 @@ impl GroupQueue {
 #[async_trait::async_trait]
 impl EventBus for MemoryBus {
     async fn publish(&self, envelope: &Envelope) -> Result<(), BusError> {
-        let groups: Vec<Arc<GroupQueue>> = lock(&self.inner)
-            .get(&envelope.topic)
-            .map(|groups| groups.values().cloned().collect())
-            .unwrap_or_default();
+        self.publish_all(std::slice::from_ref(envelope)).await
+    }
+
+    /// Queues every envelope for every group first, then waits for the acks: the groups take
+    /// a burst in one go instead of one event per round trip.
+    async fn publish_all(&self, envelopes: &[Envelope]) -> Result<(), BusError> {
         let mut acks = Vec::new();
-        for group in groups {
-            let running = lock(&group.state).subscribers > 0;
-            let on_ack = if running {
-                let (tx, rx) = oneshot::channel();
-                acks.push(rx);
-                Some(tx)
-            } else {
-                None
-            };
-            group.push_back(Pending {
-                envelope: envelope.clone(),
-                on_ack,
-            });
+        for envelope in envelopes {
+            let groups: Vec<Arc<GroupQueue>> = lock(&self.inner)
+                .get(&envelope.topic)
+                .map(|groups| groups.values().cloned().collect())
+                .unwrap_or_default();
+            for group in groups {
+                let running = lock(&group.state).subscribers > 0;
+                let on_ack = if running {
+                    let (tx, rx) = oneshot::channel();
+                    acks.push((&envelope.topic, rx));
+                    Some(tx)
+                } else {
+                    None
+                };
+                group.push_back(Pending {
+                    envelope: envelope.clone(),
+                    on_ack,
+                });
+            }
         }
-        for ack in acks {
-            match tokio::time::timeout(ACK_WAIT, ack).await {
+        let deadline = tokio::time::Instant::now() + ACK_WAIT;
+        for (topic, ack) in acks {
+            match tokio::time::timeout_at(deadline, ack).await {
                 Ok(Ok(())) => {}
                 // The sender is gone only when the queue itself was dropped: nothing to wait for.
                 Ok(Err(_)) => {}
                 Err(_) => {
                     return Err(BusError::Publish {
-                        topic: envelope.topic.clone(),
+                        topic: topic.clone(),
                         reason: "a consumer did not acknowledge in time; it stays queued".into(),
                     })
                 }
@@ -144,21 +153,26 @@ impl Drop for MemorySubscription {
 #[async_trait::async_trait]
 impl Subscription for MemorySubscription {
     async fn next(&mut self) -> Option<Result<Delivery, BusError>> {
+        let queue = self.queue.clone();
         loop {
-            let notified = self.queue.notify.notified();
+            let notified = queue.notify.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            let popped = lock(&self.queue.state).pending.pop_front();
-            if let Some(pending) = popped {
-                let envelope = pending.envelope.clone();
-                let acker = MemoryAcker {
-                    queue: self.queue.clone(),
-                    pending: Some(pending),
-                };
-                return Some(Ok(Delivery::new(envelope, Box::new(acker))));
+            if let Some(delivery) = self.next_ready() {
+                return Some(Ok(delivery));
             }
             notified.await;
         }
+    }
+
+    fn next_ready(&mut self) -> Option<Delivery> {
+        let pending = lock(&self.queue.state).pending.pop_front()?;
+        let envelope = pending.envelope.clone();
+        let acker = MemoryAcker {
+            queue: self.queue.clone(),
+            pending: Some(pending),
+        };
+        Some(Delivery::new(envelope, Box::new(acker)))
     }
 }
 

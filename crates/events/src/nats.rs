@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use async_nats::jetstream::{self, consumer, stream, AckKind};
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 
 use crate::bus::{Acker, BusError, Delivery, EventBus, Subscription};
 use crate::Envelope;
@@ -91,25 +91,42 @@ fn durable_name(group: &str, topic: &str) -> String {
 #[async_trait::async_trait]
 impl EventBus for NatsBus {
     async fn publish(&self, envelope: &Envelope) -> Result<(), BusError> {
-        let publish_err = |reason: String| BusError::Publish {
+        self.publish_all(std::slice::from_ref(envelope)).await
+    }
+
+    /// Sends every envelope, then waits for JetStream's acknowledgements: one round trip for
+    /// the burst rather than one per event. They are sent in order on one connection.
+    async fn publish_all(&self, envelopes: &[Envelope]) -> Result<(), BusError> {
+        let publish_err = |envelope: &Envelope, reason: String| BusError::Publish {
             topic: envelope.topic.clone(),
             reason,
         };
-        let mut headers = async_nats::HeaderMap::new();
-        headers.insert("Nats-Msg-Id", envelope.id.as_str());
-        let ack = self
-            .js
-            .publish_with_headers(
-                self.subject(&envelope.topic),
-                headers,
-                envelope.to_bytes().into(),
-            )
-            .await
-            .map_err(|e| publish_err(e.to_string()))?;
-        tokio::time::timeout(Duration::from_secs(10), ack)
-            .await
-            .map_err(|_| publish_err("no acknowledgement from JetStream within 10 s".into()))?
-            .map_err(|e| publish_err(e.to_string()))?;
+        let mut acks = Vec::with_capacity(envelopes.len());
+        for envelope in envelopes {
+            let mut headers = async_nats::HeaderMap::new();
+            headers.insert("Nats-Msg-Id", envelope.id.as_str());
+            let ack = self
+                .js
+                .publish_with_headers(
+                    self.subject(&envelope.topic),
+                    headers,
+                    envelope.to_bytes().into(),
+                )
+                .await
+                .map_err(|e| publish_err(envelope, e.to_string()))?;
+            acks.push((envelope, ack));
+        }
+        for (envelope, ack) in acks {
+            tokio::time::timeout(Duration::from_secs(10), ack)
+                .await
+                .map_err(|_| {
+                    publish_err(
+                        envelope,
+                        "no acknowledgement from JetStream within 10 s".into(),
+                    )
+                })?
+                .map_err(|e| publish_err(envelope, e.to_string()))?;
+        }
         Ok(())
     }
 
@@ -164,22 +181,48 @@ struct NatsSubscription {
     messages: consumer::pull::Stream,
 }
 
+/// The delivery of a message; a message that is not an envelope will never decode, so it is
+/// dropped and not redelivered.
+fn delivery(message: jetstream::Message) -> Option<Delivery> {
+    match Envelope::from_bytes(&message.payload) {
+        Ok(envelope) => Some(Delivery::new(envelope, Box::new(NatsAcker { message }))),
+        Err(e) => {
+            tracing::error!(subject = %message.subject, error = %e, "dropping a malformed event");
+            tokio::spawn(async move {
+                let _ = message.ack_with(AckKind::Term).await;
+            });
+            None
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl Subscription for NatsSubscription {
     async fn next(&mut self) -> Option<Result<Delivery, BusError>> {
         loop {
-            let message = match self.messages.next().await? {
-                Ok(message) => message,
+            match self.messages.next().await? {
+                Ok(message) => {
+                    if let Some(delivery) = delivery(message) {
+                        return Some(Ok(delivery));
+                    }
+                }
                 Err(e) => return Some(Err(BusError::Receive(e.to_string()))),
-            };
-            match Envelope::from_bytes(&message.payload) {
-                Ok(envelope) => {
-                    return Some(Ok(Delivery::new(envelope, Box::new(NatsAcker { message }))));
+            }
+        }
+    }
+
+    fn next_ready(&mut self) -> Option<Delivery> {
+        loop {
+            // A stream's `next` holds no state of its own: dropping it when pending loses nothing.
+            match self.messages.next().now_or_never()?? {
+                Ok(message) => {
+                    if let Some(delivery) = delivery(message) {
+                        return Some(delivery);
+                    }
                 }
                 Err(e) => {
-                    // Not an envelope: it will never decode, so stop redelivering it.
-                    tracing::error!(subject = %message.subject, error = %e, "dropping a malformed event");
-                    let _ = message.ack_with(AckKind::Term).await;
+                    tracing::warn!(error = %e, "receive failed");
+                    return None;
                 }
             }
         }

@@ -148,25 +148,25 @@ impl OutboxRelay {
                 return Ok(published);
             }
             let mut done: Vec<i64> = Vec::with_capacity(rows.len());
+            let mut envelopes = Vec::with_capacity(rows.len());
             for row in rows {
                 let seq: i64 = row.try_get("seq")?;
                 let text: String = row.try_get("envelope")?;
                 match serde_json::from_str::<Envelope>(&text) {
-                    Ok(envelope) => {
-                        let sent = self.bus.publish(&envelope).await;
-                        if let Err(e) = sent {
-                            // Keep what was published so far out of the outbox, then retry.
-                            self.delete(&done).await?;
-                            return Err(RelayError::Bus(e.to_string()));
-                        }
-                        published += 1;
-                    }
+                    Ok(envelope) => envelopes.push(envelope),
                     Err(e) => {
                         tracing::error!(service = self.service, seq, error = %e, "dropping an outbox row that does not parse");
                     }
                 }
                 done.push(seq);
             }
+            // The batch goes out as one burst. If the bus fails part-way, every row stays and
+            // goes out again: consumers skip what they already handled.
+            self.bus
+                .publish_all(&envelopes)
+                .await
+                .map_err(|e| RelayError::Bus(e.to_string()))?;
+            published += envelopes.len();
             // One delete per batch. By the rows' own numbers, not "up to the last one": on
             // PostgreSQL a lower number can commit after a higher one was relayed.
             self.delete(&done).await?;

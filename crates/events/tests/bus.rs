@@ -4,11 +4,16 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use beatstream_events::consumer::{spawn_consumers, MAX_BATCH};
 use beatstream_events::{Envelope, Event, Subscription};
 use common::TestBus;
 use serde::{Deserialize, Serialize};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Pinged {
@@ -156,6 +161,107 @@ async fn acked_events_are_not_redelivered_after_restart(bus: &TestBus) {
     assert_quiet(&mut sub, Duration::from_millis(500)).await;
 }
 
+/// A consumer that calls `handler` with each batch, its first batch held until `gate` opens,
+/// recording the numbers of each batch handled successfully.
+struct BatchConsumer {
+    handled: Arc<Mutex<Vec<Vec<u32>>>>,
+    gate: Arc<Semaphore>,
+    shutdown: CancellationToken,
+}
+
+impl BatchConsumer {
+    async fn start(bus: &TestBus, group: &'static str, poison: Option<u32>) -> Self {
+        let handled: Arc<Mutex<Vec<Vec<u32>>>> = Arc::default();
+        let gate = Arc::new(Semaphore::new(0));
+        let first = Arc::new(AtomicBool::new(true));
+        let shutdown = CancellationToken::new();
+        let (seen, opened) = (handled.clone(), gate.clone());
+        let handler = move |batch: Vec<Envelope>| {
+            let (seen, opened, first) = (seen.clone(), opened.clone(), first.clone());
+            async move {
+                if first.swap(false, Ordering::SeqCst) {
+                    opened.acquire().await.unwrap().forget();
+                }
+                let ns: Vec<u32> = batch
+                    .iter()
+                    .map(|e| e.decode::<Pinged>().unwrap().n)
+                    .collect();
+                if poison.is_some_and(|p| ns.contains(&p)) {
+                    return Err(format!("batch {ns:?} holds the poison"));
+                }
+                seen.lock().unwrap().push(ns);
+                Ok(())
+            }
+        };
+        spawn_consumers(
+            bus.bus.clone(),
+            &[Pinged::TOPIC],
+            group,
+            handler,
+            shutdown.clone(),
+        )
+        .await
+        .unwrap();
+        BatchConsumer {
+            handled,
+            gate,
+            shutdown,
+        }
+    }
+
+    /// Waits until `count` events were handled; returns the batches.
+    async fn batches_once(&self, count: usize) -> Vec<Vec<u32>> {
+        for _ in 0..200 {
+            let batches = self.handled.lock().unwrap().clone();
+            if batches.iter().map(Vec::len).sum::<usize>() >= count {
+                return batches;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("handled only {:?}", self.handled.lock().unwrap());
+    }
+}
+
+async fn a_consumer_takes_a_burst_in_batches(bus: &TestBus) {
+    let consumer = BatchConsumer::start(bus, "batched", None).await;
+    let burst: Vec<Envelope> = (0..150).map(ping).collect();
+    let publisher = {
+        let (bus, burst) = (bus.bus.clone(), burst.clone());
+        tokio::spawn(async move { bus.publish_all(&burst).await.unwrap() })
+    };
+    // The consumer holds its first batch while the rest of the burst arrives.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    consumer.gate.add_permits(1);
+    let batches = consumer.batches_once(150).await;
+    let order: Vec<u32> = batches.iter().flatten().copied().collect();
+    assert_eq!(order, (0..150).collect::<Vec<_>>(), "each once, in order");
+    assert!(
+        batches.iter().any(|b| b.len() > 1),
+        "the waiting events came in batches: {batches:?}"
+    );
+    assert!(batches.iter().all(|b| b.len() <= MAX_BATCH), "{batches:?}");
+    publisher.await.unwrap();
+    consumer.shutdown.cancel();
+}
+
+async fn an_event_that_fails_holds_up_only_itself(bus: &TestBus) {
+    let consumer = BatchConsumer::start(bus, "poisoned", Some(3)).await;
+    let burst: Vec<Envelope> = (0..10).map(ping).collect();
+    // On the memory bus the publish waits for the poisoned event's ack, which never comes.
+    let publisher = {
+        let bus = bus.bus.clone();
+        tokio::spawn(async move { bus.publish_all(&burst).await })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    consumer.gate.add_permits(1);
+    let batches = consumer.batches_once(9).await;
+    let mut handled: Vec<u32> = batches.iter().flatten().copied().collect();
+    handled.sort_unstable();
+    assert_eq!(handled, vec![0, 1, 2, 4, 5, 6, 7, 8, 9]);
+    publisher.abort();
+    consumer.shutdown.cancel();
+}
+
 async fn ping_answers(bus: &TestBus) {
     bus.bus.ping().await.unwrap();
 }
@@ -168,4 +274,6 @@ bus_tests!(
     unacknowledged_delivery_comes_again,
     acked_events_are_not_redelivered_after_restart,
     ping_answers,
+    a_consumer_takes_a_burst_in_batches,
+    an_event_that_fails_holds_up_only_itself,
 );

@@ -1017,6 +1017,31 @@ async fn late_events_do_not_undo_newer_ones(db: Db) {
     assert!(entries[0].track.available);
 }
 
+async fn a_batch_of_events_applies_in_order_and_once(db: Db) {
+    let s = service(&db);
+    let kim = user(&s, "kim").await;
+    tracks(&s, 2).await;
+    let id = playlist(&s, &kim, "Batch", false).await;
+    s.add_tracks(&kim, &id, None, ids(&["t0", "t1"]), None)
+        .await
+        .unwrap();
+    let renamed = summary("t0", "Renamed", "Band", "Band/Album/00 Song 0.mp3", 1_000);
+    let updated = Envelope::new(&TrackUpdated { track: renamed }).unwrap();
+    let removed = Envelope::new(&TrackRemoved {
+        track_id: "t1".into(),
+    })
+    .unwrap();
+    // One batch: an update, a removal, and the update again (a redelivery).
+    s.apply_events(&[updated.clone(), removed, updated])
+        .await
+        .unwrap();
+    let (playlist, entries) = s.playlist_with_entries(&kim, &id, 0, 10).await.unwrap();
+    assert_eq!(entries[0].track.title, "Renamed");
+    assert!(entries[0].track.available);
+    assert!(!entries[1].track.available, "the removal applied");
+    assert_eq!(playlist.track_count, 2, "an unavailable track stays listed");
+}
+
 async fn ids_that_name_nothing_are_not_found(db: Db) {
     let s = service(&db);
     let kim = user(&s, "kim").await;
@@ -1239,6 +1264,7 @@ backend_tests!("playlists", &MIGRATIONS;
     collaborators_edit_tracks_but_not_the_playlist,
     removed_tracks_show_unavailable_and_come_back,
     late_events_do_not_undo_newer_ones,
+    a_batch_of_events_applies_in_order_and_once,
     ids_that_name_nothing_are_not_found,
     a_collaborator_may_leave_even_when_editing_is_off,
     tracks_not_heard_of_yet_are_asked_for,

@@ -61,9 +61,9 @@ pub async fn spawn_consumers(
         bus,
         &service::TOPICS,
         SERVICE,
-        move |envelope| {
+        move |batch: Vec<_>| {
             let service = service.clone();
-            async move { service.apply_event(&envelope).await }
+            async move { service.apply_events(&batch).await }
         },
         shutdown,
     )

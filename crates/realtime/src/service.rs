@@ -370,22 +370,36 @@ impl RealtimeService {
     /// publishes nothing; a crash between publishing and recording may publish twice, which
     /// clients take in their stride (each message carries the state it announces).
     pub async fn apply_event(&self, envelope: &Envelope) -> Result<(), RealtimeError> {
-        let Some((audiences, message)) = messages_for(envelope) else {
-            return Ok(());
-        };
-        if self
-            .inner
-            .store
-            .handled(crate::SERVICE, &envelope.id)
-            .await?
-        {
-            return Ok(());
+        self.apply_events(std::slice::from_ref(envelope)).await
+    }
+
+    /// [`RealtimeService::apply_event`] for a batch, in order, recorded in one transaction.
+    pub async fn apply_events(&self, envelopes: &[Envelope]) -> Result<(), RealtimeError> {
+        let mut published = Vec::new();
+        for envelope in envelopes {
+            let Some((audiences, message)) = messages_for(envelope) else {
+                continue;
+            };
+            if self
+                .inner
+                .store
+                .handled(crate::SERVICE, &envelope.id)
+                .await?
+            {
+                continue;
+            }
+            for audience in &audiences {
+                self.publish(audience, None, &message).await?;
+            }
+            published.push(&envelope.id);
         }
-        for audience in &audiences {
-            self.publish(audience, None, &message).await?;
+        if published.is_empty() {
+            return Ok(());
         }
         let mut tx = self.inner.store.db().begin_write().await?;
-        inbox::first_delivery(&mut tx, crate::SERVICE, &envelope.id).await?;
+        for event_id in published {
+            inbox::first_delivery(&mut tx, crate::SERVICE, event_id).await?;
+        }
         tx.commit().await?;
         Ok(())
     }

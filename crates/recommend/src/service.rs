@@ -18,6 +18,7 @@ use beatstream_events::playlists::{PlaylistChanged, PlaylistDeleted};
 use beatstream_events::users::PreferencesChanged;
 use beatstream_events::{Envelope, Event};
 use serde_json::{json, Value};
+use sqlx::AnyConnection;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -333,57 +334,18 @@ impl RecommendService {
         Ok(read)
     }
 
+    /// Applies one event (see [`RecommendService::apply_events`]).
     pub async fn apply_event(&self, envelope: &Envelope) -> Result<(), RecommendError> {
+        self.apply_events(std::slice::from_ref(envelope)).await
+    }
+
+    /// Applies events in order, in one transaction: all of them or none. An event already
+    /// applied is skipped.
+    pub async fn apply_events(&self, envelopes: &[Envelope]) -> Result<(), RecommendError> {
         let mut tx = self.inner.store.db().begin_write().await?;
-        if !inbox::first_delivery(&mut tx, CONSUMER, &envelope.id).await? {
-            return Ok(());
-        }
-        match envelope.topic.as_str() {
-            TrackAdded::TOPIC => match envelope.decode::<TrackAdded>() {
-                Ok(e) => RecommendStore::upsert_track(&mut tx, &e.track, &envelope.id).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            TrackUpdated::TOPIC => match envelope.decode::<TrackUpdated>() {
-                Ok(e) => RecommendStore::upsert_track(&mut tx, &e.track, &envelope.id).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            TrackRemoved::TOPIC => match envelope.decode::<TrackRemoved>() {
-                Ok(e) => RecommendStore::remove_track(&mut tx, &e.track_id, &envelope.id).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            TrackPlayed::TOPIC => match envelope.decode::<TrackPlayed>() {
-                Ok(e) => RecommendStore::add_play(&mut tx, &e).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            TrackLiked::TOPIC => match envelope.decode::<TrackLiked>() {
-                Ok(e) => RecommendStore::set_liked(&mut tx, &e).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            PlaylistChanged::TOPIC => match envelope.decode::<PlaylistChanged>() {
-                Ok(e) => RecommendStore::apply_playlist(&mut tx, &e).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            PlaylistDeleted::TOPIC => match envelope.decode::<PlaylistDeleted>() {
-                Ok(e) => RecommendStore::delete_playlist(&mut tx, &e.playlist_id).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            PreferencesChanged::TOPIC => match envelope.decode::<PreferencesChanged>() {
-                Ok(e) => {
-                    RecommendStore::set_preferences(
-                        &mut tx,
-                        e.user_id.as_str(),
-                        &e.favorite_genres,
-                        &e.favorite_artists,
-                    )
-                    .await?
-                }
-                Err(e) => return skip(envelope, &e),
-            },
-            other => {
-                tracing::warn!(
-                    topic = other,
-                    "recommendations: ignoring an event of an unexpected topic"
-                );
+        for envelope in envelopes {
+            if inbox::first_delivery(&mut tx, CONSUMER, &envelope.id).await? {
+                apply(&mut tx, envelope).await?;
             }
         }
         tx.commit().await?;
@@ -585,6 +547,60 @@ fn explain(
         Reason::Popular => ("Popular on this server".into(), json!({"kind": "popular"})),
         Reason::Discover => ("Something new to try".into(), json!({"kind": "discover"})),
     }
+}
+
+/// The read model change one event makes. Unknown topics and undecodable payloads are logged
+/// and skipped: retrying cannot fix them.
+async fn apply(tx: &mut AnyConnection, envelope: &Envelope) -> Result<(), RecommendError> {
+    match envelope.topic.as_str() {
+        TrackAdded::TOPIC => match envelope.decode::<TrackAdded>() {
+            Ok(e) => RecommendStore::upsert_track(tx, &e.track, &envelope.id).await?,
+            Err(e) => return skip(envelope, &e),
+        },
+        TrackUpdated::TOPIC => match envelope.decode::<TrackUpdated>() {
+            Ok(e) => RecommendStore::upsert_track(tx, &e.track, &envelope.id).await?,
+            Err(e) => return skip(envelope, &e),
+        },
+        TrackRemoved::TOPIC => match envelope.decode::<TrackRemoved>() {
+            Ok(e) => RecommendStore::remove_track(tx, &e.track_id, &envelope.id).await?,
+            Err(e) => return skip(envelope, &e),
+        },
+        TrackPlayed::TOPIC => match envelope.decode::<TrackPlayed>() {
+            Ok(e) => RecommendStore::add_play(tx, &e).await?,
+            Err(e) => return skip(envelope, &e),
+        },
+        TrackLiked::TOPIC => match envelope.decode::<TrackLiked>() {
+            Ok(e) => RecommendStore::set_liked(tx, &e).await?,
+            Err(e) => return skip(envelope, &e),
+        },
+        PlaylistChanged::TOPIC => match envelope.decode::<PlaylistChanged>() {
+            Ok(e) => RecommendStore::apply_playlist(tx, &e).await?,
+            Err(e) => return skip(envelope, &e),
+        },
+        PlaylistDeleted::TOPIC => match envelope.decode::<PlaylistDeleted>() {
+            Ok(e) => RecommendStore::delete_playlist(tx, &e.playlist_id).await?,
+            Err(e) => return skip(envelope, &e),
+        },
+        PreferencesChanged::TOPIC => match envelope.decode::<PreferencesChanged>() {
+            Ok(e) => {
+                RecommendStore::set_preferences(
+                    tx,
+                    e.user_id.as_str(),
+                    &e.favorite_genres,
+                    &e.favorite_artists,
+                )
+                .await?
+            }
+            Err(e) => return skip(envelope, &e),
+        },
+        other => {
+            tracing::warn!(
+                topic = other,
+                "recommendations: ignoring an event of an unexpected topic"
+            );
+        }
+    }
+    Ok(())
 }
 
 fn skip(envelope: &Envelope, error: &dyn std::fmt::Display) -> Result<(), RecommendError> {

@@ -8,7 +8,8 @@ use beatstream_events::{inbox, Envelope, Event};
 
 use super::{SearchService, CONSUMER};
 use crate::error::SearchError;
-use crate::store::{SearchStore, CHANGES_LOCK};
+use crate::store::{DocRef, SearchStore, CHANGES_LOCK};
+use sqlx::AnyConnection;
 
 /// The topics this service follows.
 pub const TOPICS: [&str; 6] = [
@@ -21,48 +22,22 @@ pub const TOPICS: [&str; 6] = [
 ];
 
 impl SearchService {
-    /// Applies one event. Unknown topics and undecodable payloads are logged and skipped:
-    /// retrying cannot fix them.
+    /// Applies one event (see [`SearchService::apply_events`]).
     pub async fn apply_event(&self, envelope: &Envelope) -> Result<(), SearchError> {
-        let store = &self.inner.store;
-        let mut tx = store.db().begin_serialized(CHANGES_LOCK).await?;
-        if !inbox::first_delivery(&mut tx, CONSUMER, &envelope.id).await? {
-            return Ok(());
-        }
-        let changes = match envelope.topic.as_str() {
-            TrackAdded::TOPIC => match envelope.decode::<TrackAdded>() {
-                Ok(e) => SearchStore::upsert_track(&mut tx, &e.track, &envelope.id).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            TrackUpdated::TOPIC => match envelope.decode::<TrackUpdated>() {
-                Ok(e) => SearchStore::upsert_track(&mut tx, &e.track, &envelope.id).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            TrackRemoved::TOPIC => match envelope.decode::<TrackRemoved>() {
-                Ok(e) => SearchStore::remove_track(&mut tx, &e.track_id, &envelope.id).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            TrackPlayed::TOPIC => match envelope.decode::<TrackPlayed>() {
-                Ok(e) if e.skipped => Vec::new(),
-                Ok(e) => SearchStore::add_play(&mut tx, &e.track_id).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            PlaylistChanged::TOPIC => match envelope.decode::<PlaylistChanged>() {
-                Ok(e) => SearchStore::upsert_playlist(&mut tx, &e).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            PlaylistDeleted::TOPIC => match envelope.decode::<PlaylistDeleted>() {
-                Ok(e) => SearchStore::delete_playlist(&mut tx, &e.playlist_id).await?,
-                Err(e) => return skip(envelope, &e),
-            },
-            other => {
-                tracing::warn!(
-                    topic = other,
-                    "search: ignoring an event of an unexpected topic"
-                );
-                Vec::new()
+        self.apply_events(std::slice::from_ref(envelope)).await
+    }
+
+    /// Applies events in order, in one transaction: all of them or none. An event already
+    /// applied is skipped; unknown topics and undecodable payloads are logged and skipped, as
+    /// retrying cannot fix them.
+    pub async fn apply_events(&self, envelopes: &[Envelope]) -> Result<(), SearchError> {
+        let mut tx = self.inner.store.db().begin_serialized(CHANGES_LOCK).await?;
+        let mut changes = Vec::new();
+        for envelope in envelopes {
+            if inbox::first_delivery(&mut tx, CONSUMER, &envelope.id).await? {
+                changes.extend(apply(&mut tx, envelope).await?);
             }
-        };
+        }
         SearchStore::push_changes(&mut tx, &changes).await?;
         tx.commit().await?;
         if !changes.is_empty() {
@@ -72,12 +47,50 @@ impl SearchService {
     }
 }
 
-fn skip(envelope: &Envelope, error: &dyn std::fmt::Display) -> Result<(), SearchError> {
+/// The read model change one event makes, and the index entries it touches.
+async fn apply(conn: &mut AnyConnection, envelope: &Envelope) -> Result<Vec<DocRef>, SearchError> {
+    Ok(match envelope.topic.as_str() {
+        TrackAdded::TOPIC => match envelope.decode::<TrackAdded>() {
+            Ok(e) => SearchStore::upsert_track(conn, &e.track, &envelope.id).await?,
+            Err(e) => skip(envelope, &e),
+        },
+        TrackUpdated::TOPIC => match envelope.decode::<TrackUpdated>() {
+            Ok(e) => SearchStore::upsert_track(conn, &e.track, &envelope.id).await?,
+            Err(e) => skip(envelope, &e),
+        },
+        TrackRemoved::TOPIC => match envelope.decode::<TrackRemoved>() {
+            Ok(e) => SearchStore::remove_track(conn, &e.track_id, &envelope.id).await?,
+            Err(e) => skip(envelope, &e),
+        },
+        TrackPlayed::TOPIC => match envelope.decode::<TrackPlayed>() {
+            Ok(e) if e.skipped => Vec::new(),
+            Ok(e) => SearchStore::add_play(conn, &e.track_id).await?,
+            Err(e) => skip(envelope, &e),
+        },
+        PlaylistChanged::TOPIC => match envelope.decode::<PlaylistChanged>() {
+            Ok(e) => SearchStore::upsert_playlist(conn, &e).await?,
+            Err(e) => skip(envelope, &e),
+        },
+        PlaylistDeleted::TOPIC => match envelope.decode::<PlaylistDeleted>() {
+            Ok(e) => SearchStore::delete_playlist(conn, &e.playlist_id).await?,
+            Err(e) => skip(envelope, &e),
+        },
+        other => {
+            tracing::warn!(
+                topic = other,
+                "search: ignoring an event of an unexpected topic"
+            );
+            Vec::new()
+        }
+    })
+}
+
+fn skip(envelope: &Envelope, error: &dyn std::fmt::Display) -> Vec<DocRef> {
     tracing::warn!(
         topic = %envelope.topic,
         event_id = %envelope.id,
         error = %error,
         "search: skipping an event it cannot read"
     );
-    Ok(())
+    Vec::new()
 }
