@@ -201,6 +201,40 @@ async fn original_instead(
     Ok(response)
 }
 
+/// Runs ffmpeg once on a tenth of a second of silence, so that its program and libraries are
+/// in memory before the first listener asks for a transcode: on a cold start, loading them
+/// takes several hundred milliseconds, which that listener would otherwise wait through.
+/// Logs whether transcoding is available.
+pub async fn warm_up(ffmpeg: &str) {
+    if ffmpeg.is_empty() {
+        tracing::info!("transcoding is turned off (catalog.ffmpeg is empty)");
+        return;
+    }
+    let mut command = Command::new(ffmpeg);
+    command
+        .args(["-nostdin", "-hide_banner", "-loglevel", "error"])
+        .args(["-f", "lavfi", "-i", "anullsrc=d=0.1"])
+        .args(Target::Opus.ffmpeg_args(64))
+        .arg("pipe:1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let ran = tokio::time::timeout(std::time::Duration::from_secs(30), command.status()).await;
+    match ran {
+        Ok(Ok(status)) if status.success() => tracing::debug!(ffmpeg, "ffmpeg is ready"),
+        Ok(Ok(status)) => {
+            tracing::warn!(ffmpeg, %status, "ffmpeg failed a test transcode; transcodes may fail")
+        }
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => tracing::warn!(
+            ffmpeg,
+            "ffmpeg is not installed: originals stream, transcoding is unavailable"
+        ),
+        Ok(Err(e)) => tracing::warn!(ffmpeg, error = %e, "ffmpeg could not be started"),
+        Err(_) => tracing::warn!(ffmpeg, "ffmpeg took over 30 s on a test transcode"),
+    }
+}
+
 fn spawn_ffmpeg(
     ffmpeg: &str,
     source: &Source,

@@ -403,6 +403,8 @@ async fn wire_catalog(ctx: &mut Context<'_>) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("starting the catalog service: {e}"))?;
     ctx.consumers
         .push(catalog.spawn_scan_worker(ctx.stop_consumers.clone()));
+    let ffmpeg = ctx.config.catalog.ffmpeg.clone();
+    tokio::spawn(async move { beatstream_catalog::transcode::warm_up(&ffmpeg).await });
     if ctx.config.catalog.watch && !ctx.config.library.is_empty() {
         let shutdown = ctx.stop_consumers.clone();
         if let Some(watcher) = beatstream_catalog::watch::spawn_watcher(catalog.clone(), shutdown) {
