@@ -390,7 +390,12 @@ pub fn track_write(found: &FoundFile, id: &str, tags: &FileTags) -> TrackWrite {
 
 type ReadResult = (FoundFile, Option<String>, Result<FileTags, String>);
 
-/// Reads files on blocking threads, two at a time per core, and sends them on in batches.
+/// Files one trip to a blocking thread reads: enough that the hand-offs (a wake-up and a thread
+/// switch each) cost little next to the reading, few enough that the threads share a batch
+/// evenly.
+const READ_RUN: usize = 25;
+
+/// Reads files on blocking threads, two runs at a time per core, and sends them on in batches.
 async fn read_in_batches(
     files: Vec<(FoundFile, Option<String>)>,
     separators: Separators,
@@ -403,26 +408,47 @@ async fn read_in_batches(
     let separators = Arc::new(separators);
     let mut files = files.into_iter().peekable();
     while files.peek().is_some() {
-        let chunk: Vec<(FoundFile, Option<String>)> = files.by_ref().take(BATCH).collect();
-        let read: Vec<ReadResult> = futures_util::stream::iter(chunk)
-            .map(|(file, known)| {
+        let mut runs: Vec<Vec<(FoundFile, Option<String>)>> = Vec::new();
+        for _ in 0..BATCH / READ_RUN {
+            let run: Vec<_> = files.by_ref().take(READ_RUN).collect();
+            if run.is_empty() {
+                break;
+            }
+            runs.push(run);
+        }
+        let read: Vec<ReadResult> = futures_util::stream::iter(runs)
+            .map(|run| {
                 let separators = separators.clone();
-                async move {
-                    let path = file.absolute.clone();
-                    let result = tokio::task::spawn_blocking(move || read_file(&path, &separators))
-                        .await
-                        .map_err(|e| format!("reading failed: {e}"))
-                        .and_then(|r| r.map_err(|e| e.to_string()));
-                    (file, known, result)
-                }
+                tokio::task::spawn_blocking(move || read_run(run, &separators))
             })
             .buffer_unordered(parallel)
+            .filter_map(|done| async move {
+                // A run fails to join only when the runtime shuts down (panics are caught per
+                // file): its files are left for the next scan.
+                done.map_err(|e| tracing::warn!(error = %e, "scan: a read run failed"))
+                    .ok()
+            })
+            .flat_map(futures_util::stream::iter)
             .collect()
             .await;
         if batches.send(read).await.is_err() {
             return;
         }
     }
+}
+
+/// Reads a run of files. A tag reader that panics on a file fails that file only.
+fn read_run(run: Vec<(FoundFile, Option<String>)>, separators: &Separators) -> Vec<ReadResult> {
+    run.into_iter()
+        .map(|(file, known)| {
+            let reading = std::panic::AssertUnwindSafe(|| read_file(&file.absolute, separators));
+            let result = match std::panic::catch_unwind(reading) {
+                Ok(read) => read.map_err(|e| e.to_string()),
+                Err(_) => Err("reading failed: the tag reader crashed on this file".to_string()),
+            };
+            (file, known, result)
+        })
+        .collect()
 }
 
 /// A vanished file this new file is (same size, title and duration): its id, taken.
