@@ -10,6 +10,7 @@
 //! `catalog.scan.finished`. Consumes `users.preferences.changed` (group `catalog`) for each
 //! listener's streaming quality.
 
+mod blocks;
 pub mod cache;
 pub mod cover;
 pub mod error;

@@ -7,10 +7,11 @@
 use std::path::Path;
 
 use lofty::config::ParseOptions;
-use lofty::file::{AudioFile, TaggedFile, TaggedFileExt};
+use lofty::file::{AudioFile, FileType, TaggedFile, TaggedFileExt};
 use lofty::probe::Probe;
 use lofty::tag::{ItemKey, Tag};
 
+use crate::blocks::BlockReader;
 use crate::format::AudioFormat;
 
 /// Longest title, name or other text kept from a tag; longer is cut.
@@ -125,8 +126,13 @@ fn probe(path: &Path, cover_art: bool, tags: bool) -> Result<TaggedFile, ReadErr
         .read_cover_art(cover_art)
         .read_tags(tags)
         .parsing_mode(lofty::config::ParsingMode::Relaxed);
-    let probe = Probe::open(path)
-        .map_err(|e| ReadError::Io(e.to_string()))?
+    let reader = BlockReader::open(path).map_err(|e| ReadError::Io(e.kind().to_string()))?;
+    // The extension is the guess when the content matches no format (as `Probe::open` does).
+    let probe = match FileType::from_path(path) {
+        Some(file_type) => Probe::with_file_type(reader, file_type),
+        None => Probe::new(reader),
+    };
+    let probe = probe
         .options(options)
         .guess_file_type()
         .map_err(|e| ReadError::Io(e.kind().to_string()))?;
