@@ -107,9 +107,10 @@ impl EventBus for MemoryBus {
                 });
             }
         }
-        let deadline = tokio::time::Instant::now() + ACK_WAIT;
+        // Each ack gets its own wait, counted from the one before, as when they went one by
+        // one: a burst of slow events is not a failure.
         for (topic, ack) in acks {
-            match tokio::time::timeout_at(deadline, ack).await {
+            match tokio::time::timeout(ACK_WAIT, ack).await {
                 Ok(Ok(())) => {}
                 // The sender is gone only when the queue itself was dropped: nothing to wait for.
                 Ok(Err(_)) => {}
