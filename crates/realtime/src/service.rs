@@ -380,6 +380,10 @@ impl RealtimeService {
             let Some((audiences, message)) = messages_for(envelope) else {
                 continue;
             };
+            // A redelivery inside the batch: its first copy is not recorded yet.
+            if published.contains(&&envelope.id) {
+                continue;
+            }
             if self
                 .inner
                 .store
