@@ -40,20 +40,8 @@ impl BlockReader {
         } else {
             let start = number * BLOCK;
             let size = BLOCK.min(self.len.saturating_sub(start)) as usize;
-            let mut bytes = vec![0; size];
-            let mut filled = 0;
-            while filled < size {
-                match self
-                    .file
-                    .read_at(&mut bytes[filled..], start + filled as u64)
-                {
-                    Ok(0) => break, // The file got shorter since it was opened.
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(e),
-                }
-            }
-            bytes.truncate(filled);
+            // Shorter than asked when the file got shorter since it was opened.
+            let bytes = read_up_to(&self.file, start, size)?;
             if self.blocks.len() == KEPT {
                 self.blocks.remove(0);
             }
@@ -64,6 +52,22 @@ impl BlockReader {
             .last()
             .map_or(&[][..], |(_, bytes)| bytes.as_slice()))
     }
+}
+
+/// `want` bytes of `file` at `at`, or fewer when the file ends before.
+pub(crate) fn read_up_to(file: &File, at: u64, want: usize) -> io::Result<Vec<u8>> {
+    let mut buffer = vec![0; want];
+    let mut filled = 0;
+    while filled < want {
+        match file.read_at(&mut buffer[filled..], at + filled as u64) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buffer.truncate(filled);
+    Ok(buffer)
 }
 
 impl Read for BlockReader {

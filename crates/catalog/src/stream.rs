@@ -301,7 +301,6 @@ fn answer_from_memory(
     salt: &str,
     request: &HeaderMap,
 ) -> Option<FileAnswer> {
-    use rustix::io::{preadv2, ReadWriteFlags};
     let file = std::fs::File::open(path).ok()?;
     let metadata = file.metadata().ok()?;
     match plan(&metadata, salt, request) {
@@ -317,14 +316,11 @@ fn answer_from_memory(
             if length > FAST {
                 return None;
             }
-            let mut bytes = vec![0u8; length as usize];
-            if length > 0 {
-                let mut buffers = [std::io::IoSliceMut::new(&mut bytes)];
-                match preadv2(&file, &mut buffers, start, ReadWriteFlags::NOWAIT) {
-                    Ok(read) if read as u64 == length => {}
-                    _ => return None,
-                }
-            }
+            let bytes = if length == 0 {
+                Vec::new()
+            } else {
+                read_cached(&file, start, length as usize).filter(|b| b.len() as u64 == length)?
+            };
             Some(FileAnswer::Bytes {
                 status,
                 start,
@@ -430,7 +426,7 @@ fn file_chunks(
             return Ok(None);
         }
         let chunk = match read_cached(&file, at, left.min(CACHED_CHUNK as u64) as usize) {
-            Some(chunk) => chunk,
+            Some(chunk) => bytes::Bytes::from(chunk),
             None => {
                 let reader = file.clone();
                 let want = left.min(CHUNK as u64) as usize;
@@ -447,44 +443,33 @@ fn file_chunks(
 /// Up to `want` bytes at `at` if the page cache holds them; `None` otherwise (or at an error,
 /// which the blocking read then reports).
 #[cfg(target_os = "linux")]
-fn read_cached(file: &std::fs::File, at: u64, want: usize) -> Option<bytes::Bytes> {
+fn read_cached(file: &std::fs::File, at: u64, want: usize) -> Option<Vec<u8>> {
     use rustix::io::{preadv2, ReadWriteFlags};
     let mut buffer = vec![0u8; want];
     let mut buffers = [std::io::IoSliceMut::new(&mut buffer)];
     match preadv2(file, &mut buffers, at, ReadWriteFlags::NOWAIT) {
         Ok(read) if read > 0 => {
             buffer.truncate(read);
-            Some(buffer.into())
+            Some(buffer)
         }
         _ => None,
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn read_cached(_: &std::fs::File, _: u64, _: usize) -> Option<bytes::Bytes> {
+fn read_cached(_: &std::fs::File, _: u64, _: usize) -> Option<Vec<u8>> {
     None
 }
 
 /// `want` bytes at `at`, or as many as there are before the end if that is at least one.
 fn read_chunk(file: &std::fs::File, at: u64, want: usize) -> std::io::Result<bytes::Bytes> {
-    use std::os::unix::fs::FileExt;
-    let mut buffer = vec![0u8; want];
-    let mut filled = 0;
-    while filled < want {
-        match file.read_at(&mut buffer[filled..], at + filled as u64) {
-            Ok(0) => break,
-            Ok(read) => filled += read,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    if filled == 0 {
+    let buffer = crate::blocks::read_up_to(file, at, want)?;
+    if buffer.is_empty() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::UnexpectedEof,
             "the file ended before its announced length",
         ));
     }
-    buffer.truncate(filled);
     Ok(buffer.into())
 }
 
