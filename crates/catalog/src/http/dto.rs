@@ -194,6 +194,16 @@ pub struct List<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T> List<T> {
+    /// A page of `rows`, each turned into its DTO by `dto`.
+    pub fn of<R>(rows: &[R], next_cursor: Option<String>, dto: impl Fn(&R) -> T) -> Self {
+        List {
+            items: rows.iter().map(dto).collect(),
+            next_cursor,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AlbumQuery {

@@ -51,10 +51,9 @@ pub async fn list_artists(
     ApiQuery(query): ApiQuery<PageQuery>,
 ) -> Result<Json<List<ArtistDto>>, ApiError> {
     let paged = catalog.artists(&query.page()?).await?;
-    Ok(Json(List {
-        items: paged.items.iter().map(ArtistDto::from).collect(),
-        next_cursor: paged.next_cursor,
-    }))
+    Ok(Json(List::of(&paged.items, paged.next_cursor, |a| {
+        ArtistDto::from(a)
+    })))
 }
 
 #[utoipa::path(get, path = "/api/v1/artists/{id}", tag = "catalog",
@@ -83,14 +82,10 @@ pub async fn list_albums(
     ApiQuery(query): ApiQuery<AlbumQuery>,
 ) -> Result<Json<List<AlbumDto>>, ApiError> {
     let user = caller.user_id.to_string();
-    let list = |albums: &[Album], next_cursor: Option<String>| {
-        Json(List {
-            items: albums
-                .iter()
-                .map(|a| AlbumDto::new(a, catalog.signer(), &user))
-                .collect(),
-            next_cursor,
-        })
+    let list = |albums: &[Album], next_cursor| {
+        Json(List::of(albums, next_cursor, |a| {
+            AlbumDto::new(a, catalog.signer(), &user)
+        }))
     };
     let sort = match query.sort.as_deref() {
         None | Some("name") => AlbumSort::Name,
@@ -161,14 +156,10 @@ pub async fn list_tracks(
     ApiQuery(query): ApiQuery<TrackQuery>,
 ) -> Result<Json<List<TrackDto>>, ApiError> {
     let user = caller.user_id.to_string();
-    let list = |tracks: &[Track], next_cursor: Option<String>| {
-        Json(List {
-            items: tracks
-                .iter()
-                .map(|t| TrackDto::new(t, catalog.signer(), &user))
-                .collect(),
-            next_cursor,
-        })
+    let list = |tracks: &[Track], next_cursor| {
+        Json(List::of(tracks, next_cursor, |t| {
+            TrackDto::new(t, catalog.signer(), &user)
+        }))
     };
     if let Some(ids) = query.ids.as_deref() {
         let ids = beatstream_core::ids::comma_separated(ids);
@@ -282,10 +273,7 @@ pub async fn list_genres(
     _caller: Caller,
 ) -> Result<Json<List<GenreDto>>, ApiError> {
     let genres = catalog.genres().await?;
-    Ok(Json(List {
-        items: genres.iter().map(GenreDto::from).collect(),
-        next_cursor: None,
-    }))
+    Ok(Json(List::of(&genres, None, |g| GenreDto::from(g))))
 }
 
 #[utoipa::path(post, path = "/api/v1/library/scan", tag = "catalog",
