@@ -71,15 +71,14 @@ nginx -c "$WORK/nginx.conf"
 BEATSTREAM_CATALOG__WATCH=false "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --library "$LIB" > "$WORK/serve.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
-TOKEN=$(curl -sf -X POST "$BASE/api/v1/auth/signup" -H 'content-type: application/json' \
-  -d '{"username":"bench","password":"benchmark password"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+. scripts/lib/fresh-server.sh
+wait_healthy "$BASE"
+TOKEN=$(bench_token "$BASE" signup)
 AUTH="Authorization: Bearer $TOKEN"
-until curl -sf "$BASE/api/v1/library/scan" -H "$AUTH" | grep -q '"state":"idle"'; do sleep 0.2; done
+wait_scan_idle "$BASE" "$TOKEN"
 # The catalog's events of the first scan (one per track) are still being relayed to the other
 # services (playlists, search) when serve starts; measure once they are through: the server's
 # CPU time stops growing.
-. scripts/lib/fresh-server.sh
 echo "- time for the other services to take in the first scan's events after serve started: $(wait_settled "$SERVER") s"
 # Album ids derive from identity (crates/catalog/src/model.rs): compute the bench album's.
 BENCH_ALBUM=$(python3 -c 'import hashlib; print(hashlib.sha256("album\x1fbench artist\x1ebench album".encode()).hexdigest()[:24])')

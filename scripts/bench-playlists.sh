@@ -24,11 +24,11 @@ rm -rf "$DATA"
 BEATSTREAM_CATALOG__WATCH=false "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --library "$LIB" > "$WORK/serve-playlists.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
-TOKEN=$(curl -sf -X POST "$BASE/api/v1/auth/signup" -H 'content-type: application/json' \
-  -d '{"username":"bench","password":"benchmark password"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+. scripts/lib/fresh-server.sh
+wait_healthy "$BASE"
+TOKEN=$(bench_token "$BASE" signup)
 AUTH="Authorization: Bearer $TOKEN"
-until curl -sf "$BASE/api/v1/library/scan" -H "$AUTH" | grep -q '"state":"idle"'; do sleep 0.2; done
+wait_scan_idle "$BASE" "$TOKEN"
 # ...and until the playlists service has taken in every catalog.track.added event.
 until curl -sf "$BASE/metrics" | awk -v n="$TRACKS" '/^beatstream_events_handled_total/ && /group="playlists"/ && /topic="catalog.track.added"/ {found = ($2 >= n)} END {exit !found}'; do sleep 0.5; done
 

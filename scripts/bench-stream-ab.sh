@@ -18,9 +18,9 @@ BEATSTREAM_CATALOG__WATCH=false "$BIN" serve --listen "127.0.0.1:$PORT" --data-d
   --library "$WORK/library-50000" > "$WORK/ab.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true; nginx -c "$WORK/nginx.conf" -s stop 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
-TOKEN=$(curl -sf -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-  -d '{"username":"bench","password":"benchmark password"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
+. scripts/lib/fresh-server.sh
+wait_healthy "$BASE"
+TOKEN=$(bench_token "$BASE" login)
 AUTH="Authorization: Bearer $TOKEN"
 BENCH_ALBUM=$(python3 -c 'import hashlib; print(hashlib.sha256("album\x1fbench artist\x1ebench album".encode()).hexdigest()[:24])')
 BIG_ID=$(curl -sf "$BASE/api/v1/albums/$BENCH_ALBUM" -H "$AUTH" | python3 -c 'import json,sys; print(next(t["id"] for t in json.load(sys.stdin)["tracks"] if t["title"]=="Nine Megabytes"))')

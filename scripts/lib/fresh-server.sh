@@ -35,3 +35,21 @@ wait_settled() {
   done
   echo $(( $(date +%s) - started ))
 }
+
+# For the benchmarks that start a server of their own on a fixed port.
+# wait_healthy BASE: waits up to 10 s until the server at BASE answers.
+wait_healthy() {
+  for _ in $(seq 1 100); do curl -sf "$1/healthz" >/dev/null && return 0; sleep 0.1; done
+  return 1
+}
+
+# bench_token BASE signup|login: signs the user `bench` up (or in); prints its access token.
+bench_token() {
+  curl -sf -X POST "$1/api/v1/auth/$2" -H 'content-type: application/json' \
+    -d '{"username":"bench","password":"benchmark password"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/'
+}
+
+# wait_scan_idle BASE TOKEN: waits until the library scan is done.
+wait_scan_idle() {
+  until curl -sf "$1/api/v1/library/scan" -H "Authorization: Bearer $2" | grep -q '"state":"idle"'; do sleep 0.2; done
+}
