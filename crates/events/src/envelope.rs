@@ -1,9 +1,12 @@
 //! What travels on the bus: an envelope with a unique id (consumers deduplicate on it), the
-//! topic, the payload's schema version and the payload as JSON.
+//! topic, the payload's schema version and the payload as JSON. The payload stays JSON text
+//! from the moment it is written until a consumer decodes it: the outbox, the relay and the
+//! buses pass it along without building a tree of it.
 
 use beatstream_core::Timestamp;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// An event payload type: a plain serde struct with its topic and schema version.
 /// A breaking change to a payload bumps `VERSION`; consumers check it in [`Envelope::decode`].
@@ -12,13 +15,23 @@ pub trait Event: Serialize + DeserializeOwned {
     const VERSION: u32;
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Envelope {
     pub id: String,
     pub topic: String,
     pub version: u32,
     pub occurred_at: Timestamp,
-    pub payload: serde_json::Value,
+    pub payload: Box<RawValue>,
+}
+
+impl PartialEq for Envelope {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id
+            && self.topic == other.topic
+            && self.version == other.version
+            && self.occurred_at == other.occurred_at
+            && self.payload.get() == other.payload.get()
+    }
 }
 
 impl Envelope {
@@ -28,7 +41,7 @@ impl Envelope {
             topic: E::TOPIC.to_string(),
             version: E::VERSION,
             occurred_at: Timestamp::now(),
-            payload: serde_json::to_value(event)?,
+            payload: serde_json::value::to_raw_value(event)?,
         })
     }
 
@@ -47,7 +60,7 @@ impl Envelope {
                 got: self.version,
             });
         }
-        serde_json::from_value(self.payload.clone()).map_err(DecodeError::Payload)
+        serde_json::from_str(self.payload.get()).map_err(DecodeError::Payload)
     }
 
     pub fn to_bytes(&self) -> Vec<u8> {
