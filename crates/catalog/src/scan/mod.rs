@@ -31,7 +31,7 @@ pub use walk::{library_name, relative, walk_library, FoundFile, WalkProblem};
 /// Most problems kept in a scan report; the count is still exact.
 const MAX_REPORTED_ERRORS: usize = 1000;
 /// Tracks written per transaction.
-const BATCH: usize = 1000;
+const BATCH: usize = 4000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -167,12 +167,13 @@ impl Scanner {
             })
             .collect();
 
-        // Reading (on blocking threads) and writing overlap: while one batch is written, the
-        // next is read.
+        // Reading (on blocking threads), preparing and writing overlap: while one batch is
+        // written, the next is prepared and the ones after it read.
         let (batches, mut incoming) = tokio::sync::mpsc::channel(2);
         let reader = tokio::spawn(read_in_batches(to_read, self.separators.clone(), batches));
         let mut touched_albums = Vec::new();
         let mut written = WriteCache::default();
+        let mut writing: Option<Writing> = None;
         while let Some(read) = incoming.recv().await {
             let mut files = Vec::with_capacity(read.len());
             for (file, known_id, result) in read {
@@ -198,8 +199,23 @@ impl Scanner {
             if files.is_empty() {
                 continue;
             }
-            self.write_batch(&files, &mut written, &mut touched_albums, progress)
-                .await?;
+            let batch = prepare_batch(&files, &mut touched_albums)?;
+            if let Some(previous) = writing.take() {
+                written = finished(previous).await?;
+            }
+            let writer = BatchWriter {
+                store: self.store.clone(),
+                waker: self.waker.clone(),
+                generation: self.generation.clone(),
+            };
+            writing = Some(tokio::spawn(writer.write(
+                batch,
+                std::mem::take(&mut written),
+                progress.clone(),
+            )));
+        }
+        if let Some(last) = writing.take() {
+            finished(last).await?;
         }
         reader
             .await
@@ -288,47 +304,75 @@ impl Scanner {
         .await
         .map_err(|e| CatalogError::Internal(format!("walking the library: {e}")))
     }
+}
 
-    /// Writes one batch of read files with their events, in one transaction.
-    async fn write_batch(
-        &self,
-        files: &[ReadFile],
-        written: &mut WriteCache,
-        touched_albums: &mut Vec<String>,
-        progress: &ScanProgress,
-    ) -> Result<(), CatalogError> {
-        let rows: Vec<(TrackWrite, bool)> = files
-            .iter()
-            .map(|f| (self.track_write(f), !f.existed))
-            .collect();
-        let mut envelopes = Vec::with_capacity(rows.len());
-        for (write, fresh) in &rows {
-            let track = summary_of(write);
-            let envelope = if *fresh {
-                Envelope::new(&TrackAdded { track })
-            } else {
-                Envelope::new(&TrackUpdated { track })
-            };
-            envelopes.push(envelope.map_err(beatstream_events::outbox::OutboxError::from)?);
-            touched_albums.push(write.album_id.clone());
-        }
+/// A batch's rows (with whether each track is new) and their events, ready to write.
+struct PreparedBatch {
+    rows: Vec<(TrackWrite, bool)>,
+    envelopes: Vec<Envelope>,
+}
+
+/// The rows and events of a batch of read files; notes the albums they touch.
+fn prepare_batch(
+    files: &[ReadFile],
+    touched_albums: &mut Vec<String>,
+) -> Result<PreparedBatch, CatalogError> {
+    let rows: Vec<(TrackWrite, bool)> = files
+        .iter()
+        .map(|f| (track_write(&f.found, &f.id, &f.tags), !f.existed))
+        .collect();
+    let mut envelopes = Vec::with_capacity(rows.len());
+    for (write, fresh) in &rows {
+        let track = summary_of(write);
+        let envelope = if *fresh {
+            Envelope::new(&TrackAdded { track })
+        } else {
+            Envelope::new(&TrackUpdated { track })
+        };
+        envelopes.push(envelope.map_err(beatstream_events::outbox::OutboxError::from)?);
+        touched_albums.push(write.album_id.clone());
+    }
+    Ok(PreparedBatch { rows, envelopes })
+}
+
+/// A batch being written, which hands back the artists and albums written so far.
+type Writing = tokio::task::JoinHandle<Result<WriteCache, CatalogError>>;
+
+async fn finished(writing: Writing) -> Result<WriteCache, CatalogError> {
+    writing
+        .await
+        .map_err(|e| CatalogError::Internal(format!("writing a batch: {e}")))?
+}
+
+/// What writing a batch needs, owned, so that it runs as a task of its own.
+struct BatchWriter {
+    store: CatalogStore,
+    waker: OutboxWaker,
+    generation: crate::cache::Generation,
+}
+
+impl BatchWriter {
+    /// Writes one batch with its events, in one transaction.
+    async fn write(
+        self,
+        batch: PreparedBatch,
+        mut written: WriteCache,
+        progress: ScanProgress,
+    ) -> Result<WriteCache, CatalogError> {
+        let PreparedBatch { rows, envelopes } = batch;
         let mut tx = self.store.db().begin_write().await?;
-        CatalogStore::write_tracks(&mut tx, &rows, Timestamp::now(), written).await?;
+        CatalogStore::write_tracks(&mut tx, &rows, Timestamp::now(), &mut written).await?;
         outbox::append_all(&mut tx, &envelopes).await?;
         tx.commit().await?;
         self.generation.bump();
         self.waker.wake();
         let added = rows.iter().filter(|(_, fresh)| *fresh).count() as u64;
         let updated = rows.len() as u64 - added;
-        update(progress, |r| {
+        update(&progress, |r| {
             r.tracks_added += added;
             r.tracks_updated += updated;
         });
-        Ok(())
-    }
-
-    fn track_write(&self, file: &ReadFile) -> TrackWrite {
-        track_write(&file.found, &file.id, &file.tags)
+        Ok(written)
     }
 }
 

@@ -269,11 +269,8 @@ impl CatalogStore {
         .iter()
         .map(|row| row.try_get("id"))
         .collect::<Result<_, _>>()?;
-        for id in touched {
-            if !ids.contains(id) {
-                ids.push(id.clone());
-            }
-        }
+        let listed: std::collections::HashSet<String> = ids.iter().cloned().collect();
+        ids.extend(touched.iter().filter(|id| !listed.contains(*id)).cloned());
         Ok(ids)
     }
 
@@ -305,19 +302,28 @@ impl CatalogStore {
         Ok(by_album.into_iter().collect())
     }
 
-    /// Sets each album's cover (folder image, track with a picture), in one transaction.
+    /// Sets each album's cover (folder image, track with a picture), in one transaction, a
+    /// statement per thousand albums.
     pub async fn set_covers(
         &self,
         covers: &[(String, Option<String>, Option<String>)],
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.db.begin_write().await?;
-        for (album_id, cover_path, cover_track_id) in covers {
-            sqlx::query("UPDATE albums SET cover_path = $1, cover_track_id = $2 WHERE id = $3")
-                .bind(cover_path.clone())
-                .bind(cover_track_id.clone())
-                .bind(album_id)
-                .execute(&mut *tx)
-                .await?;
+        for chunk in covers.chunks(1000) {
+            // Both backends name a VALUES list's columns column1, column2, ...
+            let sql = format!(
+                "UPDATE albums SET cover_path = v.column2, cover_track_id = v.column3 \
+                 FROM (VALUES {}) AS v WHERE albums.id = v.column1",
+                beatstream_db::value_rows(&tx, chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (album_id, cover_path, cover_track_id) in chunk {
+                query = query
+                    .bind(album_id)
+                    .bind(cover_path.clone())
+                    .bind(cover_track_id.clone());
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await
     }
