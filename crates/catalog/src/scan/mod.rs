@@ -119,13 +119,13 @@ impl Scanner {
             r.started_at = Some(Timestamp::now());
         });
         let started = std::time::Instant::now();
-        let index = self.store.file_index().await?;
+        // The folders are walked (on a blocking thread) while the index loads.
+        let (index, found) = tokio::join!(self.store.file_index(), self.walk(progress));
+        let (index, found) = (index?, found?);
         let mut by_path: HashMap<(String, String), IndexedFile> = index
             .into_iter()
             .map(|f| ((f.library.clone(), f.path.clone()), f))
             .collect();
-
-        let found = self.walk(progress).await?;
         tracing::debug!(elapsed = ?started.elapsed(), files = found.len(), "scan: index loaded and folders walked");
         let scanned_libraries: Vec<String> =
             self.libraries.iter().map(|l| library_name(l)).collect();
