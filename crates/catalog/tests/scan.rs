@@ -293,6 +293,47 @@ async fn unchanged_rescan_changes_nothing(db: Db) {
     assert_eq!(report.files_seen, 16);
 }
 
+async fn a_folder_image_added_later_is_found_by_a_rescan(db: Db) {
+    let lib = library(db).await;
+    // A file straight in the library folder too: its album's folder is the library itself.
+    std::fs::copy(
+        lib.root().join("untagged/no tags at all.mp3"),
+        lib.root().join("loose.mp3"),
+    )
+    .unwrap();
+    lib.scan().await;
+    let album_of = |title: &'static str| {
+        let lib = &lib;
+        async move {
+            let track = lib.catalog.track(&lib.track_id(title).await).await.unwrap();
+            lib.catalog.album(&track.album.id).await.unwrap().0
+        }
+    };
+    assert!(!album_of("Epsilon Hit").await.has_cover);
+    assert!(!album_of("loose").await.has_cover);
+
+    let image = lib.root().join("Alpha Artist/First Album/cover.jpg");
+    std::fs::copy(&image, lib.root().join("Other/Greatest Hits/folder.jpg")).unwrap();
+    std::fs::copy(&image, lib.root().join("cover.jpg")).unwrap();
+    let report = lib.scan().await;
+    assert_eq!(
+        (
+            report.tracks_added,
+            report.tracks_updated,
+            report.tracks_removed
+        ),
+        (0, 0, 0),
+        "no audio file changed"
+    );
+    assert!(album_of("Epsilon Hit").await.has_cover, "folder.jpg added");
+    assert!(
+        album_of("loose").await.has_cover,
+        "cover.jpg added to the library folder"
+    );
+    // The album of the untagged files spans two folders; the other keeps its cover.
+    assert!(album_of("One").await.has_cover);
+}
+
 async fn moved_file_keeps_its_id(db: Db) {
     let lib = library(db).await;
     lib.scan().await;
@@ -477,6 +518,7 @@ backend_tests!("catalog", &MIGRATIONS;
     embedded_pictures_are_covers_too,
     broken_files_are_reported_and_skipped,
     unchanged_rescan_changes_nothing,
+    a_folder_image_added_later_is_found_by_a_rescan,
     moved_file_keeps_its_id,
     changed_file_is_reread_with_the_same_id,
     deleted_file_is_removed_and_comes_back_with_its_id,

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use futures_util::StreamExt;
 
@@ -45,27 +44,45 @@ pub async fn find_covers(store: &CatalogStore, touched: &[String]) -> Result<(),
     if candidates.is_empty() {
         return Ok(());
     }
-    let files = store.album_files_of(&candidates).await?;
-    let touched: Arc<HashSet<String>> = Arc::new(touched.iter().cloned().collect());
+    let touched: HashSet<&String> = touched.iter().collect();
+    let (probed, checked): (Vec<String>, Vec<String>) =
+        candidates.into_iter().partition(|id| touched.contains(id));
+    // Of an album left as it was, only its folders matter: one row per folder, not per track.
+    let mut albums: Vec<AlbumFiles> = store
+        .album_folders_of(&checked)
+        .await?
+        .into_iter()
+        .map(|(album_id, folders)| AlbumFiles {
+            album_id,
+            touched: false,
+            dirs: folders
+                .iter()
+                .filter(|(library, _)| library != crate::UPLOADS_LIBRARY)
+                .map(|(library, folder)| Path::new(library).join(folder))
+                .collect(),
+            first_tracks: Vec::new(),
+        })
+        .collect();
+    albums.extend(
+        store
+            .album_files_of(&probed)
+            .await?
+            .into_iter()
+            .map(|(album_id, files)| AlbumFiles::of_files(album_id, &files)),
+    );
     let parallel = std::thread::available_parallelism()
         .map(usize::from)
         .unwrap_or(2)
         * 2;
-    let per_share = files.len().div_ceil(parallel * 4).max(1);
-    let mut albums = files.into_iter().peekable();
+    let per_share = albums.len().div_ceil(parallel * 4).max(1);
+    let mut albums = albums.into_iter().peekable();
     let mut shares = Vec::new();
     while albums.peek().is_some() {
         shares.push(albums.by_ref().take(per_share).collect::<Vec<_>>());
     }
     let found: Vec<Vec<Cover>> = futures_util::stream::iter(shares)
         .map(|share| {
-            let touched = touched.clone();
-            tokio::task::spawn_blocking(move || {
-                share
-                    .into_iter()
-                    .filter_map(|(album_id, files)| cover_of(album_id, &files, &touched))
-                    .collect()
-            })
+            tokio::task::spawn_blocking(move || share.into_iter().filter_map(cover_of).collect())
         })
         .buffer_unordered(parallel)
         .collect::<Vec<_>>()
@@ -80,37 +97,62 @@ pub async fn find_covers(store: &CatalogStore, touched: &[String]) -> Result<(),
 /// An album's cover: (album id, folder image, track with an embedded picture).
 type Cover = (String, Option<String>, Option<String>);
 
-/// The cover of one album, from its live files as (id, library, path) in disc/track order.
-/// `None` when there is nothing to set: no folder image, and the album was not touched.
-fn cover_of(
+/// What the cover search looks at for one album.
+struct AlbumFiles {
     album_id: String,
-    files: &[(String, String, String)],
-    touched: &HashSet<String>,
-) -> Option<Cover> {
-    let mut dirs: Vec<PathBuf> = Vec::new();
-    for (_, library, path) in files {
-        if library == crate::UPLOADS_LIBRARY {
-            continue;
-        }
-        if let Some(dir) = Path::new(library).join(path).parent() {
-            if !dirs.iter().any(|d| d == dir) {
-                dirs.push(dir.to_path_buf());
+    /// Touched by this scan: probed for embedded pictures, and its cover is set even to none.
+    touched: bool,
+    /// The folders holding its tracks (uploads have none).
+    dirs: Vec<PathBuf>,
+    /// Its first two tracks as (id, file), in disc/track order, uploads left out.
+    first_tracks: Vec<(String, PathBuf)>,
+}
+
+impl AlbumFiles {
+    /// A touched album, from its live files as (id, library, path) in disc/track order.
+    fn of_files(album_id: String, files: &[(String, String, String)]) -> Self {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let mut first_tracks = Vec::new();
+        for (id, library, path) in files {
+            if library == crate::UPLOADS_LIBRARY {
+                continue;
+            }
+            let file = Path::new(library).join(path);
+            if let Some(dir) = file.parent() {
+                if !dirs.iter().any(|d| d == dir) {
+                    dirs.push(dir.to_path_buf());
+                }
+            }
+            if first_tracks.len() < 2 {
+                first_tracks.push((id.clone(), file));
             }
         }
+        AlbumFiles {
+            album_id,
+            touched: true,
+            dirs,
+            first_tracks,
+        }
     }
-    if let Some(image) = dirs.iter().find_map(|d| folder_image(d)) {
-        return Some((album_id, Some(image.to_string_lossy().into_owned()), None));
+}
+
+/// The cover of one album. `None` when there is nothing to set: no folder image, and the
+/// album was not touched.
+fn cover_of(album: AlbumFiles) -> Option<Cover> {
+    if let Some(image) = album.dirs.iter().find_map(|d| folder_image(d)) {
+        return Some((
+            album.album_id,
+            Some(image.to_string_lossy().into_owned()),
+            None,
+        ));
     }
-    if !touched.contains(&album_id) {
+    if !album.touched {
         return None;
     }
-    let embedded = files
+    let embedded = album
+        .first_tracks
         .iter()
-        .take(2)
-        .filter(|(_, library, _)| library != crate::UPLOADS_LIBRARY)
-        .find(|(_, library, path)| {
-            crate::tags::read_picture(&Path::new(library).join(path)).is_some()
-        })
-        .map(|(id, _, _)| id.clone());
-    Some((album_id, None, embedded))
+        .find(|(_, file)| crate::tags::read_picture(file).is_some())
+        .map(|(id, _)| id.clone());
+    Some((album.album_id, None, embedded))
 }

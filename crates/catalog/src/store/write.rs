@@ -274,6 +274,36 @@ impl CatalogStore {
         Ok(ids)
     }
 
+    /// The folders of the given albums' live tracks, as (library, folder relative to it,
+    /// ending in `/` or empty), per album.
+    pub async fn album_folders_of(
+        &self,
+        album_ids: &[String],
+    ) -> Result<Vec<(String, Vec<(String, String)>)>, sqlx::Error> {
+        let mut by_album: std::collections::BTreeMap<String, Vec<(String, String)>> =
+            Default::default();
+        for chunk in album_ids.chunks(500) {
+            // rtrim(path, <the path's characters other than '/'>) keeps the path up to its
+            // last '/': the folder (both backends have rtrim with a set of characters).
+            let sql = format!(
+                "SELECT DISTINCT album_id, library, rtrim(path, replace(path, '/', '')) AS folder \
+                 FROM tracks WHERE removed_at IS NULL AND album_id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(self.db.pool()).await? {
+                by_album
+                    .entry(row.try_get("album_id")?)
+                    .or_default()
+                    .push((row.try_get("library")?, row.try_get("folder")?));
+            }
+        }
+        Ok(by_album.into_iter().collect())
+    }
+
     /// Live tracks of the given albums as (id, library, path), in disc/track order.
     pub async fn album_files_of(
         &self,
