@@ -120,8 +120,8 @@ impl Scanner {
         });
         let started = std::time::Instant::now();
         // The folders are walked (on a blocking thread) while the index loads.
-        let (index, found) = tokio::join!(self.store.file_index(), self.walk(progress));
-        let (index, found) = (index?, found?);
+        let index = async { Ok::<_, CatalogError>(self.store.file_index().await?) };
+        let (index, found) = tokio::try_join!(index, self.walk(progress))?;
         let mut by_path: HashMap<(String, String), IndexedFile> = index
             .into_iter()
             .map(|f| ((f.library.clone(), f.path.clone()), f))
@@ -169,7 +169,7 @@ impl Scanner {
 
         // Reading (on blocking threads), preparing and writing overlap: while one batch is
         // written, the next is prepared and the ones after it read.
-        let (batches, mut incoming) = tokio::sync::mpsc::channel(2);
+        let (batches, mut incoming) = tokio::sync::mpsc::channel(1);
         let reader = tokio::spawn(read_in_batches(to_read, self.separators.clone(), batches));
         let mut touched_albums = Vec::new();
         let mut written = WriteCache::default();
@@ -200,6 +200,7 @@ impl Scanner {
                 continue;
             }
             let batch = prepare_batch(&files, &mut touched_albums)?;
+            drop(files);
             if let Some(previous) = writing.take() {
                 written = finished(previous).await?;
             }
@@ -208,11 +209,11 @@ impl Scanner {
                 waker: self.waker.clone(),
                 generation: self.generation.clone(),
             };
-            writing = Some(tokio::spawn(writer.write(
+            writing = Some(Writing(tokio::spawn(writer.write(
                 batch,
                 std::mem::take(&mut written),
                 progress.clone(),
-            )));
+            ))));
         }
         if let Some(last) = writing.take() {
             finished(last).await?;
@@ -335,11 +336,19 @@ fn prepare_batch(
     Ok(PreparedBatch { rows, envelopes })
 }
 
-/// A batch being written, which hands back the artists and albums written so far.
-type Writing = tokio::task::JoinHandle<Result<WriteCache, CatalogError>>;
+/// A batch being written, which hands back the artists and albums written so far. Dropping
+/// it (the scan was stopped, or failed) aborts the write: its transaction rolls back, as when
+/// the scan wrote each batch itself.
+struct Writing(tokio::task::JoinHandle<Result<WriteCache, CatalogError>>);
 
-async fn finished(writing: Writing) -> Result<WriteCache, CatalogError> {
-    writing
+impl Drop for Writing {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn finished(mut writing: Writing) -> Result<WriteCache, CatalogError> {
+    (&mut writing.0)
         .await
         .map_err(|e| CatalogError::Internal(format!("writing a batch: {e}")))?
 }

@@ -287,7 +287,7 @@ impl CatalogStore {
             // last '/': the folder (both backends have rtrim with a set of characters).
             let sql = format!(
                 "SELECT DISTINCT album_id, library, rtrim(path, replace(path, '/', '')) AS folder \
-                 FROM tracks WHERE removed_at IS NULL AND album_id IN ({})",
+                 FROM tracks WHERE removed_at IS NULL AND album_id IN ({}) ORDER BY album_id, library, folder",
                 placeholders(1, chunk.len())
             );
             let mut query = sqlx::query(&sql);
