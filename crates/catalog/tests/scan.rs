@@ -72,6 +72,15 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// What a scan changed: (added, updated, removed).
+fn changes(report: &ScanReport) -> (u64, u64, u64) {
+    (
+        report.tracks_added,
+        report.tracks_updated,
+        report.tracks_removed,
+    )
+}
+
 async fn library(db: Db) -> Lib {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(
@@ -282,14 +291,7 @@ async fn unchanged_rescan_changes_nothing(db: Db) {
     let lib = library(db).await;
     lib.scan().await;
     let report = lib.scan().await;
-    assert_eq!(
-        (
-            report.tracks_added,
-            report.tracks_updated,
-            report.tracks_removed
-        ),
-        (0, 0, 0)
-    );
+    assert_eq!(changes(&report), (0, 0, 0));
     assert_eq!(report.files_seen, 16);
 }
 
@@ -316,15 +318,7 @@ async fn a_folder_image_added_later_is_found_by_a_rescan(db: Db) {
     std::fs::copy(&image, lib.root().join("Other/Greatest Hits/folder.jpg")).unwrap();
     std::fs::copy(&image, lib.root().join("cover.jpg")).unwrap();
     let report = lib.scan().await;
-    assert_eq!(
-        (
-            report.tracks_added,
-            report.tracks_updated,
-            report.tracks_removed
-        ),
-        (0, 0, 0),
-        "no audio file changed"
-    );
+    assert_eq!(changes(&report), (0, 0, 0), "no audio file changed");
     assert!(album_of("Epsilon Hit").await.has_cover, "folder.jpg added");
     assert!(
         album_of("loose").await.has_cover,
@@ -342,15 +336,7 @@ async fn moved_file_keeps_its_id(db: Db) {
     std::fs::create_dir_all(lib.root().join("Moved")).unwrap();
     std::fs::rename(&from, lib.root().join("Moved/one.mp3")).unwrap();
     let report = lib.scan().await;
-    assert_eq!(
-        (
-            report.tracks_added,
-            report.tracks_updated,
-            report.tracks_removed
-        ),
-        (0, 1, 0),
-        "{report:?}"
-    );
+    assert_eq!(changes(&report), (0, 1, 0), "{report:?}");
     assert_eq!(lib.track_id("One").await, id);
     lib.catalog.track(&id).await.unwrap();
 }
