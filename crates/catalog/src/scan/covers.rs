@@ -52,16 +52,7 @@ pub async fn find_covers(store: &CatalogStore, touched: &[String]) -> Result<(),
         .album_folders_of(&checked)
         .await?
         .into_iter()
-        .map(|(album_id, folders)| AlbumFiles {
-            album_id,
-            touched: false,
-            dirs: folders
-                .iter()
-                .filter(|(library, _)| library != crate::UPLOADS_LIBRARY)
-                .map(|(library, folder)| Path::new(library).join(folder))
-                .collect(),
-            first_tracks: Vec::new(),
-        })
+        .map(|(album_id, folders)| AlbumFiles::of_folders(album_id, &folders))
         .collect();
     albums.extend(
         store
@@ -70,17 +61,9 @@ pub async fn find_covers(store: &CatalogStore, touched: &[String]) -> Result<(),
             .into_iter()
             .map(|(album_id, files)| AlbumFiles::of_files(album_id, &files)),
     );
-    let parallel = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(2)
-        * 2;
+    let parallel = super::blocking_parallelism();
     let per_share = albums.len().div_ceil(parallel * 4).max(1);
-    let mut albums = albums.into_iter().peekable();
-    let mut shares = Vec::new();
-    while albums.peek().is_some() {
-        shares.push(albums.by_ref().take(per_share).collect::<Vec<_>>());
-    }
-    let found: Vec<Vec<Cover>> = futures_util::stream::iter(shares)
+    let found: Vec<Vec<Cover>> = futures_util::stream::iter(super::shares(albums, per_share))
         .map(|share| {
             tokio::task::spawn_blocking(move || share.into_iter().filter_map(cover_of).collect())
         })
@@ -109,6 +92,20 @@ struct AlbumFiles {
 }
 
 impl AlbumFiles {
+    /// An album this scan left as it was, from its folders as (library, folder).
+    fn of_folders(album_id: String, folders: &[(String, String)]) -> Self {
+        AlbumFiles {
+            album_id,
+            touched: false,
+            dirs: folders
+                .iter()
+                .filter(|(library, _)| library != crate::UPLOADS_LIBRARY)
+                .map(|(library, folder)| Path::new(library).join(folder))
+                .collect(),
+            first_tracks: Vec::new(),
+        }
+    }
+
     /// A touched album, from its live files as (id, library, path) in disc/track order.
     fn of_files(album_id: String, files: &[(String, String, String)]) -> Self {
         let mut dirs: Vec<PathBuf> = Vec::new();

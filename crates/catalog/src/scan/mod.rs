@@ -454,22 +454,10 @@ async fn read_in_batches(
     separators: Separators,
     batches: tokio::sync::mpsc::Sender<Vec<ReadResult>>,
 ) {
-    let parallel = std::thread::available_parallelism()
-        .map(usize::from)
-        .unwrap_or(2)
-        * 2;
+    let parallel = blocking_parallelism();
     let separators = Arc::new(separators);
-    let mut files = files.into_iter().peekable();
-    while files.peek().is_some() {
-        let mut runs: Vec<Vec<(FoundFile, Option<String>)>> = Vec::new();
-        for _ in 0..BATCH / READ_RUN {
-            let run: Vec<_> = files.by_ref().take(READ_RUN).collect();
-            if run.is_empty() {
-                break;
-            }
-            runs.push(run);
-        }
-        let read: Vec<ReadResult> = futures_util::stream::iter(runs)
+    for batch in shares(files, BATCH) {
+        let read: Vec<ReadResult> = futures_util::stream::iter(shares(batch, READ_RUN))
             .map(|run| {
                 let separators = separators.clone();
                 tokio::task::spawn_blocking(move || read_run(run, &separators))
@@ -488,6 +476,24 @@ async fn read_in_batches(
             return;
         }
     }
+}
+
+/// Blocking threads a scan keeps busy at once: two per core.
+fn blocking_parallelism() -> usize {
+    std::thread::available_parallelism()
+        .map(usize::from)
+        .unwrap_or(2)
+        * 2
+}
+
+/// `items` in order, in shares of up to `size`.
+fn shares<T>(items: impl IntoIterator<Item = T>, size: usize) -> Vec<Vec<T>> {
+    let mut items = items.into_iter().peekable();
+    let mut shares = Vec::new();
+    while items.peek().is_some() {
+        shares.push(items.by_ref().take(size).collect());
+    }
+    shares
 }
 
 /// Reads a run of files. A tag reader that panics on a file fails that file only.
