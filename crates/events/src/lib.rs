@@ -11,7 +11,7 @@
 //!    or [`consumer::spawn_consumers`] for a handler that takes what is waiting in batches).
 //!    Every group gets every event; instances within a group share the work. A group that was
 //!    down gets what it missed. Handlers make delivery idempotent with [`inbox::first_delivery`]
-//!    in the same transaction as their effect.
+//!    (or [`inbox::first_deliveries`] for a batch) in the same transaction as their effect.
 //!
 //! Two buses implement [`EventBus`]: [`MemoryBus`] for the all-in-one process and [`NatsBus`] on
 //! NATS JetStream (durable pull consumers) for deployments that split services apart. Event

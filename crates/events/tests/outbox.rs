@@ -83,6 +83,50 @@ async fn inbox_sees_each_event_once(db: Db) {
     );
 }
 
+async fn inbox_takes_a_batch_in_one_go(db: Db) {
+    let mut conn = db.pool().acquire().await.unwrap();
+    assert!(inbox::first_delivery(&mut conn, "c1", "seen")
+        .await
+        .unwrap());
+    let set = |ids: &[&str]| ids.iter().map(|id| id.to_string()).collect();
+    // A redelivery inside the batch ("new" twice) is one first delivery; "seen" is none.
+    let first = inbox::first_deliveries(&mut conn, "c1", &["new", "seen", "new", "other"])
+        .await
+        .unwrap();
+    assert_eq!(first, set(&["new", "other"]));
+    assert_eq!(
+        inbox::first_deliveries(&mut conn, "c1", &["new", "other"])
+            .await
+            .unwrap(),
+        set(&[]),
+        "a second delivery of the batch is no first delivery"
+    );
+    assert_eq!(
+        inbox::first_deliveries(&mut conn, "c2", &["new"])
+            .await
+            .unwrap(),
+        set(&["new"]),
+        "consumers are independent"
+    );
+    let handled = inbox::handled_of(&mut conn, "c1", &["seen", "new", "never", "other"])
+        .await
+        .unwrap();
+    assert_eq!(handled, set(&["seen", "new", "other"]));
+    // More ids than one statement takes.
+    let many: Vec<String> = (0..700).map(|n| format!("bulk-{n}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let first = inbox::first_deliveries(&mut conn, "c1", &many)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 700);
+    let handled = inbox::handled_of(&mut conn, "c1", &many).await.unwrap();
+    assert_eq!(handled.len(), 700);
+    assert!(inbox::handled_of(&mut conn, "c3", &many)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
 /// A relay that runs and is shut down flushes what was committed before shutdown.
 async fn relay_delivers_to_an_idempotent_consumer_exactly_once(db: Db) {
     let bus: Arc<dyn EventBus> = Arc::new(MemoryBus::new());
@@ -155,5 +199,6 @@ backend_tests!("events", &MIGRATIONS;
     rolled_back_change_leaves_no_event,
     relay_publishes_in_order_and_empties_the_outbox,
     inbox_sees_each_event_once,
+    inbox_takes_a_batch_in_one_go,
     relay_delivers_to_an_idempotent_consumer_exactly_once,
 );

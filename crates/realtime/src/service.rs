@@ -375,21 +375,22 @@ impl RealtimeService {
 
     /// [`RealtimeService::apply_event`] for a batch, in order, recorded in one transaction.
     pub async fn apply_events(&self, envelopes: &[Envelope]) -> Result<(), RealtimeError> {
-        let mut published = Vec::new();
-        for envelope in envelopes {
-            let Some((audiences, message)) = messages_for(envelope) else {
-                continue;
-            };
+        let wanted: Vec<(&Envelope, _)> = envelopes
+            .iter()
+            .filter_map(|envelope| messages_for(envelope).map(|messages| (envelope, messages)))
+            .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = wanted.iter().map(|(e, _)| e.id.as_str()).collect();
+        let handled = {
+            let mut conn = self.inner.store.db().pool().acquire().await?;
+            inbox::handled_of(&mut conn, crate::SERVICE, &ids).await?
+        };
+        let mut published: Vec<&str> = Vec::new();
+        for (envelope, (audiences, message)) in wanted {
             // A redelivery inside the batch: its first copy is not recorded yet.
-            if published.contains(&&envelope.id) {
-                continue;
-            }
-            if self
-                .inner
-                .store
-                .handled(crate::SERVICE, &envelope.id)
-                .await?
-            {
+            if handled.contains(&envelope.id) || published.contains(&envelope.id.as_str()) {
                 continue;
             }
             for audience in &audiences {
@@ -401,9 +402,7 @@ impl RealtimeService {
             return Ok(());
         }
         let mut tx = self.inner.store.db().begin_write().await?;
-        for event_id in published {
-            inbox::first_delivery(&mut tx, crate::SERVICE, event_id).await?;
-        }
+        inbox::first_deliveries(&mut tx, crate::SERVICE, &published).await?;
         tx.commit().await?;
         Ok(())
     }

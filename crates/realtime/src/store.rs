@@ -77,18 +77,6 @@ impl RealtimeStore {
         tx.commit().await
     }
 
-    /// Whether `consumer` handled event `event_id` already.
-    pub async fn handled(&self, consumer: &str, event_id: &str) -> Result<bool, sqlx::Error> {
-        let row = sqlx::query(
-            "SELECT 1 AS found FROM processed_events WHERE consumer = $1 AND event_id = $2",
-        )
-        .bind(consumer)
-        .bind(event_id)
-        .fetch_optional(self.db.pool())
-        .await?;
-        Ok(row.is_some())
-    }
-
     pub async fn disconnect(&self, connection_id: &str) -> Result<(), sqlx::Error> {
         let mut tx = self.db.begin_write().await?;
         sqlx::query("DELETE FROM connections WHERE connection_id = $1")

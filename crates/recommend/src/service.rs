@@ -343,8 +343,10 @@ impl RecommendService {
     /// applied is skipped.
     pub async fn apply_events(&self, envelopes: &[Envelope]) -> Result<(), RecommendError> {
         let mut tx = self.inner.store.db().begin_write().await?;
+        let ids: Vec<&str> = envelopes.iter().map(|e| e.id.as_str()).collect();
+        let mut first = inbox::first_deliveries(&mut tx, CONSUMER, &ids).await?;
         for envelope in envelopes {
-            if inbox::first_delivery(&mut tx, CONSUMER, &envelope.id).await? {
+            if first.remove(&envelope.id) {
                 apply(&mut tx, envelope).await?;
             }
         }

@@ -24,8 +24,10 @@ impl PlaylistsService {
         let mut tx = self.store.db().begin_write().await?;
         let mut changed_tracks = Vec::new();
         let mut stale = false;
+        let ids: Vec<&str> = envelopes.iter().map(|e| e.id.as_str()).collect();
+        let mut first = inbox::first_deliveries(&mut tx, CONSUMER, &ids).await?;
         for envelope in envelopes {
-            if !inbox::first_delivery(&mut tx, CONSUMER, &envelope.id).await? {
+            if !first.remove(&envelope.id) {
                 continue;
             }
             match apply(&mut tx, envelope).await? {

@@ -33,8 +33,10 @@ impl SearchService {
     pub async fn apply_events(&self, envelopes: &[Envelope]) -> Result<(), SearchError> {
         let mut tx = self.inner.store.db().begin_serialized(CHANGES_LOCK).await?;
         let mut changes = Vec::new();
+        let ids: Vec<&str> = envelopes.iter().map(|e| e.id.as_str()).collect();
+        let mut first = inbox::first_deliveries(&mut tx, CONSUMER, &ids).await?;
         for envelope in envelopes {
-            if inbox::first_delivery(&mut tx, CONSUMER, &envelope.id).await? {
+            if first.remove(&envelope.id) {
                 changes.extend(apply(&mut tx, envelope).await?);
             }
         }
