@@ -252,6 +252,7 @@ impl AuthStore {
         token: &ApiToken,
         token_hash: &str,
     ) -> Result<(), sqlx::Error> {
+        let _turn = self.db.write_turn().await;
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -292,6 +293,7 @@ impl AuthStore {
         id: &str,
         now: Timestamp,
     ) -> Result<bool, sqlx::Error> {
+        let _turn = self.db.write_turn().await;
         let result = sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
         )
@@ -326,6 +328,7 @@ impl AuthStore {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<(), sqlx::Error> {
+        let _turn = self.db.write_turn().await;
         sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
             .bind(now.millis())
             .bind(token_hash)
@@ -339,6 +342,7 @@ impl AuthStore {
         password: &AppPassword,
         sealed: &str,
     ) -> Result<(), sqlx::Error> {
+        let _turn = self.db.write_turn().await;
         sqlx::query(
             "INSERT INTO app_passwords (id, user_id, name, sealed, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -386,6 +390,7 @@ impl AuthStore {
         id: &str,
         now: Timestamp,
     ) -> Result<bool, sqlx::Error> {
+        let _turn = self.db.write_turn().await;
         let result = sqlx::query(
             "UPDATE app_passwords SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
         )
@@ -399,6 +404,7 @@ impl AuthStore {
 
     /// Records a use, at most once a minute per password (sign-ins come with every call).
     pub async fn touch_app_password(&self, id: &str, now: Timestamp) -> Result<(), sqlx::Error> {
+        let _turn = self.db.write_turn().await;
         sqlx::query(
             "UPDATE app_passwords SET last_used_at = $1 WHERE id = $2 \
              AND (last_used_at IS NULL OR last_used_at < $3)",

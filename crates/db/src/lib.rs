@@ -48,6 +48,13 @@ pub struct Db {
 /// A write transaction: dereferences to its connection; commit it or drop it to roll back.
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: WriteTurn,
+}
+
+/// This process's turn to write, held while one statement runs outside a transaction (see
+/// [`Db::write_turn`]).
+#[must_use = "the turn ends when it is dropped"]
+pub struct WriteTurn {
     _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
@@ -245,15 +252,25 @@ impl Db {
     /// failing when a transaction that started by reading tries to write.
     /// In this process, SQLite writers also wait their turn in a fair queue first.
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        let turn = match &self.write_queue {
-            Some(queue) => Some(queue.clone().lock_owned().await),
-            None => None,
-        };
+        let turn = self.write_turn().await;
         let tx = match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
         Ok(WriteTx { tx, _turn: turn })
+    }
+
+    /// Waits for this process's write turn (SQLite) without beginning a transaction, for a
+    /// single statement run on the pool. A writer that skipped the queue would meet a held
+    /// write lock inside SQLite, whose busy handler sleeps (1, 2, 5, ... up to 100 ms) instead
+    /// of queueing, and would then hold up every writer queued behind it.
+    pub async fn write_turn(&self) -> WriteTurn {
+        WriteTurn {
+            _turn: match &self.write_queue {
+                Some(queue) => Some(queue.clone().lock_owned().await),
+                None => None,
+            },
+        }
     }
 
     /// Begins a write transaction that also excludes every other transaction begun with the

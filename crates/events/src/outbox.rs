@@ -82,6 +82,8 @@ pub struct OutboxRelay {
 /// Rows are polled this often even without a wake-up (covers rows left by a crash).
 const POLL_INTERVAL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 100;
+/// How long a wake-up waits for more commits before relaying.
+const GATHER: Duration = Duration::from_millis(5);
 
 impl OutboxRelay {
     pub fn new(service: &'static str, db: Db, bus: Arc<dyn EventBus>) -> Self {
@@ -115,7 +117,9 @@ impl OutboxRelay {
             };
             tokio::select! {
                 _ = shutdown.cancelled() => break,
-                _ = self.waker.0.notified() => {}
+                // Let the commits of a busy moment land, so that they go out (and are deleted,
+                // and taken in by consumers) in one batch rather than one by one.
+                _ = self.waker.0.notified() => tokio::time::sleep(GATHER).await,
                 _ = tokio::time::sleep(wait) => {}
             }
         }
@@ -182,6 +186,7 @@ impl OutboxRelay {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(", ");
+        let _turn = self.db.write_turn().await;
         sqlx::query(&format!("DELETE FROM outbox WHERE seq IN ({list})"))
             .execute(self.db.pool())
             .await?;

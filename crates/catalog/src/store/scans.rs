@@ -87,6 +87,7 @@ impl CatalogStore {
         {
             return row.try_get("value");
         }
+        let _turn = self.db.write_turn().await;
         sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(name)
             .bind(make())

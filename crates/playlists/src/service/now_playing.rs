@@ -34,6 +34,8 @@ impl PlaylistsService {
         self.known_track_title(track_id).await?;
         let now = Timestamp::now().millis();
         let db = self.store.db();
+        // One turn for both statements.
+        let _turn = db.write_turn().await;
         sqlx::query("DELETE FROM now_playing WHERE since < $1")
             .bind(now - NOW_PLAYING_MS)
             .execute(db.pool())

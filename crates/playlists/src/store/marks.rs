@@ -81,6 +81,7 @@ impl PlaylistsStore {
         name: &str,
         at: Timestamp,
     ) -> Result<bool, sqlx::Error> {
+        let _turn = self.db.write_turn().await;
         let result = sqlx::query(
             "INSERT INTO item_likes (user_id, kind, item_id, name, liked_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT DO NOTHING",
@@ -101,6 +102,7 @@ impl PlaylistsStore {
         kind: MarkKind,
         id: &str,
     ) -> Result<bool, sqlx::Error> {
+        let _turn = self.db.write_turn().await;
         let result =
             sqlx::query("DELETE FROM item_likes WHERE user_id = $1 AND kind = $2 AND item_id = $3")
                 .bind(user.as_str())
@@ -150,6 +152,7 @@ impl PlaylistsStore {
         rating: i64,
         at: Timestamp,
     ) -> Result<(), sqlx::Error> {
+        let _turn = self.db.write_turn().await;
         sqlx::query(
             "INSERT INTO ratings (user_id, kind, item_id, rating, rated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id, kind, item_id) DO UPDATE SET rating = excluded.rating, rated_at = excluded.rated_at",
@@ -170,6 +173,7 @@ impl PlaylistsStore {
         kind: MarkKind,
         id: &str,
     ) -> Result<(), sqlx::Error> {
+        let _turn = self.db.write_turn().await;
         sqlx::query("DELETE FROM ratings WHERE user_id = $1 AND kind = $2 AND item_id = $3")
             .bind(user.as_str())
             .bind(kind.as_str())
