@@ -19,3 +19,28 @@ pub fn release_freed() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn release_freed() {}
+
+/// Bytes the allocator holds freed (in its heaps, not given back), when it can tell.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)] // As above: a call into glibc without pointers.
+pub fn held_freed() -> Option<usize> {
+    // SAFETY: mallinfo2 takes no arguments and returns a plain struct by value.
+    let info = unsafe { libc::mallinfo2() };
+    Some(info.fordblks)
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn held_freed() -> Option<usize> {
+    None
+}
+
+/// Gives freed memory back when the allocator holds more than `threshold` bytes of it; returns
+/// the bytes it held. For a periodic check that catches what no single burst accounts for
+/// (a large intake of events spread over several services, a busy hour of requests).
+pub fn release_freed_above(threshold: usize) -> Option<usize> {
+    let held = held_freed()?;
+    if held > threshold {
+        release_freed();
+    }
+    Some(held)
+}
