@@ -195,6 +195,8 @@ impl AuthService {
     ) -> Result<Session, AuthError> {
         let by_admin = by.is_some_and(Caller::is_admin);
         let user = self.create_account(account, None, by_admin).await?;
+        // The session's row is a write: take the turn before the connection (see `write_turn`).
+        let _turn = self.inner.store.db().write_turn().await;
         let mut conn = self.inner.store.db().pool().acquire().await?;
         self.open_session(&mut conn, user, None).await
     }
@@ -300,6 +302,8 @@ impl AuthService {
         if user.disabled {
             return Err(AuthError::AccountDisabled);
         }
+        // The session's row is a write: take the turn before the connection (see `write_turn`).
+        let _turn = self.inner.store.db().write_turn().await;
         let mut conn = self.inner.store.db().pool().acquire().await?;
         self.open_session(&mut conn, user, None).await
     }
@@ -342,6 +346,7 @@ impl AuthService {
     /// Ends the session the refresh token belongs to. Unknown tokens are ignored.
     pub async fn logout(&self, refresh_token: &str) -> Result<(), AuthError> {
         let hash = hash_secret(refresh_token);
+        let _turn = self.inner.store.db().write_turn().await;
         let mut conn = self.inner.store.db().pool().acquire().await?;
         if let Some(token) = AuthStore::refresh_by_hash(&mut conn, &hash).await? {
             AuthStore::revoke_family(&mut conn, &token.family_id, Timestamp::now()).await?;

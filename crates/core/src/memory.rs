@@ -8,7 +8,7 @@
 /// Returns the allocator's free memory to the system; does nothing off glibc. It briefly locks
 /// each heap in turn: call it after a burst of work, not on a request's path.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)] // The workspace denies unsafe code; this FFI call is its one exception.
+#[allow(unsafe_code)] // The workspace denies unsafe code; these two FFI calls are its exceptions.
 pub fn release_freed() {
     // SAFETY: malloc_trim takes no pointers and has no caller-side invariants; glibc serialises
     // it with every other allocator call.
@@ -20,7 +20,9 @@ pub fn release_freed() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn release_freed() {}
 
-/// Bytes the allocator holds freed (in its heaps, not given back), when it can tell.
+/// Bytes the allocator holds in free chunks, when it can tell. A trim gives back the pages of
+/// those chunks but keeps the chunks, so the count stays up after one: what it tells is how
+/// much was freed since it was last lower.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)] // As above: a call into glibc without pointers.
 pub fn held_freed() -> Option<usize> {
@@ -32,15 +34,4 @@ pub fn held_freed() -> Option<usize> {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn held_freed() -> Option<usize> {
     None
-}
-
-/// Gives freed memory back when the allocator holds more than `threshold` bytes of it; returns
-/// the bytes it held. For a periodic check that catches what no single burst accounts for
-/// (a large intake of events spread over several services, a busy hour of requests).
-pub fn release_freed_above(threshold: usize) -> Option<usize> {
-    let held = held_freed()?;
-    if held > threshold {
-        release_freed();
-    }
-    Some(held)
 }

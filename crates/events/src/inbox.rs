@@ -50,6 +50,11 @@ pub async fn first_deliveries(
 ) -> Result<HashSet<String>, sqlx::Error> {
     let now = Timestamp::now().millis();
     let mut first = HashSet::with_capacity(event_ids.len());
+    // In one order, so that two instances of a group inserting overlapping batches take
+    // PostgreSQL's key locks in the same order and never deadlock.
+    let mut event_ids = event_ids.to_vec();
+    event_ids.sort_unstable();
+    event_ids.dedup();
     for chunk in event_ids.chunks(CHUNK) {
         let chunk = padded(chunk);
         let sql = format!(
@@ -78,8 +83,9 @@ pub async fn handled_of(
     for chunk in event_ids.chunks(CHUNK) {
         let chunk = padded(chunk);
         let sql = format!(
-            "SELECT event_id FROM processed_events WHERE consumer = $1 AND event_id IN ({})",
-            beatstream_db::placeholders(2, chunk.len())
+            "SELECT event_id FROM processed_events WHERE consumer = {} AND event_id IN ({})",
+            beatstream_db::bulk_placeholders(conn, 1, 1),
+            beatstream_db::bulk_placeholders(conn, 2, chunk.len())
         );
         let mut query = sqlx::query(&sql).bind(consumer);
         for id in chunk {

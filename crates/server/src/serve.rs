@@ -103,31 +103,43 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How often the allocator's freed memory is checked, and how much of it it may keep.
+/// How often the allocator's freed memory is checked, and how much more of it than at the
+/// last check after a trim it may keep.
 const TRIM_EVERY: Duration = Duration::from_secs(10);
 const TRIM_ABOVE: usize = 16 << 20;
 
-/// Hands freed memory back to the system whenever the allocator holds more than
-/// [`TRIM_ABOVE`] of it. The services trim after their own bursts (a scan, a search rebuild, a
-/// training); this catches the rest, such as the other services' intake of a first scan's
-/// events, which left a server at 150 to 160 MB for as long as nothing else trimmed.
+/// Hands freed memory back to the system whenever the allocator has freed over
+/// [`TRIM_ABOVE`] more than it held after the last trim (or than its lowest count since). The
+/// services trim after their own bursts (a scan, a search rebuild, a training); this catches
+/// the rest, such as the other services' intake of a first scan's events, which left a server
+/// at 150 to 164 MB for as long as nothing else trimmed.
 async fn release_freed_memory(stop: tokio_util::sync::CancellationToken) {
+    use beatstream_core::memory;
+    let mut baseline = 0usize;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tokio::time::sleep(TRIM_EVERY) => {}
         }
         // mallinfo2 and malloc_trim lock each heap in turn: off the async workers.
-        let checked = tokio::task::spawn_blocking(|| {
+        let checked = tokio::task::spawn_blocking(move || {
+            let held = memory::held_freed()?;
+            if held < baseline.saturating_add(TRIM_ABOVE) {
+                return Some((held, None));
+            }
             let started = std::time::Instant::now();
-            let held = beatstream_core::memory::release_freed_above(TRIM_ABOVE);
-            (held, started.elapsed())
+            memory::release_freed();
+            Some((memory::held_freed()?, Some((held, started.elapsed()))))
         })
         .await;
-        if let Ok((Some(held), took)) = checked {
-            if held > TRIM_ABOVE {
-                tracing::debug!(held_mb = held >> 20, ?took, "gave freed memory back");
-            }
+        let Ok(Some((held, trimmed))) = checked else {
+            continue;
+        };
+        if let Some((before, took)) = trimmed {
+            tracing::debug!(freed_mb = before >> 20, ?took, "gave freed memory back");
+            baseline = held;
+        } else {
+            baseline = baseline.min(held);
         }
     }
 }

@@ -100,6 +100,7 @@ impl UsersService {
         let now = Timestamp::now();
         let ids = serde_json::to_string(&queue.track_ids)
             .map_err(|e| invalid("track_ids", e.to_string()))?;
+        let _turn = self.store().db().write_turn().await;
         sqlx::query(
             "INSERT INTO play_queues (user_id, track_ids, current_index, position_ms, changed_by, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
