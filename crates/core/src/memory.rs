@@ -35,3 +35,11 @@ pub fn held_freed() -> Option<usize> {
 pub fn held_freed() -> Option<usize> {
     None
 }
+
+/// This process's resident memory in bytes (`VmRSS`), where `/proc` tells.
+pub fn resident() -> Option<usize> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kb: usize = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}

@@ -103,19 +103,21 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How often the allocator's freed memory is checked, and how much more of it than at the
-/// last check after a trim it may keep.
+/// How often the allocator's freed memory is checked, and by how much the process may grow
+/// (and glibc hold freed) before it trims.
 const TRIM_EVERY: Duration = Duration::from_secs(10);
 const TRIM_ABOVE: usize = 16 << 20;
 
-/// Hands freed memory back to the system whenever the allocator has freed over
-/// [`TRIM_ABOVE`] more than it held after the last trim (or than its lowest count since). The
-/// services trim after their own bursts (a scan, a search rebuild, a training); this catches
-/// the rest, such as the other services' intake of a first scan's events, which left a server
-/// at 150 to 164 MB for as long as nothing else trimmed.
+/// Hands freed memory back to the system when the process grew by over [`TRIM_ABOVE`] since
+/// the last trim and glibc holds at least that much in free chunks. The services trim after
+/// their own bursts (a scan, a search rebuild, a training); this catches the rest, such as the
+/// other services' intake of a first scan's events, which left a server at 150 to 164 MB for
+/// as long as nothing else trimmed. Growth is measured on the resident size: a trim gives the
+/// pages of free chunks back but keeps the chunks counted, so their count alone would either
+/// trim every time or miss chunks used and freed again between two checks.
 async fn release_freed_memory(stop: tokio_util::sync::CancellationToken) {
     use beatstream_core::memory;
-    let mut baseline = 0usize;
+    let mut after_last_trim = 0usize;
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
@@ -123,24 +125,29 @@ async fn release_freed_memory(stop: tokio_util::sync::CancellationToken) {
         }
         // mallinfo2 and malloc_trim lock each heap in turn: off the async workers.
         let checked = tokio::task::spawn_blocking(move || {
+            let resident = memory::resident()?;
             let held = memory::held_freed()?;
-            if held < baseline.saturating_add(TRIM_ABOVE) {
-                return Some((held, None));
+            if resident < after_last_trim.saturating_add(TRIM_ABOVE) || held < TRIM_ABOVE {
+                return Some((resident.min(after_last_trim), None));
             }
             let started = std::time::Instant::now();
             memory::release_freed();
-            Some((memory::held_freed()?, Some((held, started.elapsed()))))
+            let took = started.elapsed();
+            Some((memory::resident()?, Some((resident, took))))
         })
         .await;
-        let Ok(Some((held, trimmed))) = checked else {
+        let Ok(Some((resident, trimmed))) = checked else {
             continue;
         };
         if let Some((before, took)) = trimmed {
-            tracing::debug!(freed_mb = before >> 20, ?took, "gave freed memory back");
-            baseline = held;
-        } else {
-            baseline = baseline.min(held);
+            tracing::debug!(
+                before_mb = before >> 20,
+                after_mb = resident >> 20,
+                ?took,
+                "gave freed memory back"
+            );
         }
+        after_last_trim = resident;
     }
 }
 
