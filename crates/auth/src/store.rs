@@ -252,8 +252,7 @@ impl AuthStore {
         token: &ApiToken,
         token_hash: &str,
     ) -> Result<(), sqlx::Error> {
-        let _turn = self.db.write_turn().await;
-        sqlx::query(
+        self.db.execute_write(sqlx::query(
             "INSERT INTO api_tokens (id, user_id, name, token_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&token.id)
@@ -261,7 +260,7 @@ impl AuthStore {
         .bind(&token.name)
         .bind(token_hash)
         .bind(token.created_at.millis())
-        .execute(self.db.pool())
+        )
         .await?;
         Ok(())
     }
@@ -293,14 +292,13 @@ impl AuthStore {
         id: &str,
         now: Timestamp,
     ) -> Result<bool, sqlx::Error> {
-        let _turn = self.db.write_turn().await;
-        let result = sqlx::query(
+        let result = self.db.execute_write(sqlx::query(
             "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
         )
         .bind(now.millis())
         .bind(id)
         .bind(user_id.as_str())
-        .execute(self.db.pool())
+        )
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -328,11 +326,12 @@ impl AuthStore {
         token_hash: &str,
         now: Timestamp,
     ) -> Result<(), sqlx::Error> {
-        let _turn = self.db.write_turn().await;
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
-            .bind(now.millis())
-            .bind(token_hash)
-            .execute(self.db.pool())
+        self.db
+            .execute_write(
+                sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE token_hash = $2")
+                    .bind(now.millis())
+                    .bind(token_hash),
+            )
             .await?;
         Ok(())
     }
@@ -342,8 +341,7 @@ impl AuthStore {
         password: &AppPassword,
         sealed: &str,
     ) -> Result<(), sqlx::Error> {
-        let _turn = self.db.write_turn().await;
-        sqlx::query(
+        self.db.execute_write(sqlx::query(
             "INSERT INTO app_passwords (id, user_id, name, sealed, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&password.id)
@@ -351,7 +349,7 @@ impl AuthStore {
         .bind(&password.name)
         .bind(sealed)
         .bind(password.created_at.millis())
-        .execute(self.db.pool())
+        )
         .await?;
         Ok(())
     }
@@ -390,30 +388,30 @@ impl AuthStore {
         id: &str,
         now: Timestamp,
     ) -> Result<bool, sqlx::Error> {
-        let _turn = self.db.write_turn().await;
-        let result = sqlx::query(
+        let result = self.db.execute_write(sqlx::query(
             "UPDATE app_passwords SET revoked_at = $1 WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL",
         )
         .bind(now.millis())
         .bind(id)
         .bind(user_id.as_str())
-        .execute(self.db.pool())
+        )
         .await?;
         Ok(result.rows_affected() == 1)
     }
 
     /// Records a use, at most once a minute per password (sign-ins come with every call).
     pub async fn touch_app_password(&self, id: &str, now: Timestamp) -> Result<(), sqlx::Error> {
-        let _turn = self.db.write_turn().await;
-        sqlx::query(
-            "UPDATE app_passwords SET last_used_at = $1 WHERE id = $2 \
+        self.db
+            .execute_write(
+                sqlx::query(
+                    "UPDATE app_passwords SET last_used_at = $1 WHERE id = $2 \
              AND (last_used_at IS NULL OR last_used_at < $3)",
-        )
-        .bind(now.millis())
-        .bind(id)
-        .bind(now.millis() - 60_000)
-        .execute(self.db.pool())
-        .await?;
+                )
+                .bind(now.millis())
+                .bind(id)
+                .bind(now.millis() - 60_000),
+            )
+            .await?;
         Ok(())
     }
 }

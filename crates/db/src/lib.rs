@@ -273,6 +273,16 @@ impl Db {
         }
     }
 
+    /// Runs one writing statement on the pool in this process's write turn (see
+    /// [`Db::write_turn`]): the way to write outside a transaction.
+    pub async fn execute_write<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
+        let _turn = self.write_turn().await;
+        query.execute(&self.pool).await
+    }
+
     /// Begins a write transaction that also excludes every other transaction begun with the
     /// same `lock` until it ends: for checks over many rows ("is this the first account?",
     /// "is an admin left?") that must not interleave. SQLite's `BEGIN IMMEDIATE` already

@@ -186,9 +186,10 @@ impl OutboxRelay {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(", ");
-        let _turn = self.db.write_turn().await;
-        sqlx::query(&format!("DELETE FROM outbox WHERE seq IN ({list})"))
-            .execute(self.db.pool())
+        self.db
+            .execute_write(sqlx::query(&format!(
+                "DELETE FROM outbox WHERE seq IN ({list})"
+            )))
             .await?;
         Ok(())
     }

@@ -128,7 +128,7 @@ async fn release_freed_memory(stop: tokio_util::sync::CancellationToken) {
             let resident = memory::resident()?;
             let held = memory::held_freed()?;
             if resident < after_last_trim.saturating_add(TRIM_ABOVE) || held < TRIM_ABOVE {
-                return Some((resident.min(after_last_trim), None));
+                return Some((resident, None));
             }
             let started = std::time::Instant::now();
             memory::release_freed();
@@ -139,15 +139,19 @@ async fn release_freed_memory(stop: tokio_util::sync::CancellationToken) {
         let Ok(Some((resident, trimmed))) = checked else {
             continue;
         };
-        if let Some((before, took)) = trimmed {
-            tracing::debug!(
-                before_mb = before >> 20,
-                after_mb = resident >> 20,
-                ?took,
-                "gave freed memory back"
-            );
-        }
-        after_last_trim = resident;
+        // Measured from the last trim, or from the lowest size since (another trim, say).
+        after_last_trim = match trimmed {
+            Some((before, took)) => {
+                tracing::debug!(
+                    before_mb = before >> 20,
+                    after_mb = resident >> 20,
+                    ?took,
+                    "gave freed memory back"
+                );
+                resident
+            }
+            None => after_last_trim.min(resident),
+        };
     }
 }
 

@@ -100,8 +100,7 @@ impl UsersService {
         let now = Timestamp::now();
         let ids = serde_json::to_string(&queue.track_ids)
             .map_err(|e| invalid("track_ids", e.to_string()))?;
-        let _turn = self.store().db().write_turn().await;
-        sqlx::query(
+        self.store().db().execute_write(sqlx::query(
             "INSERT INTO play_queues (user_id, track_ids, current_index, position_ms, changed_by, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (user_id) DO UPDATE SET track_ids = excluded.track_ids, \
@@ -114,7 +113,7 @@ impl UsersService {
         .bind(queue.position_ms)
         .bind(&queue.changed_by)
         .bind(now.millis())
-        .execute(self.store().db().pool())
+        )
         .await?;
         queue.updated_at = Some(now);
         Ok(queue)

@@ -87,11 +87,14 @@ impl CatalogStore {
         {
             return row.try_get("value");
         }
-        let _turn = self.db.write_turn().await;
-        sqlx::query("INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-            .bind(name)
-            .bind(make())
-            .execute(self.db.pool())
+        self.db
+            .execute_write(
+                sqlx::query(
+                    "INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                )
+                .bind(name)
+                .bind(make()),
+            )
             .await?;
         sqlx::query("SELECT value FROM secrets WHERE name = $1")
             .bind(name)

@@ -81,8 +81,7 @@ impl PlaylistsStore {
         name: &str,
         at: Timestamp,
     ) -> Result<bool, sqlx::Error> {
-        let _turn = self.db.write_turn().await;
-        let result = sqlx::query(
+        let result = self.db.execute_write(sqlx::query(
             "INSERT INTO item_likes (user_id, kind, item_id, name, liked_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT DO NOTHING",
         )
@@ -91,7 +90,7 @@ impl PlaylistsStore {
         .bind(id)
         .bind(name)
         .bind(at.millis())
-        .execute(self.db.pool())
+        )
         .await?;
         Ok(result.rows_affected() == 1)
     }
@@ -102,14 +101,17 @@ impl PlaylistsStore {
         kind: MarkKind,
         id: &str,
     ) -> Result<bool, sqlx::Error> {
-        let _turn = self.db.write_turn().await;
-        let result =
-            sqlx::query("DELETE FROM item_likes WHERE user_id = $1 AND kind = $2 AND item_id = $3")
+        let result = self
+            .db
+            .execute_write(
+                sqlx::query(
+                    "DELETE FROM item_likes WHERE user_id = $1 AND kind = $2 AND item_id = $3",
+                )
                 .bind(user.as_str())
                 .bind(kind.as_str())
-                .bind(id)
-                .execute(self.db.pool())
-                .await?;
+                .bind(id),
+            )
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -152,8 +154,7 @@ impl PlaylistsStore {
         rating: i64,
         at: Timestamp,
     ) -> Result<(), sqlx::Error> {
-        let _turn = self.db.write_turn().await;
-        sqlx::query(
+        self.db.execute_write(sqlx::query(
             "INSERT INTO ratings (user_id, kind, item_id, rating, rated_at) VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id, kind, item_id) DO UPDATE SET rating = excluded.rating, rated_at = excluded.rated_at",
         )
@@ -162,7 +163,7 @@ impl PlaylistsStore {
         .bind(id)
         .bind(rating)
         .bind(at.millis())
-        .execute(self.db.pool())
+        )
         .await?;
         Ok(())
     }
@@ -173,12 +174,15 @@ impl PlaylistsStore {
         kind: MarkKind,
         id: &str,
     ) -> Result<(), sqlx::Error> {
-        let _turn = self.db.write_turn().await;
-        sqlx::query("DELETE FROM ratings WHERE user_id = $1 AND kind = $2 AND item_id = $3")
-            .bind(user.as_str())
-            .bind(kind.as_str())
-            .bind(id)
-            .execute(self.db.pool())
+        self.db
+            .execute_write(
+                sqlx::query(
+                    "DELETE FROM ratings WHERE user_id = $1 AND kind = $2 AND item_id = $3",
+                )
+                .bind(user.as_str())
+                .bind(kind.as_str())
+                .bind(id),
+            )
             .await?;
         Ok(())
     }
