@@ -345,11 +345,24 @@ impl RecommendService {
         let mut tx = self.inner.store.db().begin_write().await?;
         let ids: Vec<&str> = envelopes.iter().map(|e| e.id.as_str()).collect();
         let mut first = inbox::first_deliveries(&mut tx, CONSUMER, &ids).await?;
+        // Playlist changes wait to be applied playlist by playlist (see
+        // `RecommendStore::apply_playlist_changes`) until an event of another topic comes.
+        let mut changes: Vec<PlaylistChanged> = Vec::new();
         for envelope in envelopes {
-            if first.remove(&envelope.id) {
-                apply(&mut tx, envelope).await?;
+            if !first.remove(&envelope.id) {
+                continue;
             }
+            if envelope.topic == PlaylistChanged::TOPIC {
+                match envelope.decode::<PlaylistChanged>() {
+                    Ok(change) => changes.push(change),
+                    Err(e) => skip(envelope, &e)?,
+                }
+                continue;
+            }
+            apply_playlist_changes(&mut tx, &mut changes).await?;
+            apply(&mut tx, envelope).await?;
         }
+        apply_playlist_changes(&mut tx, &mut changes).await?;
         tx.commit().await?;
         self.inner.dirty.store(true, Ordering::SeqCst);
         Ok(())
@@ -576,7 +589,7 @@ async fn apply(tx: &mut AnyConnection, envelope: &Envelope) -> Result<(), Recomm
             Err(e) => return skip(envelope, &e),
         },
         PlaylistChanged::TOPIC => match envelope.decode::<PlaylistChanged>() {
-            Ok(e) => RecommendStore::apply_playlist(tx, &e).await?,
+            Ok(e) => RecommendStore::apply_playlist_changes(tx, &[vec![&e]]).await?,
             Err(e) => return skip(envelope, &e),
         },
         PlaylistDeleted::TOPIC => match envelope.decode::<PlaylistDeleted>() {
@@ -602,6 +615,26 @@ async fn apply(tx: &mut AnyConnection, envelope: &Envelope) -> Result<(), Recomm
             );
         }
     }
+    Ok(())
+}
+
+/// Applies the playlist changes gathered so far, each playlist's in the order they came, and
+/// empties the list.
+async fn apply_playlist_changes(
+    tx: &mut AnyConnection,
+    changes: &mut Vec<PlaylistChanged>,
+) -> Result<(), RecommendError> {
+    let mut by_playlist: Vec<Vec<&PlaylistChanged>> = Vec::new();
+    let mut slot: HashMap<&str, usize> = HashMap::new();
+    for change in changes.iter() {
+        let at = *slot.entry(change.playlist_id.as_str()).or_insert_with(|| {
+            by_playlist.push(Vec::new());
+            by_playlist.len() - 1
+        });
+        by_playlist[at].push(change);
+    }
+    RecommendStore::apply_playlist_changes(tx, &by_playlist).await?;
+    changes.clear();
     Ok(())
 }
 

@@ -1,11 +1,11 @@
 //! The recommendations service's tables: what listeners did (plays, skips, likes, playlists),
 //! what they said they like, and the catalog's tracks, as events described them. Writes come
-//! one event per transaction; reads are whole-table scans for training and one listener's rows
+//! one batch of events per transaction; reads are whole-table scans for training and one listener's rows
 //! for a request.
 
 use std::collections::HashMap;
 
-use beatstream_db::{placeholders, Db};
+use beatstream_db::{placeholders, value_rows, Db};
 use beatstream_events::catalog::TrackSummary;
 use beatstream_events::library::{TrackLiked, TrackPlayed};
 use beatstream_events::playlists::PlaylistChanged;
@@ -132,57 +132,142 @@ impl RecommendStore {
         Ok(())
     }
 
-    /// Applies a playlist's change: its owner and visibility, and the tracks that went in and
-    /// out. A version not newer than the recorded one changes nothing.
-    pub async fn apply_playlist(
+    /// Applies changes of playlists, each playlist's (a group) in the order they were made: its
+    /// owner and visibility, and the tracks that went in and out. A change whose version is not
+    /// newer than the recorded one changes nothing. Changes that only add tracks are written
+    /// together, for every playlist at once (adds commute), so a batch of appends to busy
+    /// playlists costs a few statements, not a few per append.
+    pub async fn apply_playlist_changes(
         conn: &mut AnyConnection,
-        change: &PlaylistChanged,
+        groups: &[Vec<&PlaylistChanged>],
     ) -> Result<(), sqlx::Error> {
-        let recorded: Option<i64> = sqlx::query("SELECT version FROM playlists WHERE id = $1")
-            .bind(&change.playlist_id)
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|row| row.try_get("version"))
-            .transpose()?;
-        if recorded.is_some_and(|v| v >= change.version) {
-            return Ok(());
+        let ids: Vec<&str> = groups
+            .iter()
+            .filter_map(|g| g.first().map(|c| c.playlist_id.as_str()))
+            .collect();
+        let recorded = Self::playlist_versions(conn, &ids).await?;
+        let mut latest: Vec<&PlaylistChanged> = Vec::new();
+        // Tracks added since each playlist's last removal, with how many times each.
+        let mut added: Vec<(&str, &str, i64)> = Vec::new();
+        let mut slot: HashMap<(&str, &str), usize> = HashMap::new();
+        for group in groups {
+            let Some(first) = group.first() else { continue };
+            let playlist_id = first.playlist_id.as_str();
+            let mut version = recorded.get(playlist_id).copied();
+            let mut last = None;
+            for change in group {
+                debug_assert_eq!(change.playlist_id, playlist_id);
+                if version.is_some_and(|v| v >= change.version) {
+                    continue;
+                }
+                version = Some(change.version);
+                last = Some(*change);
+                for track in &change.added_track_ids {
+                    let at = *slot.entry((playlist_id, track)).or_insert_with(|| {
+                        added.push((playlist_id, track, 0));
+                        added.len() - 1
+                    });
+                    added[at].2 += 1;
+                }
+                if !change.removed_track_ids.is_empty() {
+                    // A change adds before it removes.
+                    let (mine, others): (Vec<_>, Vec<_>) =
+                        added.drain(..).partition(|(p, _, _)| *p == playlist_id);
+                    Self::add_copies(conn, &mine).await?;
+                    added = others;
+                    slot = added
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (p, t, _))| ((*p, *t), i))
+                        .collect();
+                    Self::remove_copies(conn, playlist_id, &change.removed_track_ids).await?;
+                }
+            }
+            latest.extend(last);
         }
-        sqlx::query(
-            "INSERT INTO playlists (id, owner_id, public, version) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, \
-             public = excluded.public, version = excluded.version",
-        )
-        .bind(&change.playlist_id)
-        .bind(change.owner_id.as_str())
-        .bind(i64::from(change.public))
-        .bind(change.version)
-        .execute(&mut *conn)
-        .await?;
-        for track in &change.added_track_ids {
-            sqlx::query(
-                "INSERT INTO playlist_tracks (playlist_id, track_id, copies) VALUES ($1, $2, 1) \
-                 ON CONFLICT (playlist_id, track_id) DO UPDATE SET copies = playlist_tracks.copies + 1",
-            )
-            .bind(&change.playlist_id)
-            .bind(track)
-            .execute(&mut *conn)
-            .await?;
+        Self::add_copies(conn, &added).await?;
+        for chunk in latest.chunks(200) {
+            let sql = format!(
+                "INSERT INTO playlists (id, owner_id, public, version) VALUES {} \
+                 ON CONFLICT (id) DO UPDATE SET owner_id = excluded.owner_id, \
+                 public = excluded.public, version = excluded.version",
+                value_rows(conn, chunk.len(), 4)
+            );
+            let mut query = sqlx::query(&sql);
+            for change in chunk {
+                query = query
+                    .bind(&change.playlist_id)
+                    .bind(change.owner_id.as_str())
+                    .bind(i64::from(change.public))
+                    .bind(change.version);
+            }
+            query.execute(&mut *conn).await?;
         }
-        for track in &change.removed_track_ids {
+        Ok(())
+    }
+
+    /// The recorded version of each of `ids` that is recorded.
+    async fn playlist_versions(
+        conn: &mut AnyConnection,
+        ids: &[&str],
+    ) -> Result<HashMap<String, i64>, sqlx::Error> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id, version FROM playlists WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                out.insert(row.try_get("id")?, row.try_get("version")?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Adds `copies` of each `(playlist, track)` to the counts, in statements of up to 200 rows.
+    async fn add_copies(
+        conn: &mut AnyConnection,
+        added: &[(&str, &str, i64)],
+    ) -> Result<(), sqlx::Error> {
+        for chunk in added.chunks(200) {
+            let sql = format!(
+                "INSERT INTO playlist_tracks (playlist_id, track_id, copies) VALUES {} \
+                 ON CONFLICT (playlist_id, track_id) \
+                 DO UPDATE SET copies = playlist_tracks.copies + excluded.copies",
+                value_rows(conn, chunk.len(), 3)
+            );
+            let mut query = sqlx::query(&sql);
+            for (playlist_id, track, copies) in chunk {
+                query = query.bind(*playlist_id).bind(*track).bind(*copies);
+            }
+            query.execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Takes one copy of each track off the playlist's counts; a track with none left goes.
+    async fn remove_copies(
+        conn: &mut AnyConnection,
+        playlist_id: &str,
+        removed: &[String],
+    ) -> Result<(), sqlx::Error> {
+        for track in removed {
             sqlx::query(
                 "UPDATE playlist_tracks SET copies = copies - 1 WHERE playlist_id = $1 AND track_id = $2",
             )
-            .bind(&change.playlist_id)
+            .bind(playlist_id)
             .bind(track)
             .execute(&mut *conn)
             .await?;
         }
-        if !change.removed_track_ids.is_empty() {
-            sqlx::query("DELETE FROM playlist_tracks WHERE playlist_id = $1 AND copies <= 0")
-                .bind(&change.playlist_id)
-                .execute(&mut *conn)
-                .await?;
-        }
+        sqlx::query("DELETE FROM playlist_tracks WHERE playlist_id = $1 AND copies <= 0")
+            .bind(playlist_id)
+            .execute(&mut *conn)
+            .await?;
         Ok(())
     }
 

@@ -477,7 +477,82 @@ async fn radio_starts_from_the_seed_and_stays_close(db: Db) {
     ));
 }
 
+fn playlist_change(id: &str, version: i64, added: &[&str], removed: &[&str]) -> Envelope {
+    let owner = user("owner");
+    Envelope::new(&PlaylistChanged {
+        playlist_id: id.into(),
+        version,
+        name: id.into(),
+        description: String::new(),
+        owner_id: owner.clone(),
+        owner_username: "owner".into(),
+        public: version % 2 == 0,
+        collaborative: false,
+        collaborators: vec![],
+        track_count: 0,
+        duration_ms: 0,
+        changed_by: owner,
+        changed_at: Timestamp::now(),
+        added_track_ids: added.iter().map(|t| t.to_string()).collect(),
+        removed_track_ids: removed.iter().map(|t| t.to_string()).collect(),
+    })
+    .unwrap()
+}
+
+/// Playlist changes of a batch are written together; the outcome is the same as one by one:
+/// adds before removes within a change, stale versions skipped, other topics in between.
+async fn a_batch_of_playlist_changes_counts_as_one_by_one(db: Db) {
+    let service = open(&db).await;
+    let batch = [
+        playlist_change("p1", 1, &["beatles0", "beatles1"], &[]),
+        playlist_change("p2", 1, &["beatles0"], &[]),
+        // Adds one more copy of beatles0 and takes beatles1 out.
+        playlist_change("p1", 2, &["beatles0"], &["beatles1"]),
+        // A stale copy of version 2 (another id, as a re-sent change would have): skipped.
+        playlist_change("p1", 2, &["slayer0"], &[]),
+        Envelope::new(&TrackLiked {
+            user_id: user("owner"),
+            track_id: "miles0".into(),
+            liked: true,
+            at: Timestamp::now(),
+        })
+        .unwrap(),
+        playlist_change("p1", 3, &["miles1", "miles1"], &[]),
+        // Added and removed by one change: an add, then its removal.
+        playlist_change("p2", 2, &["miles2"], &["miles2"]),
+    ];
+    service.apply_events(&batch).await.unwrap();
+    // The same batch again changes nothing.
+    service.apply_events(&batch).await.unwrap();
+    let rows: Vec<(String, String, i64)> = beatstream_db::sqlx::query_as(
+        "SELECT playlist_id, track_id, copies FROM playlist_tracks ORDER BY playlist_id, track_id",
+    )
+    .fetch_all(db.pool())
+    .await
+    .unwrap();
+    let expected = [
+        ("p1", "beatles0", 2),
+        ("p1", "miles1", 2),
+        ("p2", "beatles0", 1),
+    ];
+    let expected: Vec<(String, String, i64)> = expected
+        .iter()
+        .map(|(p, t, c)| (p.to_string(), t.to_string(), *c))
+        .collect();
+    assert_eq!(rows, expected);
+    let versions: Vec<(String, i64, i64)> =
+        beatstream_db::sqlx::query_as("SELECT id, version, public FROM playlists ORDER BY id")
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        versions,
+        vec![("p1".to_string(), 3, 0), ("p2".to_string(), 2, 1)]
+    );
+}
+
 backend_tests!("recommendations", &MIGRATIONS;
+    a_batch_of_playlist_changes_counts_as_one_by_one,
     cold_start_uses_stated_preferences,
     no_history_and_no_preferences_still_gets_something,
     a_single_listener_gets_alike_tracks_and_not_what_they_just_played,

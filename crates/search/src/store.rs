@@ -227,28 +227,36 @@ impl SearchStore {
         Ok(changed)
     }
 
-    /// Records a playlist as its event describes it, unless a later version (or its deletion)
-    /// is already known.
-    pub async fn upsert_playlist(
+    /// Records playlists (distinct) as their events describe them, unless a later version (or
+    /// the deletion) of one is already known; 200 a statement. Returns the entries to rebuild.
+    pub async fn upsert_playlists(
         conn: &mut AnyConnection,
-        playlist: &PlaylistChanged,
+        playlists: &[PlaylistChanged],
     ) -> Result<Vec<DocRef>, sqlx::Error> {
-        let summary = serde_json::to_string(playlist).unwrap_or_default();
-        let result = sqlx::query(
-            "INSERT INTO playlists (id, version, summary, deleted) VALUES ($1, $2, $3, 0) \
-             ON CONFLICT (id) DO UPDATE SET version = excluded.version, summary = excluded.summary \
-             WHERE playlists.deleted = 0 AND playlists.version < excluded.version",
-        )
-        .bind(&playlist.playlist_id)
-        .bind(playlist.version)
-        .bind(&summary)
-        .execute(conn)
-        .await?;
-        Ok(if result.rows_affected() > 0 {
-            vec![DocRef::new(Kind::Playlist, &playlist.playlist_id)]
-        } else {
-            Vec::new()
-        })
+        let mut changed = Vec::new();
+        for chunk in playlists.chunks(200) {
+            let sql = format!(
+                "INSERT INTO playlists (id, version, summary, deleted) VALUES {} \
+                 ON CONFLICT (id) DO UPDATE SET version = excluded.version, summary = excluded.summary \
+                 WHERE playlists.deleted = 0 AND playlists.version < excluded.version \
+                 RETURNING id",
+                value_rows(conn, chunk.len(), 4)
+            );
+            let mut query = sqlx::query(&sql);
+            for playlist in chunk {
+                let summary = serde_json::to_string(playlist).unwrap_or_default();
+                query = query
+                    .bind(&playlist.playlist_id)
+                    .bind(playlist.version)
+                    .bind(summary)
+                    .bind(0_i64);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let id: String = row.try_get("id")?;
+                changed.push(DocRef::new(Kind::Playlist, &id));
+            }
+        }
+        Ok(changed)
     }
 
     pub async fn delete_playlist(

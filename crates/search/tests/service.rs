@@ -448,6 +448,44 @@ async fn playlists_are_found_by_who_may_see_them(db: Db) {
     assert!(search.find_as("winter", Kind::Playlist, "alice").is_empty());
 }
 
+/// Playlist changes of one batch are recorded together, each playlist's newest only; a
+/// deletion in between still wins over the changes after it.
+async fn a_batch_of_playlist_changes_keeps_the_newest(db: Db) {
+    let search = open(&db).await;
+    let version = |id: &str, name: &str, version: i64| {
+        let mut change = playlist(id, name, "alice", true, &[]);
+        change.version = version;
+        Envelope::new(&change).unwrap()
+    };
+    let batch = [
+        version("pl1", "Morning Run", 1),
+        version("pl2", "Evening Walk", 1),
+        version("pl1", "Noon Run", 2),
+        version("pl1", "Night Run", 3),
+        // Older than the one before it in the batch: changes nothing.
+        version("pl1", "Dawn Run", 2),
+        Envelope::new(&PlaylistDeleted {
+            playlist_id: "pl2".into(),
+            owner_id: UserId("alice".into()),
+            members: Vec::new(),
+            deleted_at: Timestamp::now(),
+        })
+        .unwrap(),
+        // A change after the deletion (a late event) does not bring it back.
+        version("pl2", "Evening Stroll", 2),
+    ];
+    search.service.apply_events(&batch).await.unwrap();
+    search.service.apply_events(&batch).await.unwrap();
+    search.index().await;
+    assert_eq!(
+        names(&search.find_as("run", Kind::Playlist, "carol")),
+        ["Night Run"]
+    );
+    assert!(search
+        .find_as("evening", Kind::Playlist, "alice")
+        .is_empty());
+}
+
 async fn follows_catalog_changes(db: Db) {
     let search = open(&db).await;
     beatles(&search).await;
@@ -783,6 +821,7 @@ backend_tests!("search", &MIGRATIONS;
     ranks_exact_over_prefix_over_typo_then_plays,
     filters_by_field,
     playlists_are_found_by_who_may_see_them,
+    a_batch_of_playlist_changes_keeps_the_newest,
     follows_catalog_changes,
     odd_queries_never_fail,
     rebuilds_from_the_catalog_when_the_index_is_lost_or_old,

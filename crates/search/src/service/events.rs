@@ -1,6 +1,8 @@
 //! Following events: each is applied once (the inbox), in one transaction with the read model
 //! change and the index changes it implies; the indexer is woken after the commit.
 
+use std::collections::HashMap;
+
 use beatstream_events::catalog::{TrackAdded, TrackRemoved, TrackUpdated};
 use beatstream_events::library::TrackPlayed;
 use beatstream_events::playlists::{PlaylistChanged, PlaylistDeleted};
@@ -35,11 +37,26 @@ impl SearchService {
         let mut changes = Vec::new();
         let ids: Vec<&str> = envelopes.iter().map(|e| e.id.as_str()).collect();
         let mut first = inbox::first_deliveries(&mut tx, CONSUMER, &ids).await?;
+        // A playlist change carries the whole playlist: of a run of them, each playlist's newest
+        // is the one to record. They wait until an event of another topic comes.
+        let mut playlists: HashMap<String, PlaylistChanged> = HashMap::new();
         for envelope in envelopes {
-            if first.remove(&envelope.id) {
-                changes.extend(apply(&mut tx, envelope).await?);
+            if !first.remove(&envelope.id) {
+                continue;
             }
+            if envelope.topic == PlaylistChanged::TOPIC {
+                match envelope.decode::<PlaylistChanged>() {
+                    Ok(change) => keep_newest(&mut playlists, change),
+                    Err(e) => changes.extend(skip(envelope, &e)),
+                }
+                continue;
+            }
+            let newest: Vec<PlaylistChanged> = playlists.drain().map(|(_, p)| p).collect();
+            changes.extend(SearchStore::upsert_playlists(&mut tx, &newest).await?);
+            changes.extend(apply(&mut tx, envelope).await?);
         }
+        let newest: Vec<PlaylistChanged> = playlists.into_values().collect();
+        changes.extend(SearchStore::upsert_playlists(&mut tx, &newest).await?);
         SearchStore::push_changes(&mut tx, &changes).await?;
         tx.commit().await?;
         if !changes.is_empty() {
@@ -70,7 +87,7 @@ async fn apply(conn: &mut AnyConnection, envelope: &Envelope) -> Result<Vec<DocR
             Err(e) => skip(envelope, &e),
         },
         PlaylistChanged::TOPIC => match envelope.decode::<PlaylistChanged>() {
-            Ok(e) => SearchStore::upsert_playlist(conn, &e).await?,
+            Ok(e) => SearchStore::upsert_playlists(conn, &[e]).await?,
             Err(e) => skip(envelope, &e),
         },
         PlaylistDeleted::TOPIC => match envelope.decode::<PlaylistDeleted>() {
@@ -85,6 +102,15 @@ async fn apply(conn: &mut AnyConnection, envelope: &Envelope) -> Result<Vec<DocR
             Vec::new()
         }
     })
+}
+
+fn keep_newest(playlists: &mut HashMap<String, PlaylistChanged>, change: PlaylistChanged) {
+    match playlists.get(&change.playlist_id) {
+        Some(kept) if kept.version >= change.version => {}
+        _ => {
+            playlists.insert(change.playlist_id.clone(), change);
+        }
+    }
 }
 
 fn skip(envelope: &Envelope, error: &dyn std::fmt::Display) -> Vec<DocRef> {

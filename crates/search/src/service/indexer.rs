@@ -32,6 +32,10 @@ const REBUILD_WRITER_BYTES: usize = 128 << 20;
 const REBUILD_PAGE: i64 = 5_000;
 /// After a wake-up, let a burst of events land so they share a commit.
 const GATHER: Duration = Duration::from_millis(20);
+/// Under a steady stream of changes, rounds start at most this often: each commit starts a new
+/// segment (tantivy clears a few megabytes of hash table for it), so committing back to back
+/// would spend on segments what the changes' requests need.
+const MIN_ROUND_INTERVAL: Duration = Duration::from_millis(250);
 const IDLE_CHECK: Duration = Duration::from_secs(1);
 /// Filling the read model from the catalog, done once (and again on every explicit reindex).
 const BACKFILL_JOB: &str = "tracks from the catalog";
@@ -73,12 +77,16 @@ impl SearchService {
                 Err(e) => tracing::warn!(error = %e, "search: could not check the index"),
             }
             loop {
+                let round = tokio::time::Instant::now();
                 if let Err(e) = service.index_pending().await {
                     tracing::warn!(error = %e, "search: indexing failed; retrying");
                 }
                 tokio::select! {
                     _ = shutdown.cancelled() => break,
-                    _ = service.inner.changed.notified() => tokio::time::sleep(GATHER).await,
+                    _ = service.inner.changed.notified() => {
+                        let next = (round + MIN_ROUND_INTERVAL).max(tokio::time::Instant::now() + GATHER);
+                        tokio::time::sleep_until(next).await
+                    }
                     _ = tokio::time::sleep(IDLE_CHECK) => {}
                 }
             }
