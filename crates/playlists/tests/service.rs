@@ -996,6 +996,81 @@ async fn concurrent_appends_each_apply_once_in_order(db: Db) {
     ));
 }
 
+/// Appends to several playlists at once share transactions: each playlist gets its own
+/// versions and entries, and an append refused (another's private playlist, a deleted one)
+/// changes nothing for the others.
+async fn concurrent_appends_to_several_playlists(db: Db) {
+    let s = service(&db);
+    let (kim, lee) = (user(&s, "kim").await, user(&s, "lee").await);
+    let t = tracks(&s, 4).await;
+    let kims = [
+        playlist(&s, &kim, "One", false).await,
+        playlist(&s, &kim, "Two", true).await,
+    ];
+    let lees = playlist(&s, &lee, "Three", false).await;
+    let gone = playlist(&s, &kim, "Gone", true).await;
+    s.delete_playlist(&kim, &gone, None).await.unwrap();
+    let mut before = std::collections::HashMap::new();
+    for (owner, id) in [(&kim, &kims[0]), (&kim, &kims[1]), (&lee, &lees)] {
+        before.insert(id.clone(), version(&s, owner, id).await);
+    }
+    let mut tasks = Vec::new();
+    for i in 0..60 {
+        let s = s.clone();
+        let track = t[i % 4].clone();
+        let (caller, id) = match i % 5 {
+            0 | 1 => (kim.clone(), kims[i % 2].clone()),
+            2 => (lee.clone(), lees.clone()),
+            // Lee's appends to Kim's playlists: the private one is not found, the public one
+            // is Kim's to edit.
+            3 => (lee.clone(), kims[i % 2].clone()),
+            _ => (kim.clone(), gone.clone()),
+        };
+        tasks.push(tokio::spawn(async move {
+            let result = s
+                .add_tracks(&caller, &id, None, vec![track.clone()], None)
+                .await;
+            (i, id, track, result)
+        }));
+    }
+    let mut added: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for task in tasks {
+        let (i, id, track, result) = task.await.unwrap();
+        match i % 5 {
+            0..=2 => {
+                assert!(result.is_ok(), "append {i}: {result:?}");
+                added.entry(id).or_default().push(track);
+            }
+            3 if i % 2 == 0 => assert!(
+                matches!(result, Err(PlaylistsError::NotFound(_))),
+                "append {i} to a private playlist of another: {result:?}"
+            ),
+            3 => assert!(
+                matches!(result, Err(PlaylistsError::CannotEdit)),
+                "append {i} to a public playlist of another: {result:?}"
+            ),
+            _ => assert!(
+                matches!(result, Err(PlaylistsError::NotFound(_))),
+                "append {i} to a deleted playlist: {result:?}"
+            ),
+        }
+    }
+    for (owner, id) in [(&kim, &kims[0]), (&kim, &kims[1]), (&lee, &lees)] {
+        let p = s.playlist(owner, id).await.unwrap();
+        assert_eq!(
+            (p.track_count, p.version),
+            (12, before[id] + 12),
+            "{}",
+            p.name
+        );
+        let mut entries = order(&s, owner, id).await;
+        entries.sort();
+        let mut expected = added.remove(id).unwrap_or_default();
+        expected.sort();
+        assert_eq!(entries, expected, "{}", p.name);
+    }
+}
+
 async fn late_events_do_not_undo_newer_ones(db: Db) {
     let s = service(&db);
     let kim = user(&s, "kim").await;
@@ -1261,6 +1336,7 @@ backend_tests!("playlists", &MIGRATIONS;
     stale_versions_are_refused,
     concurrent_edits_exactly_one_wins,
     concurrent_appends_each_apply_once_in_order,
+    concurrent_appends_to_several_playlists,
     collaborators_edit_tracks_but_not_the_playlist,
     removed_tracks_show_unavailable_and_come_back,
     late_events_do_not_undo_newer_ones,

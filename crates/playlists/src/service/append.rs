@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use super::playlists::{caller_ref, changed_event, TrackDelta, MAX_PLAYLIST_TRACKS};
 use super::PlaylistsService;
 use crate::error::PlaylistsError;
+use crate::model::Playlist;
 use crate::store::PlaylistsStore;
 
 /// Appends waiting for the next transaction, in arrival order.
@@ -32,6 +33,14 @@ struct Append {
 }
 
 type Reply = oneshot::Sender<Result<i64, PlaylistsError>>;
+
+/// An append without its reply.
+struct Request {
+    caller: Caller,
+    if_match: Option<i64>,
+    track_ids: Vec<String>,
+    duration_ms: i64,
+}
 
 impl Appends {
     /// Queues an append; true if the queue was empty (its caller starts the transaction that
@@ -93,32 +102,32 @@ impl PlaylistsService {
     /// Takes the write turn, then applies every append queued by then, in one transaction.
     async fn apply_appends(&self) {
         let tx = self.store.db().begin_write().await;
-        let groups = self.appends.take();
+        let mut replies: Vec<Reply> = Vec::new();
+        let mut groups: Vec<(String, Vec<Request>)> = Vec::new();
+        for (playlist_id, batch) in self.appends.take() {
+            let requests = batch
+                .into_iter()
+                .map(|append| {
+                    replies.push(append.reply);
+                    Request {
+                        caller: append.caller,
+                        if_match: append.if_match,
+                        track_ids: append.track_ids,
+                        duration_ms: append.duration_ms,
+                    }
+                })
+                .collect();
+            groups.push((playlist_id, requests));
+        }
         let mut tx = match tx {
             Ok(tx) => tx,
-            Err(e) => {
-                let replies = groups
-                    .into_iter()
-                    .flat_map(|(_, g)| g.into_iter().map(|a| a.reply));
-                return fail_all(replies, &e);
-            }
+            Err(e) => return fail_all(replies, &e),
         };
-        let mut replies: Vec<Reply> = Vec::new();
-        let mut results: Vec<Result<i64, PlaylistsError>> = Vec::new();
-        let mut groups = groups.into_iter();
-        while let Some((playlist_id, batch)) = groups.next() {
-            match self.apply_in(&mut tx, &playlist_id, batch).await {
-                Ok((group_replies, group_results)) => {
-                    replies.extend(group_replies);
-                    results.extend(group_results);
-                }
-                Err((group_replies, e)) => {
-                    // Nothing commits: every append of the batch gets the error.
-                    let rest = groups.flat_map(|(_, g)| g.into_iter().map(|a| a.reply));
-                    return fail_all(replies.into_iter().chain(group_replies).chain(rest), &e);
-                }
-            }
-        }
+        let results = match self.apply_in(&mut tx, groups).await {
+            Ok(results) => results,
+            // Nothing commits: every append of the batch gets the error.
+            Err(e) => return fail_all(replies, &e),
+        };
         if results.iter().any(Result::is_ok) {
             if let Err(e) = tx.commit().await {
                 // Appends refused on their own merits keep their answer.
@@ -138,114 +147,115 @@ impl PlaylistsService {
         }
     }
 
-    /// Checks and applies each append in order. On a storage error, nothing is committed and
-    /// every append gets the error.
-    #[allow(clippy::type_complexity)]
+    /// Checks and applies each append in order, playlist by playlist (`groups` in id order),
+    /// with a few statements for the whole batch. The results come in the order of the
+    /// appends. On a storage error, nothing must be committed.
     async fn apply_in(
         &self,
         tx: &mut beatstream_db::WriteTx,
-        playlist_id: &str,
-        batch: Vec<Append>,
-    ) -> Result<(Vec<Reply>, Vec<Result<i64, PlaylistsError>>), (Vec<Reply>, String)> {
-        let mut replies = Vec::with_capacity(batch.len());
-        let mut appends = Vec::with_capacity(batch.len());
-        for append in batch {
-            let Append {
-                caller,
-                if_match,
-                track_ids,
-                duration_ms,
-                reply,
-            } = append;
-            replies.push(reply);
-            appends.push((caller, if_match, track_ids, duration_ms));
-        }
-        macro_rules! storage {
-            ($e:expr) => {
-                match $e {
-                    Ok(value) => value,
-                    Err(e) => return Err((replies, e.to_string())),
-                }
-            };
-        }
-        storage!(PlaylistsStore::lock_playlist(tx, self.store.db().backend(), playlist_id).await);
-        let Some(mut playlist) = storage!(PlaylistsStore::playlist(tx, playlist_id).await) else {
-            let results = appends
-                .iter()
-                .map(|_| Err(PlaylistsError::NotFound("playlist")))
-                .collect();
-            return Ok((replies, results));
-        };
+        groups: Vec<(String, Vec<Request>)>,
+    ) -> Result<Vec<Result<i64, PlaylistsError>>, Box<dyn std::error::Error + Send + Sync>> {
+        let ids: Vec<String> = groups.iter().map(|(id, _)| id.clone()).collect();
+        PlaylistsStore::lock_playlists(tx, self.store.db().backend(), &ids).await?;
+        let mut playlists = PlaylistsStore::playlists_by_id(tx, &ids).await?;
         let now = Timestamp::now();
-        let mut results = Vec::with_capacity(appends.len());
-        let mut rows: Vec<(i64, String, UserId)> = Vec::new();
+        let mut results = Vec::new();
+        let mut rows: Vec<(&str, i64, String, UserId)> = Vec::new();
         let mut events: Vec<Envelope> = Vec::new();
         let mut collaborators = Vec::new();
-        for (caller, if_match, track_ids, duration_ms) in appends {
-            let user = &caller.user_id;
-            if !playlist.can_view(user) {
-                results.push(Err(PlaylistsError::NotFound("playlist")));
+        let mut changed: Vec<&Playlist> = Vec::new();
+        for (playlist_id, requests) in &groups {
+            let Some(playlist) = playlists.get_mut(playlist_id) else {
+                results.extend(
+                    requests
+                        .iter()
+                        .map(|_| Err(PlaylistsError::NotFound("playlist"))),
+                );
                 continue;
-            }
-            if !playlist.can_edit_tracks(user) {
-                results.push(Err(PlaylistsError::CannotEdit));
-                continue;
-            }
-            if if_match.is_some_and(|expected| expected != playlist.version) {
-                results.push(Err(PlaylistsError::VersionMismatch {
-                    current: playlist.version,
-                }));
-                continue;
-            }
-            if playlist.track_count + track_ids.len() as i64 > MAX_PLAYLIST_TRACKS {
-                results.push(Err(PlaylistsError::Conflict(
-                    "playlist_full",
-                    "a playlist holds at most 100,000 tracks",
-                )));
-                continue;
-            }
-            if user != &playlist.owner.id {
-                collaborators.push(caller_ref(&caller));
-            }
-            for (i, track_id) in track_ids.iter().enumerate() {
-                rows.push((
-                    playlist.track_count + i as i64,
-                    track_id.clone(),
-                    user.clone(),
-                ));
-            }
-            playlist.version += 1;
-            playlist.track_count += track_ids.len() as i64;
-            playlist.duration_ms += duration_ms;
-            playlist.updated_at = now;
-            let delta = TrackDelta {
-                added: track_ids,
-                removed: Vec::new(),
             };
-            events.push(storage!(Envelope::new(&changed_event(
-                &playlist, user, delta
-            ))));
-            results.push(Ok(playlist.version));
+            let mut appended = false;
+            for request in requests {
+                let result = check(playlist, request);
+                if result.is_err() {
+                    results.push(result.map(|()| 0));
+                    continue;
+                }
+                let user = &request.caller.user_id;
+                if user != &playlist.owner.id {
+                    collaborators.push(caller_ref(&request.caller));
+                }
+                for (i, track_id) in request.track_ids.iter().enumerate() {
+                    rows.push((
+                        playlist_id,
+                        playlist.track_count + i as i64,
+                        track_id.clone(),
+                        user.clone(),
+                    ));
+                }
+                playlist.version += 1;
+                playlist.track_count += request.track_ids.len() as i64;
+                playlist.duration_ms += request.duration_ms;
+                playlist.updated_at = now;
+                let delta = TrackDelta {
+                    added: request.track_ids.clone(),
+                    removed: Vec::new(),
+                };
+                events.push(Envelope::new(&changed_event(playlist, user, delta))?);
+                results.push(Ok(playlist.version));
+                appended = true;
+            }
+            if !appended {
+                playlists.remove(playlist_id);
+            }
         }
         if rows.is_empty() {
-            return Ok((replies, results));
+            return Ok(results);
         }
         for user in &collaborators {
             // A collaborator's name shows as `added_by`.
-            storage!(PlaylistsStore::upsert_user(tx, user).await);
+            PlaylistsStore::upsert_user(tx, user).await?;
         }
-        let borrowed: Vec<(i64, &str, &UserId)> = rows
+        let borrowed: Vec<(&str, i64, &str, &UserId)> = rows
             .iter()
-            .map(|(position, track_id, user)| (*position, track_id.as_str(), user))
+            .map(|(playlist_id, position, track_id, user)| {
+                (*playlist_id, *position, track_id.as_str(), user)
+            })
             .collect();
-        storage!(PlaylistsStore::insert_entry_rows(tx, playlist_id, &borrowed, now).await);
-        storage!(PlaylistsStore::update_playlist(tx, &playlist).await);
-        storage!(outbox::append_all(tx, &events).await);
-        Ok((replies, results))
+        PlaylistsStore::insert_entries_of(tx, &borrowed, now).await?;
+        changed.extend(playlists.values());
+        PlaylistsStore::update_playlist_counts(tx, &changed).await?;
+        outbox::append_all(tx, &events).await?;
+        Ok(results)
     }
 }
 
-fn fail_all(replies: impl Iterator<Item = Reply>, error: &dyn std::fmt::Display) {
+/// An append's own checks, against the playlist as the appends before it in the batch left it.
+fn check(playlist: &Playlist, request: &Request) -> Result<(), PlaylistsError> {
+    let user = &request.caller.user_id;
+    if !playlist.can_view(user) {
+        return Err(PlaylistsError::NotFound("playlist"));
+    }
+    if !playlist.can_edit_tracks(user) {
+        return Err(PlaylistsError::CannotEdit);
+    }
+    if request
+        .if_match
+        .is_some_and(|expected| expected != playlist.version)
+    {
+        return Err(PlaylistsError::VersionMismatch {
+            current: playlist.version,
+        });
+    }
+    if playlist.track_count + request.track_ids.len() as i64 > MAX_PLAYLIST_TRACKS {
+        return Err(PlaylistsError::Conflict(
+            "playlist_full",
+            "a playlist holds at most 100,000 tracks",
+        ));
+    }
+    Ok(())
+}
+
+fn fail_all(replies: Vec<Reply>, error: &dyn std::fmt::Display) {
     for reply in replies {
         let _ = reply.send(Err(PlaylistsError::Batch(error.to_string())));
     }

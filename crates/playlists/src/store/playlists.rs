@@ -79,6 +79,36 @@ impl PlaylistsStore {
         Ok(Some(playlist))
     }
 
+    /// The playlists of `ids` that exist, with their collaborators, by id.
+    pub async fn playlists_by_id(
+        conn: &mut AnyConnection,
+        ids: &[String],
+    ) -> Result<HashMap<String, Playlist>, sqlx::Error> {
+        let mut out = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {PLAYLIST_COLUMNS} FROM playlists p LEFT JOIN users o ON o.id = p.owner_id \
+                 WHERE p.id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&mut *conn).await? {
+                let playlist = playlist_from_row(&row)?;
+                out.insert(playlist.id.clone(), playlist);
+            }
+        }
+        let found: Vec<String> = out.keys().cloned().collect();
+        for (id, collaborators) in Self::collaborators(conn, &found).await? {
+            if let Some(playlist) = out.get_mut(&id) {
+                playlist.collaborators = collaborators;
+            }
+        }
+        Ok(out)
+    }
+
     /// The collaborators of each of `ids`, in the order they were added.
     async fn collaborators(
         conn: &mut AnyConnection,
@@ -118,6 +148,58 @@ impl PlaylistsStore {
                 .bind(id)
                 .fetch_optional(conn)
                 .await?;
+        }
+        Ok(())
+    }
+
+    /// [`PlaylistsStore::lock_playlist`] for several playlists, in id order (`ids` sorted), so
+    /// that two transactions taking some of the same never wait for each other in a cycle.
+    pub async fn lock_playlists(
+        conn: &mut AnyConnection,
+        backend: Backend,
+        ids: &[String],
+    ) -> Result<(), sqlx::Error> {
+        if backend != Backend::Postgres {
+            return Ok(());
+        }
+        debug_assert!(ids.windows(2).all(|w| w[0] < w[1]));
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT id FROM playlists WHERE id IN ({}) ORDER BY id FOR UPDATE",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            query.fetch_all(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the counts, version and time of the change of several playlists at once.
+    pub async fn update_playlist_counts(
+        conn: &mut AnyConnection,
+        playlists: &[&Playlist],
+    ) -> Result<(), sqlx::Error> {
+        for chunk in playlists.chunks(ROWS_PER_STATEMENT / 5) {
+            // VALUES names its columns column1, column2, ... in SQLite and PostgreSQL alike.
+            let sql = format!(
+                "UPDATE playlists SET track_count = v.column2, duration_ms = v.column3, \
+                 version = v.column4, updated_at = v.column5 \
+                 FROM (VALUES {}) AS v WHERE playlists.id = v.column1",
+                value_rows(conn, chunk.len(), 5)
+            );
+            let mut query = sqlx::query(&sql);
+            for p in chunk {
+                query = query
+                    .bind(&p.id)
+                    .bind(p.track_count)
+                    .bind(p.duration_ms)
+                    .bind(p.version)
+                    .bind(p.updated_at.millis());
+            }
+            query.execute(&mut *conn).await?;
         }
         Ok(())
     }
@@ -309,15 +391,29 @@ impl PlaylistsStore {
         rows: &[(i64, &str, &UserId)],
         now: Timestamp,
     ) -> Result<(), sqlx::Error> {
+        let rows: Vec<(&str, i64, &str, &UserId)> = rows
+            .iter()
+            .map(|(position, track_id, added_by)| (playlist_id, *position, *track_id, *added_by))
+            .collect();
+        Self::insert_entries_of(conn, &rows, now).await
+    }
+
+    /// Inserts entries `(playlist_id, position, track_id, added_by)` of any playlists as they
+    /// are, moving nothing.
+    pub async fn insert_entries_of(
+        conn: &mut AnyConnection,
+        rows: &[(&str, i64, &str, &UserId)],
+        now: Timestamp,
+    ) -> Result<(), sqlx::Error> {
         for chunk in rows.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO playlist_entries (playlist_id, position, track_id, added_by, added_at) VALUES {}",
                 value_rows(conn, chunk.len(), 5)
             );
             let mut query = sqlx::query(&sql);
-            for (position, track_id, added_by) in chunk {
+            for (playlist_id, position, track_id, added_by) in chunk {
                 query = query
-                    .bind(playlist_id)
+                    .bind(*playlist_id)
                     .bind(*position)
                     .bind(*track_id)
                     .bind(added_by.as_str())
