@@ -103,13 +103,15 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// How often the allocator's freed memory is checked, and by how much the process may grow
-/// (and glibc hold freed) before it trims.
-const TRIM_EVERY: Duration = Duration::from_secs(10);
+/// How often the allocator's freed memory is checked (often enough that a burst's leftovers go
+/// within seconds of its end), by how much the process may grow since the last trim, and how
+/// much glibc must hold freed, before it trims.
+const TRIM_EVERY: Duration = Duration::from_secs(2);
+const TRIM_GROWTH: usize = 8 << 20;
 const TRIM_ABOVE: usize = 16 << 20;
 
-/// Hands freed memory back to the system when the process grew by over [`TRIM_ABOVE`] since
-/// the last trim and glibc holds at least that much in free chunks. The services trim after
+/// Hands freed memory back to the system when the process grew by over [`TRIM_GROWTH`] since
+/// the last trim and glibc holds at least [`TRIM_ABOVE`] in free chunks. The services trim after
 /// their own bursts (a scan, a search rebuild, a training); this catches the rest, such as the
 /// other services' intake of a first scan's events, which left a server at 150 to 164 MB for
 /// as long as nothing else trimmed. Growth is measured on the resident size: a trim gives the
@@ -127,7 +129,7 @@ async fn release_freed_memory(stop: tokio_util::sync::CancellationToken) {
         let checked = tokio::task::spawn_blocking(move || {
             let resident = memory::resident()?;
             let held = memory::held_freed()?;
-            if resident < after_last_trim.saturating_add(TRIM_ABOVE) || held < TRIM_ABOVE {
+            if resident < after_last_trim.saturating_add(TRIM_GROWTH) || held < TRIM_ABOVE {
                 return Some((resident, None));
             }
             let started = std::time::Instant::now();
