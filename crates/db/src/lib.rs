@@ -350,6 +350,26 @@ pub fn placeholders(start: usize, count: usize) -> String {
         .join(", ")
 }
 
+/// Runs `sql` once per few hundred of `ids`, with `{ids}` in it replaced by their placeholders
+/// (numbered from `$1`, the only parameters), and returns every row: a query for the rows of an
+/// `IN` list of any length.
+pub async fn fetch_all_in<I: AsRef<str>>(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+    ids: &[I],
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let mut rows = Vec::new();
+    for chunk in ids.chunks(500) {
+        let sql = sql.replace("{ids}", &placeholders(1, chunk.len()));
+        let mut query = sqlx::query(&sql);
+        for id in chunk {
+            query = query.bind(id.as_ref());
+        }
+        rows.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
+}
+
 /// Quotes an SQL identifier (a schema name from config or a test).
 pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

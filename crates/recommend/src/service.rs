@@ -565,7 +565,8 @@ fn explain(
 }
 
 /// The read model change one event makes. Unknown topics and undecodable payloads are logged
-/// and skipped: retrying cannot fix them.
+/// and skipped: retrying cannot fix them. Playlist changes do not come here:
+/// [`RecommendService::apply_events`] gathers them.
 async fn apply(tx: &mut AnyConnection, envelope: &Envelope) -> Result<(), RecommendError> {
     match envelope.topic.as_str() {
         TrackAdded::TOPIC => match envelope.decode::<TrackAdded>() {
@@ -586,10 +587,6 @@ async fn apply(tx: &mut AnyConnection, envelope: &Envelope) -> Result<(), Recomm
         },
         TrackLiked::TOPIC => match envelope.decode::<TrackLiked>() {
             Ok(e) => RecommendStore::set_liked(tx, &e).await?,
-            Err(e) => return skip(envelope, &e),
-        },
-        PlaylistChanged::TOPIC => match envelope.decode::<PlaylistChanged>() {
-            Ok(e) => RecommendStore::apply_playlist_changes(tx, &[vec![&e]]).await?,
             Err(e) => return skip(envelope, &e),
         },
         PlaylistDeleted::TOPIC => match envelope.decode::<PlaylistDeleted>() {

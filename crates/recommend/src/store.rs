@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use beatstream_db::{placeholders, value_rows, Db};
+use beatstream_db::{fetch_all_in, placeholders, value_rows, Db};
 use beatstream_events::catalog::TrackSummary;
 use beatstream_events::library::{TrackLiked, TrackPlayed};
 use beatstream_events::playlists::PlaylistChanged;
@@ -147,7 +147,7 @@ impl RecommendStore {
             .collect();
         let recorded = Self::playlist_versions(conn, &ids).await?;
         let mut latest: Vec<&PlaylistChanged> = Vec::new();
-        // Tracks added since each playlist's last removal, with how many times each.
+        // Tracks added since the last removal, with how many times each.
         let mut added: Vec<(&str, &str, i64)> = Vec::new();
         let mut slot: HashMap<(&str, &str), usize> = HashMap::new();
         for group in groups {
@@ -170,16 +170,11 @@ impl RecommendStore {
                     added[at].2 += 1;
                 }
                 if !change.removed_track_ids.is_empty() {
-                    // A change adds before it removes.
-                    let (mine, others): (Vec<_>, Vec<_>) =
-                        added.drain(..).partition(|(p, _, _)| *p == playlist_id);
-                    Self::add_copies(conn, &mine).await?;
-                    added = others;
-                    slot = added
-                        .iter()
-                        .enumerate()
-                        .map(|(i, (p, t, _))| ((*p, *t), i))
-                        .collect();
+                    // A change adds before it removes. (The other playlists' adds go too:
+                    // they commute with this.)
+                    Self::add_copies(conn, &added).await?;
+                    added.clear();
+                    slot.clear();
                     Self::remove_copies(conn, playlist_id, &change.removed_track_ids).await?;
                 }
             }
@@ -211,21 +206,12 @@ impl RecommendStore {
         conn: &mut AnyConnection,
         ids: &[&str],
     ) -> Result<HashMap<String, i64>, sqlx::Error> {
-        let mut out = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT id, version FROM playlists WHERE id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(*id);
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                out.insert(row.try_get("id")?, row.try_get("version")?);
-            }
-        }
-        Ok(out)
+        let sql = "SELECT id, version FROM playlists WHERE id IN ({ids})";
+        fetch_all_in(conn, sql, ids)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("version")?)))
+            .collect()
     }
 
     /// Adds `copies` of each `(playlist, track)` to the counts, in statements of up to 200 rows.

@@ -25,16 +25,13 @@ pub(crate) struct Appends {
 }
 
 struct Append {
-    caller: Caller,
-    if_match: Option<i64>,
-    track_ids: Vec<String>,
-    duration_ms: i64,
-    reply: oneshot::Sender<Result<i64, PlaylistsError>>,
+    request: Request,
+    reply: Reply,
 }
 
 type Reply = oneshot::Sender<Result<i64, PlaylistsError>>;
 
-/// An append without its reply.
+/// What an append asks for.
 struct Request {
     caller: Caller,
     if_match: Option<i64>,
@@ -83,10 +80,12 @@ impl PlaylistsService {
     ) -> Result<i64, PlaylistsError> {
         let (reply, answer) = oneshot::channel();
         let append = Append {
-            caller: caller.clone(),
-            if_match,
-            track_ids,
-            duration_ms,
+            request: Request {
+                caller: caller.clone(),
+                if_match,
+                track_ids,
+                duration_ms,
+            },
             reply,
         };
         if self.appends.push(playlist_id, append) {
@@ -109,12 +108,7 @@ impl PlaylistsService {
                 .into_iter()
                 .map(|append| {
                     replies.push(append.reply);
-                    Request {
-                        caller: append.caller,
-                        if_match: append.if_match,
-                        track_ids: append.track_ids,
-                        duration_ms: append.duration_ms,
-                    }
+                    append.request
                 })
                 .collect();
             groups.push((playlist_id, requests));
@@ -163,7 +157,6 @@ impl PlaylistsService {
         let mut rows: Vec<(&str, i64, String, UserId)> = Vec::new();
         let mut events: Vec<Envelope> = Vec::new();
         let mut collaborators = Vec::new();
-        let mut changed: Vec<&Playlist> = Vec::new();
         for (playlist_id, requests) in &groups {
             let Some(playlist) = playlists.get_mut(playlist_id) else {
                 results.extend(
@@ -175,9 +168,8 @@ impl PlaylistsService {
             };
             let mut appended = false;
             for request in requests {
-                let result = check(playlist, request);
-                if result.is_err() {
-                    results.push(result.map(|()| 0));
+                if let Err(refused) = check(playlist, request) {
+                    results.push(Err(refused));
                     continue;
                 }
                 let user = &request.caller.user_id;
@@ -222,7 +214,7 @@ impl PlaylistsService {
             })
             .collect();
         PlaylistsStore::insert_entries_of(tx, &borrowed, now).await?;
-        changed.extend(playlists.values());
+        let changed: Vec<&Playlist> = playlists.values().collect();
         PlaylistsStore::update_playlist_counts(tx, &changed).await?;
         outbox::append_all(tx, &events).await?;
         Ok(results)

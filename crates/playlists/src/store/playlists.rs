@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use beatstream_core::{Page, Timestamp, UserId};
-use beatstream_db::{placeholders, value_rows, Backend};
+use beatstream_db::{fetch_all_in, placeholders, value_rows, Backend};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -61,44 +61,22 @@ impl PlaylistsStore {
         conn: &mut AnyConnection,
         id: &str,
     ) -> Result<Option<Playlist>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {PLAYLIST_COLUMNS} FROM playlists p LEFT JOIN users o ON o.id = p.owner_id WHERE p.id = $1"
-        );
-        let Some(row) = sqlx::query(&sql)
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?
-        else {
-            return Ok(None);
-        };
-        let mut playlist = playlist_from_row(&row)?;
-        playlist.collaborators = Self::collaborators(conn, &[playlist.id.clone()])
-            .await?
-            .remove(id)
-            .unwrap_or_default();
-        Ok(Some(playlist))
+        Ok(Self::playlists_by_id(conn, &[id]).await?.remove(id))
     }
 
     /// The playlists of `ids` that exist, with their collaborators, by id.
-    pub async fn playlists_by_id(
+    pub async fn playlists_by_id<I: AsRef<str>>(
         conn: &mut AnyConnection,
-        ids: &[String],
+        ids: &[I],
     ) -> Result<HashMap<String, Playlist>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {PLAYLIST_COLUMNS} FROM playlists p LEFT JOIN users o ON o.id = p.owner_id \
+             WHERE p.id IN ({{ids}})"
+        );
         let mut out = HashMap::with_capacity(ids.len());
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT {PLAYLIST_COLUMNS} FROM playlists p LEFT JOIN users o ON o.id = p.owner_id \
-                 WHERE p.id IN ({})",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                let playlist = playlist_from_row(&row)?;
-                out.insert(playlist.id.clone(), playlist);
-            }
+        for row in fetch_all_in(conn, &sql, ids).await? {
+            let playlist = playlist_from_row(&row)?;
+            out.insert(playlist.id.clone(), playlist);
         }
         let found: Vec<String> = out.keys().cloned().collect();
         for (id, collaborators) in Self::collaborators(conn, &found).await? {
@@ -114,23 +92,14 @@ impl PlaylistsStore {
         conn: &mut AnyConnection,
         ids: &[String],
     ) -> Result<HashMap<String, Vec<UserRef>>, sqlx::Error> {
+        let sql = "SELECT c.playlist_id, c.user_id, u.username FROM playlist_collaborators c \
+                   LEFT JOIN users u ON u.id = c.user_id WHERE c.playlist_id IN ({ids}) \
+                   ORDER BY c.playlist_id, c.added_at, c.user_id";
         let mut out: HashMap<String, Vec<UserRef>> = HashMap::new();
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT c.playlist_id, c.user_id, u.username FROM playlist_collaborators c \
-                 LEFT JOIN users u ON u.id = c.user_id WHERE c.playlist_id IN ({}) \
-                 ORDER BY c.playlist_id, c.added_at, c.user_id",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            for row in query.fetch_all(&mut *conn).await? {
-                out.entry(row.try_get("playlist_id")?)
-                    .or_default()
-                    .push(user_ref(row.try_get("user_id")?, row.try_get("username")?));
-            }
+        for row in fetch_all_in(conn, sql, ids).await? {
+            out.entry(row.try_get("playlist_id")?)
+                .or_default()
+                .push(user_ref(row.try_get("user_id")?, row.try_get("username")?));
         }
         Ok(out)
     }
@@ -143,37 +112,22 @@ impl PlaylistsStore {
         backend: Backend,
         id: &str,
     ) -> Result<(), sqlx::Error> {
-        if backend == Backend::Postgres {
-            sqlx::query("SELECT id FROM playlists WHERE id = $1 FOR UPDATE")
-                .bind(id)
-                .fetch_optional(conn)
-                .await?;
-        }
-        Ok(())
+        Self::lock_playlists(conn, backend, &[id]).await
     }
 
     /// [`PlaylistsStore::lock_playlist`] for several playlists, in id order (`ids` sorted), so
     /// that two transactions taking some of the same never wait for each other in a cycle.
-    pub async fn lock_playlists(
+    pub async fn lock_playlists<I: AsRef<str>>(
         conn: &mut AnyConnection,
         backend: Backend,
-        ids: &[String],
+        ids: &[I],
     ) -> Result<(), sqlx::Error> {
         if backend != Backend::Postgres {
             return Ok(());
         }
-        debug_assert!(ids.windows(2).all(|w| w[0] < w[1]));
-        for chunk in ids.chunks(500) {
-            let sql = format!(
-                "SELECT id FROM playlists WHERE id IN ({}) ORDER BY id FOR UPDATE",
-                placeholders(1, chunk.len())
-            );
-            let mut query = sqlx::query(&sql);
-            for id in chunk {
-                query = query.bind(id);
-            }
-            query.fetch_all(&mut *conn).await?;
-        }
+        debug_assert!(ids.windows(2).all(|w| w[0].as_ref() < w[1].as_ref()));
+        let sql = "SELECT id FROM playlists WHERE id IN ({ids}) ORDER BY id FOR UPDATE";
+        fetch_all_in(conn, sql, ids).await?;
         Ok(())
     }
 

@@ -51,12 +51,10 @@ impl SearchService {
                 }
                 continue;
             }
-            let newest: Vec<PlaylistChanged> = playlists.drain().map(|(_, p)| p).collect();
-            changes.extend(SearchStore::upsert_playlists(&mut tx, &newest).await?);
+            changes.extend(record_newest(&mut tx, &mut playlists).await?);
             changes.extend(apply(&mut tx, envelope).await?);
         }
-        let newest: Vec<PlaylistChanged> = playlists.into_values().collect();
-        changes.extend(SearchStore::upsert_playlists(&mut tx, &newest).await?);
+        changes.extend(record_newest(&mut tx, &mut playlists).await?);
         SearchStore::push_changes(&mut tx, &changes).await?;
         tx.commit().await?;
         if !changes.is_empty() {
@@ -66,7 +64,17 @@ impl SearchService {
     }
 }
 
-/// The read model change one event makes, and the index entries it touches.
+/// Records the playlist changes kept so far (see [`keep_newest`]) and empties the map.
+async fn record_newest(
+    conn: &mut AnyConnection,
+    playlists: &mut HashMap<String, PlaylistChanged>,
+) -> Result<Vec<DocRef>, SearchError> {
+    let newest: Vec<PlaylistChanged> = playlists.drain().map(|(_, p)| p).collect();
+    Ok(SearchStore::upsert_playlists(conn, &newest).await?)
+}
+
+/// The read model change one event makes, and the index entries it touches. Playlist changes
+/// do not come here: [`SearchService::apply_events`] gathers them.
 async fn apply(conn: &mut AnyConnection, envelope: &Envelope) -> Result<Vec<DocRef>, SearchError> {
     Ok(match envelope.topic.as_str() {
         TrackAdded::TOPIC => match envelope.decode::<TrackAdded>() {
@@ -86,10 +94,6 @@ async fn apply(conn: &mut AnyConnection, envelope: &Envelope) -> Result<Vec<DocR
             Ok(e) => SearchStore::add_play(conn, &e.track_id).await?,
             Err(e) => skip(envelope, &e),
         },
-        PlaylistChanged::TOPIC => match envelope.decode::<PlaylistChanged>() {
-            Ok(e) => SearchStore::upsert_playlists(conn, &[e]).await?,
-            Err(e) => skip(envelope, &e),
-        },
         PlaylistDeleted::TOPIC => match envelope.decode::<PlaylistDeleted>() {
             Ok(e) => SearchStore::delete_playlist(conn, &e.playlist_id).await?,
             Err(e) => skip(envelope, &e),
@@ -104,6 +108,7 @@ async fn apply(conn: &mut AnyConnection, envelope: &Envelope) -> Result<Vec<DocR
     })
 }
 
+/// Keeps `change` unless a newer change of its playlist is kept already.
 fn keep_newest(playlists: &mut HashMap<String, PlaylistChanged>, change: PlaylistChanged) {
     match playlists.get(&change.playlist_id) {
         Some(kept) if kept.version >= change.version => {}
