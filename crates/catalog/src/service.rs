@@ -116,7 +116,7 @@ impl CatalogService {
             inner: Arc::new(Inner {
                 album_pages: GenerationCache::new(generation.clone(), 10_000),
                 locations: GenerationCache::new(generation.clone(), 100_000),
-                recent_files: stream::RecentFiles::new(4096),
+                recent_files: stream::RecentFiles::default(),
                 thumbnails: GenerationCache::new(generation.clone(), THUMBNAILS),
                 generation,
                 store,
