@@ -33,11 +33,15 @@ struct GroupQueue {
 
 #[derive(Default)]
 struct QueueState {
+    /// In order of `seq`.
     pending: VecDeque<Pending>,
     subscribers: usize,
+    next_seq: u64,
 }
 
 struct Pending {
+    /// Its place in the queue, kept when it is delivered again.
+    seq: u64,
     envelope: Envelope,
     on_ack: Option<oneshot::Sender<()>>,
 }
@@ -66,13 +70,31 @@ impl MemoryBus {
 }
 
 impl GroupQueue {
-    fn push_back(&self, pending: Pending) {
-        lock(&self.state).pending.push_back(pending);
+    /// Queues an event (again, for a nak'ed one) behind everything queued.
+    fn push_back(&self, envelope: Envelope, on_ack: Option<oneshot::Sender<()>>) {
+        let mut state = lock(&self.state);
+        let seq = state.next_seq;
+        state.next_seq += 1;
+        state.pending.push_back(Pending {
+            seq,
+            envelope,
+            on_ack,
+        });
+        drop(state);
         self.notify.notify_one();
     }
 
-    fn push_front(&self, pending: Pending) {
-        lock(&self.state).pending.push_front(pending);
+    /// Puts back a delivery neither acked nor nak'ed, in its old place: a batch dropped
+    /// whole (its deliveries put back first to last) comes again in its order.
+    fn put_back(&self, pending: Pending) {
+        let mut state = lock(&self.state);
+        let at = state
+            .pending
+            .iter()
+            .position(|queued| queued.seq > pending.seq)
+            .unwrap_or(state.pending.len());
+        state.pending.insert(at, pending);
+        drop(state);
         self.notify.notify_one();
     }
 }
@@ -101,10 +123,7 @@ impl EventBus for MemoryBus {
                 } else {
                     None
                 };
-                group.push_back(Pending {
-                    envelope: envelope.clone(),
-                    on_ack,
-                });
+                group.push_back(envelope.clone(), on_ack);
             }
         }
         // Each ack gets its own wait, counted from the one before, as when they went one by
@@ -186,7 +205,7 @@ impl Drop for MemoryAcker {
     /// Neither acked nor nak'ed (the consumer stopped mid-way): deliver it again.
     fn drop(&mut self) {
         if let Some(pending) = self.pending.take() {
-            self.queue.push_front(pending);
+            self.queue.put_back(pending);
         }
     }
 }
@@ -207,9 +226,65 @@ impl Acker for MemoryAcker {
             let queue = self.queue.clone();
             tokio::spawn(async move {
                 tokio::time::sleep(delay).await;
-                queue.push_back(pending);
+                queue.push_back(pending.envelope, pending.on_ack);
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Event;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Numbered {
+        n: u32,
+    }
+
+    impl Event for Numbered {
+        const TOPIC: &'static str = "test.numbered";
+        const VERSION: u32 = 1;
+    }
+
+    fn number_of(delivery: &Delivery) -> u32 {
+        delivery.envelope.decode::<Numbered>().unwrap().n
+    }
+
+    #[tokio::test]
+    async fn a_batch_dropped_unacknowledged_comes_again_in_order() {
+        let bus = MemoryBus::new();
+        let mut sub = bus.subscribe(Numbered::TOPIC, "group").await.unwrap();
+        let publisher = {
+            let bus = bus.clone();
+            tokio::spawn(async move {
+                let envelopes: Vec<Envelope> = (0..5)
+                    .map(|n| Envelope::new(&Numbered { n }).unwrap())
+                    .collect();
+                bus.publish_all(&envelopes).await.unwrap();
+            })
+        };
+        let first = sub.next().await.unwrap().unwrap();
+        let mut batch = vec![first];
+        while let Some(delivery) = sub.next_ready() {
+            if batch.len() == 3 {
+                // The fourth stays queued behind the batch.
+                drop(delivery);
+                break;
+            }
+            batch.push(delivery);
+        }
+        assert_eq!(batch.iter().map(number_of).collect::<Vec<_>>(), [0, 1, 2]);
+        drop(batch); // the consumer stopped mid-batch: first to last are put back
+
+        let mut again = Vec::new();
+        for _ in 0..5 {
+            let delivery = sub.next().await.unwrap().unwrap();
+            again.push(number_of(&delivery));
+            delivery.ack().await.unwrap();
+        }
+        assert_eq!(again, [0, 1, 2, 3, 4]);
+        publisher.await.unwrap();
     }
 }
