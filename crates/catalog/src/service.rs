@@ -209,13 +209,13 @@ impl CatalogService {
         Ok(result)
     }
 
-    /// Up to `limit` albums in random order (never cached).
+    /// Up to `limit` albums in random order, of those `filter` lets through (never cached).
     pub async fn random_albums(
         &self,
-        genre: Option<&str>,
+        filter: &AlbumFilter,
         limit: u32,
     ) -> Result<Vec<Album>, CatalogError> {
-        Ok(self.inner.store.random_albums(genre, limit).await?)
+        Ok(self.inner.store.random_albums(filter, limit).await?)
     }
 
     /// Up to `limit` tracks in random order, of a genre and within years when given.

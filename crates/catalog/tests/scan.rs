@@ -471,6 +471,29 @@ async fn browsing_pages_sorts_and_filters(db: Db) {
         .unwrap()
         .items;
     assert!(!jazz_albums.is_empty() && jazz_albums.iter().all(|a| a.title == "Second Album"));
+    // A random order takes the same filters.
+    let random_jazz = lib.catalog.random_albums(&jazz, 50).await.unwrap();
+    assert_eq!(
+        sorted_ids(&random_jazz),
+        sorted_ids(&jazz_albums),
+        "random albums of a genre"
+    );
+    let year = years[0];
+    let of_year = AlbumFilter {
+        from_year: Some(year),
+        to_year: Some(year),
+        ..Default::default()
+    };
+    let random_of_year = lib.catalog.random_albums(&of_year, 50).await.unwrap();
+    assert!(!random_of_year.is_empty());
+    assert!(
+        random_of_year.iter().all(|a| a.year == Some(year)),
+        "random albums of {year}: {random_of_year:?}"
+    );
+    assert!(
+        random_of_year.len() < total,
+        "the year filter leaves some out"
+    );
 
     let genres = lib.catalog.genres().await.unwrap();
     let rock = genres.iter().find(|g| g.name == "Rock").unwrap();
@@ -480,6 +503,16 @@ async fn browsing_pages_sorts_and_filters(db: Db) {
     let beta = artists.iter().find(|a| a.name == "Beta Singer").unwrap();
     let (_, albums) = lib.catalog.artist(&beta.id).await.unwrap();
     assert!(albums.iter().all(|a| a.title == "Second Album"));
+    let of_beta = AlbumFilter {
+        artist_id: Some(beta.id.clone()),
+        ..Default::default()
+    };
+    let random_of_beta = lib.catalog.random_albums(&of_beta, 50).await.unwrap();
+    assert_eq!(
+        sorted_ids(&random_of_beta),
+        sorted_ids(&albums),
+        "random albums of an artist"
+    );
     let by_artist = lib
         .catalog
         .tracks(
@@ -495,6 +528,12 @@ async fn browsing_pages_sorts_and_filters(db: Db) {
         by_artist.items.iter().any(|t| t.title == "Two"),
         "featured on Alpha's track too"
     );
+}
+
+fn sorted_ids(albums: &[beatstream_catalog::model::Album]) -> Vec<String> {
+    let mut ids: Vec<String> = albums.iter().map(|a| a.id.clone()).collect();
+    ids.sort();
+    ids
 }
 
 backend_tests!("catalog", &MIGRATIONS;

@@ -207,7 +207,8 @@ impl<T> List<T> {
 #[derive(Debug, Clone, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct AlbumQuery {
-    /// `name` (default), `newest`, `year`, or `random` (one page of up to `limit`, no cursor).
+    /// `name` (default), `newest`, `year`, or `random` (one page of up to `limit`, no cursor;
+    /// the filters apply as to the other orders).
     pub sort: Option<String>,
     pub genre: Option<String>,
     pub artist_id: Option<String>,

@@ -87,13 +87,19 @@ pub async fn list_albums(
             AlbumDto::new(a, catalog.signer(), &user)
         }))
     };
+    let filter = AlbumFilter {
+        genre: query.genre,
+        artist_id: query.artist_id,
+        from_year: query.from_year,
+        to_year: query.to_year,
+    };
     let sort = match query.sort.as_deref() {
         None | Some("name") => AlbumSort::Name,
         Some("newest") => AlbumSort::Newest,
         Some("year") => AlbumSort::Year,
         Some("random") => {
             let limit = page(query.limit, None)?.limit;
-            let albums = catalog.random_albums(query.genre.as_deref(), limit).await?;
+            let albums = catalog.random_albums(&filter, limit).await?;
             return Ok(list(&albums, None));
         }
         Some(other) => {
@@ -102,12 +108,6 @@ pub async fn list_albums(
                 format!("sort `{other}`: use name, newest, year or random"),
             ))
         }
-    };
-    let filter = AlbumFilter {
-        genre: query.genre,
-        artist_id: query.artist_id,
-        from_year: query.from_year,
-        to_year: query.to_year,
     };
     let paged = catalog
         .albums(sort, &filter, &page(query.limit, query.cursor)?)

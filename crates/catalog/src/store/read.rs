@@ -20,6 +20,28 @@ pub struct AlbumFilter {
     pub to_year: Option<i64>,
 }
 
+/// The live albums `filter` lets through, as a query to add an order and a limit to.
+fn albums_matching(filter: &AlbumFilter) -> Sql {
+    let mut sql = Sql::new(&format!(
+        "SELECT {ALBUM_COLUMNS} FROM albums a WHERE a.track_count > 0"
+    ));
+    if let Some(genre) = &filter.genre {
+        let g = sql.arg(Arg::Text(genre.to_lowercase()));
+        sql.push(&format!(
+            " AND a.id IN (SELECT t.album_id FROM tracks t JOIN track_genres g ON g.track_id = t.id \
+             WHERE LOWER(g.genre) = {g} AND t.removed_at IS NULL)"
+        ));
+    }
+    if let Some(artist_id) = &filter.artist_id {
+        let ar = sql.arg(Arg::Text(artist_id.clone()));
+        sql.push(&format!(
+            " AND a.id IN (SELECT album_id FROM album_artists WHERE artist_id = {ar})"
+        ));
+    }
+    sql.year_range("a.year", filter.from_year, filter.to_year);
+    sql
+}
+
 /// Filters of the track list.
 #[derive(Debug, Clone, Default)]
 pub struct TrackFilter {
@@ -143,23 +165,7 @@ impl CatalogStore {
         filter: &AlbumFilter,
         page: &Page,
     ) -> Result<Vec<(Album, String)>, sqlx::Error> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {ALBUM_COLUMNS} FROM albums a WHERE a.track_count > 0"
-        ));
-        if let Some(genre) = &filter.genre {
-            let g = sql.arg(Arg::Text(genre.to_lowercase()));
-            sql.push(&format!(
-                " AND a.id IN (SELECT t.album_id FROM tracks t JOIN track_genres g ON g.track_id = t.id \
-                 WHERE LOWER(g.genre) = {g} AND t.removed_at IS NULL)"
-            ));
-        }
-        if let Some(artist_id) = &filter.artist_id {
-            let ar = sql.arg(Arg::Text(artist_id.clone()));
-            sql.push(&format!(
-                " AND a.id IN (SELECT album_id FROM album_artists WHERE artist_id = {ar})"
-            ));
-        }
-        sql.year_range("a.year", filter.from_year, filter.to_year);
+        let mut sql = albums_matching(filter);
         let cursor = page.after.as_deref().and_then(split_cursor);
         let order = match sort {
             AlbumSort::Name => {
@@ -205,22 +211,13 @@ impl CatalogStore {
         Ok(albums)
     }
 
-    /// Up to `limit` albums in random order (of a genre, when given).
+    /// Up to `limit` albums in random order, of those `filter` lets through.
     pub async fn random_albums(
         &self,
-        genre: Option<&str>,
+        filter: &AlbumFilter,
         limit: u32,
     ) -> Result<Vec<Album>, sqlx::Error> {
-        let mut sql = Sql::new(&format!(
-            "SELECT {ALBUM_COLUMNS} FROM albums a WHERE a.track_count > 0"
-        ));
-        if let Some(genre) = genre {
-            let g = sql.arg(Arg::Text(genre.to_lowercase()));
-            sql.push(&format!(
-                " AND a.id IN (SELECT t.album_id FROM tracks t JOIN track_genres g ON g.track_id = t.id \
-                 WHERE LOWER(g.genre) = {g} AND t.removed_at IS NULL)"
-            ));
-        }
+        let mut sql = albums_matching(filter);
         let limit = sql.arg(Arg::Int(i64::from(limit)));
         sql.push(&format!(" ORDER BY RANDOM() LIMIT {limit}"));
         let rows = sql.fetch_all(self).await?;
