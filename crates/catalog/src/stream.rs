@@ -348,8 +348,8 @@ const FAST: u64 = 256 * 1024;
 /// Answers a small request for a recently served file without a trip to a blocking thread:
 /// open and stat (or a handle held open, see [`RecentFiles`]), and a read with `RWF_NOWAIT`,
 /// which fails rather than wait for the disk. `None` sends the request the blocking way
-/// (anything not in memory, any error, larger answers).
-#[cfg(target_os = "linux")]
+/// (anything not in memory, any error, larger answers; every answer with bytes off Linux, where
+/// [`read_cached`] has no such read).
 fn answer_from_memory(
     path: &std::path::Path,
     salt: &str,
@@ -386,16 +386,6 @@ fn answer_from_memory(
             })
         }
     }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn answer_from_memory(
-    _: &std::path::Path,
-    _: &str,
-    _: &HeaderMap,
-    _: &RecentFiles,
-) -> Option<FileAnswer> {
-    None
 }
 
 /// Answers a GET for a local file. A small answer from a file served recently is read from

@@ -90,9 +90,7 @@ impl GroupQueue {
         let mut state = lock(&self.state);
         let at = state
             .pending
-            .iter()
-            .position(|queued| queued.seq > pending.seq)
-            .unwrap_or(state.pending.len());
+            .partition_point(|queued| queued.seq < pending.seq);
         state.pending.insert(at, pending);
         drop(state);
         self.notify.notify_one();
