@@ -2,6 +2,10 @@
 //! holding every subject `<namespace>.<topic>`, and one durable pull consumer per
 //! (group, topic). Publishes carry the envelope id as `Nats-Msg-Id`, so JetStream drops
 //! duplicates an outbox replay would otherwise add within its two-minute window.
+//!
+//! After a lost connection, async-nats reconnects and asks for messages again on its own. A
+//! pull request lost some other way (made in the outage, answered by nobody) is replaced when
+//! it expires, so pull requests are kept short: [`PULL_EXPIRES`].
 
 use std::time::Duration;
 
@@ -10,6 +14,13 @@ use futures_util::{FutureExt, StreamExt};
 
 use crate::bus::{Acker, BusError, Delivery, EventBus, Subscription};
 use crate::Envelope;
+
+/// How long a pull request waits for messages before the client sends a new one. The
+/// library's default is 30 s, which is also how long a consumer could sit idle behind a pull
+/// request that the server never saw.
+const PULL_EXPIRES: Duration = Duration::from_secs(10);
+/// While a pull request waits, the server sends a heartbeat this often.
+const PULL_HEARTBEAT: Duration = Duration::from_secs(5);
 
 pub struct NatsBus {
     client: async_nats::Client,
@@ -157,6 +168,9 @@ impl EventBus for NatsBus {
             .await
             .map_err(|e| subscribe_err(e.to_string()))?;
         let messages = consumer
+            .stream()
+            .expires(PULL_EXPIRES)
+            .heartbeat(PULL_HEARTBEAT)
             .messages()
             .await
             .map_err(|e| subscribe_err(e.to_string()))?;

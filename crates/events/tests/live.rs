@@ -3,14 +3,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
 use beatstream_events::live::{Audience, LiveBus, LiveFeed, LiveMessage, MemoryLive, NatsLive};
-
-fn nats_url() -> String {
-    std::env::var("BEATSTREAM_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string())
-}
+use common::{nats_url, OwnNats};
 
 async fn next(feed: &mut Box<dyn LiveFeed>) -> LiveMessage {
     tokio::time::timeout(Duration::from_secs(10), feed.next())
@@ -94,58 +93,13 @@ async fn delete_live_stream(namespace: &str) {
     }
 }
 
-/// A `nats-server -js` of this test's own on a free port, which it may pause and restart.
-struct OwnNats {
-    child: std::process::Child,
-    port: u16,
-}
-
-impl OwnNats {
-    fn start(port: u16) -> OwnNats {
-        let child = std::process::Command::new("nats-server")
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("nats-server (Debian's nats-server package)");
-        let started = std::time::Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "nats-server did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        OwnNats { child, port }
-    }
-
-    fn signal(&self, signal: &str) {
-        std::process::Command::new("kill")
-            .args([signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-    }
-}
-
-impl Drop for OwnNats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A broker that goes quiet for longer than two heartbeats (a busy machine) costs nothing: the
 /// feed picks up after the last message it delivered. A restarted broker, whose memory stream
 /// is gone, is reported as a loss, so clients reload.
 #[tokio::test]
 async fn nats_feed_rides_out_a_quiet_broker_and_reports_a_restart() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut nats = OwnNats::start(port);
-    let url = format!("nats://127.0.0.1:{port}");
+    let mut nats = OwnNats::start();
+    let url = nats.url();
     let live = NatsLive::connect(&url, "quiet").await.unwrap();
     let mut feed = live.subscribe(Duration::ZERO).await.unwrap();
     let carol = Audience::User("carol".into());
@@ -164,12 +118,11 @@ async fn nats_feed_rides_out_a_quiet_broker_and_reports_a_restart() {
     assert_eq!(second, first + 1);
     assert_eq!(next(&mut feed).await.seq, second);
 
-    drop(nats);
-    nats = OwnNats::start(port);
+    nats.stop();
+    nats.start_again();
     let lost = tokio::time::timeout(Duration::from_secs(20), feed.next())
         .await
         .expect("the restart is noticed")
         .expect("the feed is open");
     assert!(lost.is_err(), "a restart is reported as lost messages");
-    assert_eq!(nats.port, port);
 }

@@ -14,7 +14,6 @@ use support::{
     upload_fixture, Env, Nats,
 };
 
-/// Waits until `check` holds, up to `limit`.
 #[tokio::test]
 async fn changes_made_while_nats_is_down_arrive_when_it_is_back() {
     let env = Env::external().await;
@@ -123,7 +122,7 @@ async fn changes_made_while_nats_is_down_arrive_when_it_is_back() {
     assert_eq!(found["playlists"]["items"][0]["track_count"], 3, "{found}");
     // The playlists service took in the 16 scanned tracks and the upload made meanwhile.
     eventually(
-        Duration::from_secs(30),
+        Duration::from_secs(60),
         "the upload reaching the playlists service",
         || async {
             events_handled(&client, &server, "playlists", "catalog.track.added").await >= 17.0

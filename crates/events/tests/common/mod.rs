@@ -1,8 +1,11 @@
-//! Shared by the bus tests: a bus of each kind, with NATS on a unique namespace per test.
+//! Shared by the bus tests: a bus of each kind, with NATS on a unique namespace per test, and a
+//! NATS server of a test's own for outages. Each test file uses a part of it.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
 
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use beatstream_events::{EventBus, MemoryBus, NatsBus};
 
@@ -87,4 +90,90 @@ macro_rules! bus_tests {
             )+
         }
     };
+}
+
+/// A `nats-server -js` of a test's own on a free port, with its own store, which the test may
+/// pause, stop and start again (on the same port, with the same stored streams).
+pub struct OwnNats {
+    child: Option<Child>,
+    pub port: u16,
+    store: tempfile::TempDir,
+}
+
+impl OwnNats {
+    pub fn start() -> OwnNats {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut nats = OwnNats {
+            child: None,
+            port,
+            store: tempfile::tempdir().unwrap(),
+        };
+        nats.start_again();
+        nats
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the stopped server, and waits until it takes connections.
+    pub fn start_again(&mut self) {
+        assert!(self.child.is_none(), "the server is running");
+        let child = Command::new("nats-server")
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
+            .arg(self.store.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server (Debian's nats-server package)");
+        self.child = Some(child);
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "nats-server did not start"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// SIGTERM, and wait for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            self.signal_child(&child, "-TERM");
+            let _ = child.wait();
+        }
+    }
+
+    /// Sends `signal` (`-STOP`, `-CONT`) to the running server.
+    pub fn signal(&self, signal: &str) {
+        self.signal_child(self.child.as_ref().expect("running"), signal);
+    }
+
+    fn signal_child(&self, child: &Child, signal: &str) {
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+    }
+}
+
+impl Drop for OwnNats {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }

@@ -230,9 +230,22 @@ impl Server {
 }
 
 impl Drop for Server {
+    /// Stops the server; when a test failed, shows the end of its log, which would otherwise
+    /// go with the test's temporary directory.
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if std::thread::panicking() {
+            let text = self.log_text();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = &lines[lines.len().saturating_sub(400)..];
+            eprintln!(
+                "--- the last {} lines of {}:\n{}",
+                tail.len(),
+                self.log.display(),
+                tail.join("\n")
+            );
+        }
     }
 }
 
