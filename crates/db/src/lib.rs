@@ -18,6 +18,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
 pub mod jobs;
+mod sqlite_settings;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -165,6 +166,7 @@ impl Db {
         };
         match location {
             DbLocation::SqliteFile(path) => {
+                sqlite_settings::apply_once();
                 if let Some(dir) = path.parent() {
                     std::fs::create_dir_all(dir).map_err(|source| DbError::DataDir {
                         path: dir.display().to_string(),
