@@ -163,9 +163,12 @@ where
                 let envelopes = batch.iter().map(|d| d.envelope.clone()).collect();
                 match (self.handler)(envelopes).await {
                     Ok(()) => {
-                        for delivery in batch {
-                            self.acknowledge(delivery).await;
-                        }
+                        // Together: on NATS each ack waits for the server's confirmation, and
+                        // a batch's acks then cost one round trip instead of one each.
+                        futures_util::future::join_all(
+                            batch.into_iter().map(|delivery| self.acknowledge(delivery)),
+                        )
+                        .await;
                         continue;
                     }
                     Err(e) => tracing::info!(
