@@ -2,8 +2,8 @@
 //! through service discovery. Which routes belong to which service comes from each service's
 //! OpenAPI document (compiled into every binary), so a process knows the whole API.
 //!
-//! Per request: the instances serving the role, round robin, skipping those whose circuit is
-//! open (three failures in a row open it for 10 s). A request with a body of up to 1 MiB goes
+//! Per request: the instances serving the role (as discovery named them in the last second),
+//! round robin, skipping those whose circuit is open (three failures in a row open it for 10 s). A request with a body of up to 1 MiB goes
 //! to another instance (three in all) when one cannot be connected to; an idempotent one (GET,
 //! HEAD, PUT, DELETE, OPTIONS) also when one times out or answers 502, 503 or 504. A larger
 //! body streams to one instance only. The time limit covers the answer's head, not a stream.
@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter};
 use axum::Router;
 use beatstream_core::{ApiError, ErrorCode};
-use beatstream_discovery::{instances_of, Discovery, Instance};
+use beatstream_discovery::{instances_of, Discovery, DiscoveryError, Instance};
 use futures_util::TryStreamExt;
 
 const ATTEMPTS: usize = 3;
@@ -31,6 +31,12 @@ const WEBSOCKETS: [&str; 1] = ["/api/v1/events"];
 const RETRY_BODY_LIMIT: usize = 1024 * 1024;
 const FAILURES_TO_OPEN: u32 = 3;
 const OPEN_FOR: Duration = Duration::from_secs(10);
+/// How long the instances discovery named for a role serve requests before it is asked again.
+const FRESH_FOR: Duration = Duration::from_secs(1);
+/// How long a request waits for discovery when instances named before are known; then it uses
+/// those. Without it, a broker outage held every forwarded request for the discovery client's
+/// own timeout (10 s).
+const ASK_AT_MOST: Duration = Duration::from_millis(500);
 
 /// The routes of one service that runs elsewhere.
 pub struct RemoteService {
@@ -45,9 +51,10 @@ pub struct Proxy {
     next: AtomicUsize,
     /// Per instance address: failures in a row, and until when it is skipped.
     circuits: Mutex<HashMap<String, (u32, Option<Instant>)>>,
-    /// The instances discovery last named per role, for when it cannot be asked (a broker
-    /// outage must not take every forwarded route down with it).
-    last_known: Mutex<HashMap<&'static str, Vec<Instance>>>,
+    /// The instances discovery last named per role, and when: used for [`FRESH_FOR`] without
+    /// asking, and whenever discovery cannot be asked (a broker outage must not take every
+    /// forwarded route down with it).
+    last_known: Mutex<HashMap<&'static str, (Vec<Instance>, Instant)>>,
     timeout: Duration,
 }
 
@@ -110,23 +117,43 @@ impl Proxy {
 
     /// The instances to try, in order: round robin, closed circuits first.
     pub(crate) async fn candidates(&self, role: &'static str) -> Result<Vec<Instance>, ApiError> {
-        let mut all = match instances_of(self.discovery.as_ref(), role).await {
-            Ok(found) if !found.is_empty() => {
-                let mut known = self.last_known.lock().unwrap_or_else(|p| p.into_inner());
-                known.insert(role, found.clone());
-                found
-            }
-            // Discovery unreachable, or empty (a broker restart lost the announcements until
-            // they are renewed): the instances it named last are the best guess.
-            outcome => {
-                let known = self.last_known.lock().unwrap_or_else(|p| p.into_inner());
-                match (known.get(role), outcome) {
-                    (Some(found), outcome) => {
-                        tracing::warn!(role, error = ?outcome.err(), "proxy: discovery has no answer; using the instances it named last");
-                        found.clone()
+        let known = self
+            .last_known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(role)
+            .cloned();
+        let mut all = match known {
+            Some((found, at)) if at.elapsed() < FRESH_FOR => found,
+            known => {
+                let asking = instances_of(self.discovery.as_ref(), role);
+                let outcome = if known.is_some() {
+                    tokio::time::timeout(ASK_AT_MOST, asking)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(DiscoveryError::Unreachable(format!(
+                                "no answer within {ASK_AT_MOST:?}"
+                            )))
+                        })
+                } else {
+                    asking.await
+                };
+                let mut last = self.last_known.lock().unwrap_or_else(|p| p.into_inner());
+                match (outcome, known) {
+                    (Ok(found), _) if !found.is_empty() => {
+                        last.insert(role, (found.clone(), Instant::now()));
+                        found
                     }
-                    (None, Err(e)) => return Err(ApiError::unavailable("service discovery", &e)),
-                    (None, Ok(empty)) => empty,
+                    // Discovery unreachable, or empty (a broker restart lost the announcements
+                    // until they are renewed): the instances it named last are the best guess,
+                    // for another while before it is asked again.
+                    (outcome, Some((found, _))) => {
+                        tracing::warn!(role, error = ?outcome.err(), "proxy: discovery has no answer; using the instances it named last");
+                        last.insert(role, (found.clone(), Instant::now()));
+                        found
+                    }
+                    (Err(e), None) => return Err(ApiError::unavailable("service discovery", &e)),
+                    (Ok(empty), None) => empty,
                 }
             }
         };
