@@ -8,7 +8,9 @@
 /// Returns the allocator's free memory to the system; does nothing off glibc. It briefly locks
 /// each heap in turn: call it after a burst of work, not on a request's path.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[allow(unsafe_code)] // The workspace denies unsafe code; these FFI calls (and sqlite_settings.rs in beatstream-db) are its exceptions.
+// The workspace denies unsafe code; these FFI calls and beatstream-db's sqlite_settings.rs are
+// its exceptions.
+#[allow(unsafe_code)]
 pub fn release_freed() {
     // SAFETY: malloc_trim takes no pointers and has no caller-side invariants; glibc serialises
     // it with every other allocator call.

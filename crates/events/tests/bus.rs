@@ -10,24 +10,9 @@ use std::time::Duration;
 
 use beatstream_events::consumer::{spawn_consumers, MAX_BATCH};
 use beatstream_events::{Envelope, Event, Subscription};
-use common::TestBus;
-use serde::{Deserialize, Serialize};
+use common::{ping, Pinged, TestBus};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Pinged {
-    n: u32,
-}
-
-impl Event for Pinged {
-    const TOPIC: &'static str = "test.pinged";
-    const VERSION: u32 = 1;
-}
-
-fn ping(n: u32) -> Envelope {
-    Envelope::new(&Pinged { n }).unwrap()
-}
 
 /// Next delivery within 10 s, acked.
 async fn next_acked(sub: &mut Box<dyn Subscription>) -> Envelope {

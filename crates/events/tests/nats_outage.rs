@@ -10,24 +10,13 @@ use std::time::{Duration, Instant};
 
 use beatstream_events::consumer::{spawn_consumers, HandlerError};
 use beatstream_events::{Envelope, Event, EventBus, NatsBus};
-use common::OwnNats;
-use serde::{Deserialize, Serialize};
+use common::{ping, OwnNats, Pinged};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-struct Pinged {
-    n: u32,
-}
-
-impl Event for Pinged {
-    const TOPIC: &'static str = "test.pinged";
-    const VERSION: u32 = 1;
-}
-
 /// Publishes until JetStream acknowledges, as the outbox relay does.
 async fn publish_when_back(bus: &Arc<dyn EventBus>, n: u32) {
-    let envelope = Envelope::new(&Pinged { n }).unwrap();
+    let envelope = ping(n);
     let started = Instant::now();
     while let Err(e) = bus.publish(&envelope).await {
         assert!(

@@ -3,12 +3,13 @@
 //! OpenAPI document (compiled into every binary), so a process knows the whole API.
 //!
 //! Per request: the instances serving the role (as discovery named them in the last second),
-//! round robin, skipping those whose circuit is open (three failures in a row open it for 10 s). A request with a body of up to 1 MiB goes
-//! to another instance (three in all) when one cannot be connected to; an idempotent one (GET,
-//! HEAD, PUT, DELETE, OPTIONS) also when one times out or answers 502, 503 or 504. A larger
-//! body streams to one instance only. The time limit covers the answer's head, not a stream.
-//! Bodies stream both ways (audio, uploads); the caller's headers (its credential, the request
-//! id) go along. WebSockets are relayed frame by frame ([`crate::proxy_ws`]).
+//! round robin, skipping those whose circuit is open (three failures in a row open it for
+//! 10 s). A request with a body of up to 1 MiB goes to another instance (three in all) when
+//! one cannot be connected to; an idempotent one (GET, HEAD, PUT, DELETE, OPTIONS) also when
+//! one times out or answers 502, 503 or 504. A larger body streams to one instance only. The
+//! time limit covers the answer's head, not a stream. Bodies stream both ways (audio,
+//! uploads); the caller's headers (its credential, the request id) go along. WebSockets are
+//! relayed frame by frame ([`crate::proxy_ws`]).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

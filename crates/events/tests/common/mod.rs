@@ -7,7 +7,23 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use beatstream_events::{EventBus, MemoryBus, NatsBus};
+use beatstream_events::{Envelope, Event, EventBus, MemoryBus, NatsBus};
+use serde::{Deserialize, Serialize};
+
+/// The event the bus tests publish: a number, to tell events apart and check their order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pinged {
+    pub n: u32,
+}
+
+impl Event for Pinged {
+    const TOPIC: &'static str = "test.pinged";
+    const VERSION: u32 = 1;
+}
+
+pub fn ping(n: u32) -> Envelope {
+    Envelope::new(&Pinged { n }).unwrap()
+}
 
 pub fn nats_url() -> String {
     std::env::var("BEATSTREAM_TEST_NATS").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_string())
@@ -96,7 +112,7 @@ macro_rules! bus_tests {
 /// pause, stop and start again (on the same port, with the same stored streams).
 pub struct OwnNats {
     child: Option<Child>,
-    pub port: u16,
+    port: u16,
     store: tempfile::TempDir,
 }
 
@@ -151,22 +167,22 @@ impl OwnNats {
     /// SIGTERM, and wait for it to exit.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            self.signal_child(&child, "-TERM");
+            send_signal(&child, "-TERM");
             let _ = child.wait();
         }
     }
 
     /// Sends `signal` (`-STOP`, `-CONT`) to the running server.
     pub fn signal(&self, signal: &str) {
-        self.signal_child(self.child.as_ref().expect("running"), signal);
+        send_signal(self.child.as_ref().expect("running"), signal);
     }
+}
 
-    fn signal_child(&self, child: &Child, signal: &str) {
-        Command::new("kill")
-            .args([signal, &child.id().to_string()])
-            .status()
-            .unwrap();
-    }
+fn send_signal(child: &Child, signal: &str) {
+    Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
 }
 
 impl Drop for OwnNats {
