@@ -171,6 +171,8 @@ impl OutboxRelay {
                 .await
                 .map_err(|e| RelayError::Bus(e.to_string()))?;
             published += envelopes.len();
+            metrics::counter!("beatstream_events_published_total", "service" => self.service)
+                .increment(envelopes.len() as u64);
             // One delete per batch. By the rows' own numbers, not "up to the last one": on
             // PostgreSQL a lower number can commit after a higher one was relayed.
             self.delete(&done).await?;
