@@ -381,6 +381,59 @@ async fn deleted_file_is_removed_and_comes_back_with_its_id(db: Db) {
     assert_eq!(lib.track_id("Epsilon Hit").await, id, "same id as before");
 }
 
+async fn a_removed_track_is_taken_off_its_album_and_artist_counts(db: Db) {
+    let lib = library(db).await;
+    lib.scan().await;
+    let album = |lib: &Lib| {
+        let catalog = lib.catalog.clone();
+        async move {
+            let albums = catalog
+                .albums(AlbumSort::Name, &AlbumFilter::default(), &all())
+                .await
+                .unwrap()
+                .items;
+            let album = albums
+                .into_iter()
+                .find(|a| a.title == "First Album")
+                .unwrap();
+            let (_, tracks) = catalog.album(&album.id).await.unwrap();
+            (album, tracks)
+        }
+    };
+    let artist = |lib: &Lib| {
+        let catalog = lib.catalog.clone();
+        async move {
+            let artists = catalog.artists(&all()).await.unwrap().items;
+            artists
+                .into_iter()
+                .find(|a| a.name == "Alpha Artist")
+                .unwrap()
+        }
+    };
+    let (before, _) = album(&lib).await;
+    let artist_before = artist(&lib).await;
+    assert_eq!(before.track_count, 3);
+
+    std::fs::remove_file(lib.root().join("Alpha Artist/First Album/03 - Three.mp3")).unwrap();
+    assert_eq!(lib.scan().await.tracks_removed, 1);
+    let (after, tracks) = album(&lib).await;
+    assert_eq!(after.track_count, 2);
+    assert_eq!(
+        after.duration_ms,
+        tracks.iter().map(|t| t.duration_ms).sum::<i64>(),
+        "the album's length is its remaining tracks'"
+    );
+    assert!(after.duration_ms < before.duration_ms);
+    let artist_after = artist(&lib).await;
+    assert_eq!(artist_after.track_count, artist_before.track_count - 1);
+    assert_eq!(artist_after.album_count, artist_before.album_count);
+
+    // An unchanged rescan leaves the counts as they are.
+    lib.scan().await;
+    assert_eq!(album(&lib).await.0, after);
+    assert_eq!(artist(&lib).await, artist_after);
+}
+
 async fn an_emptied_library_folder_keeps_its_tracks(db: Db) {
     let lib = library(db).await;
     lib.scan().await;
@@ -547,6 +600,7 @@ backend_tests!("catalog", &MIGRATIONS;
     moved_file_keeps_its_id,
     changed_file_is_reread_with_the_same_id,
     deleted_file_is_removed_and_comes_back_with_its_id,
+    a_removed_track_is_taken_off_its_album_and_artist_counts,
     symlink_loops_are_survived,
     an_emptied_library_folder_keeps_its_tracks,
     browsing_pages_sorts_and_filters,

@@ -234,21 +234,36 @@ impl CatalogStore {
     }
 
     /// After a scan: recounts albums and artists, drops those left without live tracks, and
-    /// gives each album the earliest year of its tracks.
+    /// gives each album the earliest year of its tracks. Counted in one pass per table (an
+    /// artist's live tracks as all its tracks less its removed ones, which are few: joining
+    /// every credit to its track cost more than the rest together), and only rows whose
+    /// figures changed are written: an unchanged rescan writes nothing.
     pub async fn refresh_aggregates(&self) -> Result<(), sqlx::Error> {
         let mut tx = self.db.begin_write().await?;
         for sql in [
-            "UPDATE albums SET \
-               track_count = (SELECT COUNT(*) FROM tracks t WHERE t.album_id = albums.id AND t.removed_at IS NULL), \
-               duration_ms = COALESCE((SELECT CAST(SUM(t.duration_ms) AS BIGINT) FROM tracks t \
-                                       WHERE t.album_id = albums.id AND t.removed_at IS NULL), 0), \
-               year = (SELECT MIN(t.year) FROM tracks t WHERE t.album_id = albums.id AND t.removed_at IS NULL)",
+            "UPDATE albums SET track_count = s.tracks, duration_ms = s.duration_ms, year = s.year \
+             FROM (SELECT a.id AS id, COUNT(t.id) AS tracks, \
+                          COALESCE(CAST(SUM(t.duration_ms) AS BIGINT), 0) AS duration_ms, \
+                          MIN(t.year) AS year \
+                   FROM albums a LEFT JOIN tracks t ON t.album_id = a.id AND t.removed_at IS NULL \
+                   GROUP BY a.id) AS s \
+             WHERE albums.id = s.id AND (albums.track_count IS DISTINCT FROM s.tracks \
+               OR albums.duration_ms IS DISTINCT FROM s.duration_ms OR albums.year IS DISTINCT FROM s.year)",
             "DELETE FROM album_artists WHERE album_id IN (SELECT id FROM albums WHERE track_count = 0)",
             "DELETE FROM albums WHERE track_count = 0",
-            "UPDATE artists SET \
-               track_count = (SELECT COUNT(*) FROM track_artists ta JOIN tracks t ON t.id = ta.track_id \
-                              WHERE ta.artist_id = artists.id AND t.removed_at IS NULL), \
-               album_count = (SELECT COUNT(*) FROM album_artists aa WHERE aa.artist_id = artists.id)",
+            "UPDATE artists SET track_count = s.tracks, album_count = s.albums \
+             FROM (SELECT ar.id AS id, COALESCE(every.n, 0) - COALESCE(gone.n, 0) AS tracks, \
+                          COALESCE(ac.n, 0) AS albums \
+                   FROM artists ar \
+                   LEFT JOIN (SELECT artist_id AS id, COUNT(*) AS n FROM track_artists \
+                              GROUP BY artist_id) AS every ON every.id = ar.id \
+                   LEFT JOIN (SELECT artist_id AS id, COUNT(*) AS n FROM track_artists \
+                              WHERE track_id IN (SELECT id FROM tracks WHERE removed_at IS NOT NULL) \
+                              GROUP BY artist_id) AS gone ON gone.id = ar.id \
+                   LEFT JOIN (SELECT artist_id AS id, COUNT(*) AS n FROM album_artists \
+                              GROUP BY artist_id) AS ac ON ac.id = ar.id) AS s \
+             WHERE artists.id = s.id AND (artists.track_count IS DISTINCT FROM s.tracks \
+               OR artists.album_count IS DISTINCT FROM s.albums)",
             "DELETE FROM artists WHERE track_count = 0 AND album_count = 0",
         ] {
             sqlx::query(sql).execute(&mut *tx).await?;
@@ -283,11 +298,11 @@ impl CatalogStore {
         let mut by_album: std::collections::BTreeMap<String, Vec<(String, String)>> =
             Default::default();
         for chunk in album_ids.chunks(500) {
-            // rtrim(path, <the path's characters other than '/'>) keeps the path up to its
-            // last '/': the folder (both backends have rtrim with a set of characters).
+            // The folder is cut from the path here: in SQL (rtrim with the path's own
+            // characters) it cost SQLite more than reading every path.
             let sql = format!(
-                "SELECT DISTINCT album_id, library, rtrim(path, replace(path, '/', '')) AS folder \
-                 FROM tracks WHERE removed_at IS NULL AND album_id IN ({}) ORDER BY album_id, library, folder",
+                "SELECT album_id, library, path FROM tracks \
+                 WHERE removed_at IS NULL AND album_id IN ({})",
                 placeholders(1, chunk.len())
             );
             let mut query = sqlx::query(&sql);
@@ -295,11 +310,17 @@ impl CatalogStore {
                 query = query.bind(id);
             }
             for row in query.fetch_all(self.db.pool()).await? {
-                by_album
-                    .entry(row.try_get("album_id")?)
-                    .or_default()
-                    .push((row.try_get("library")?, row.try_get("folder")?));
+                let path: String = row.try_get("path")?;
+                let folder = path.rfind('/').map_or("", |slash| &path[..=slash]);
+                let library: String = row.try_get("library")?;
+                let folders = by_album.entry(row.try_get("album_id")?).or_default();
+                if !folders.iter().any(|(l, f)| *l == library && f == folder) {
+                    folders.push((library, folder.to_string()));
+                }
             }
+        }
+        for folders in by_album.values_mut() {
+            folders.sort();
         }
         Ok(by_album.into_iter().collect())
     }
