@@ -8,7 +8,7 @@
 mod covers;
 mod walk;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
@@ -121,7 +121,7 @@ impl Scanner {
         let started = std::time::Instant::now();
         // The folders are walked (on a blocking thread) while the index loads.
         let index = async { Ok::<_, CatalogError>(self.store.file_index().await?) };
-        let (index, found) = tokio::try_join!(index, self.walk(progress))?;
+        let (index, (found, image_folders)) = tokio::try_join!(index, self.walk(progress))?;
         let mut by_path: HashMap<(String, String), IndexedFile> = index
             .into_iter()
             .map(|f| ((f.library.clone(), f.path.clone()), f))
@@ -247,7 +247,7 @@ impl Scanner {
         self.store.refresh_aggregates().await?;
         self.generation.bump();
         tracing::debug!(elapsed = ?started.elapsed(), "scan: albums and artists recounted");
-        covers::find_covers(&self.store, &touched_albums).await?;
+        covers::find_covers(&self.store, &touched_albums, &image_folders).await?;
         self.generation.bump();
         tracing::debug!(elapsed = ?started.elapsed(), "scan: covers found");
 
@@ -276,20 +276,31 @@ impl Scanner {
         Ok(report)
     }
 
-    async fn walk(&self, progress: &ScanProgress) -> Result<Vec<FoundFile>, CatalogError> {
+    /// The audio files of every library, and the folders holding a file named as a folder
+    /// image ([`covers::folder_key`]).
+    async fn walk(
+        &self,
+        progress: &ScanProgress,
+    ) -> Result<(Vec<FoundFile>, HashSet<PathBuf>), CatalogError> {
         let libraries = self.libraries.clone();
         let progress = progress.clone();
         tokio::task::spawn_blocking(move || {
             let mut found = Vec::new();
+            let mut image_folders = HashSet::new();
             for library in &libraries {
                 let mut problems = Vec::new();
-                walk::walk_library(
+                walk::walk_library_noting_covers(
                     library,
                     &mut |file| {
                         found.push(file);
                         if found.len() % 256 == 0 {
                             let seen = found.len() as u64;
                             update(&progress, |r| r.files_seen = seen);
+                        }
+                    },
+                    &mut |image| {
+                        if let Some(folder) = image.parent() {
+                            image_folders.insert(covers::folder_key(folder));
                         }
                     },
                     &mut problems,
@@ -300,7 +311,7 @@ impl Scanner {
             }
             let seen = found.len() as u64;
             update(&progress, |r| r.files_seen = seen);
-            found
+            (found, image_folders)
         })
         .await
         .map_err(|e| CatalogError::Internal(format!("walking the library: {e}")))

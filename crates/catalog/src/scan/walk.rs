@@ -46,6 +46,17 @@ pub fn walk_library(
     on_file: &mut dyn FnMut(FoundFile),
     problems: &mut Vec<WalkProblem>,
 ) {
+    walk_library_noting_covers(root, on_file, &mut |_| {}, problems);
+}
+
+/// [`walk_library`], also calling `on_cover_image` with every file named as a folder image
+/// (see [`super::covers::is_cover_image`]), so the cover search need not list folders again.
+pub fn walk_library_noting_covers(
+    root: &Path,
+    on_file: &mut dyn FnMut(FoundFile),
+    on_cover_image: &mut dyn FnMut(&Path),
+    problems: &mut Vec<WalkProblem>,
+) {
     let library = library_name(root);
     let root = PathBuf::from(&library);
     if !root.is_dir() {
@@ -75,7 +86,13 @@ pub fn walk_library(
                 continue;
             }
         };
-        if !entry.file_type().is_file() || !is_audio_path(entry.path()) {
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        if !is_audio_path(entry.path()) {
+            if super::covers::is_cover_image(entry.path()) {
+                on_cover_image(entry.path());
+            }
             continue;
         }
         let metadata = match entry.metadata() {
