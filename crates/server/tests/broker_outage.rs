@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use support::{
-    copy_fixture_library, credentials, events_handled, eventually, get, post, upload,
-    upload_fixture, Env, Nats,
+    copy_fixture_library, credentials, events_handled, eventually, eventually_explained, get, post,
+    upload, upload_fixture, Env, Nats,
 };
 
 #[tokio::test]
@@ -121,23 +121,24 @@ async fn changes_made_while_nats_is_down_arrive_when_it_is_back() {
     .await;
     assert_eq!(found["playlists"]["items"][0]["track_count"], 3, "{found}");
     // The playlists service took in the 16 scanned tracks and the upload made meanwhile.
-    let started = std::time::Instant::now();
-    while events_handled(&client, &server, "playlists", "catalog.track.added").await < 17.0 {
-        if started.elapsed() > Duration::from_secs(60) {
-            // Which side held it up: the catalog's relay or the playlists service's consumer.
+    eventually_explained(
+        Duration::from_secs(60),
+        "the upload reaching the playlists service",
+        || async {
+            events_handled(&client, &server, "playlists", "catalog.track.added").await >= 17.0
+        },
+        // Which side held it up: the catalog's relay or the playlists service's consumer.
+        || async {
             let metrics = client.get(server.url("/metrics")).send().await.unwrap();
             let metrics = metrics.text().await.unwrap();
             let events: Vec<&str> = metrics
                 .lines()
                 .filter(|l| l.starts_with("beatstream_events_"))
                 .collect();
-            panic!(
-                "the upload did not reach the playlists service within 60 s; {}",
-                events.join("\n")
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+            events.join("\n")
+        },
+    )
+    .await;
 
     // Live messages flow again: a like reaches a socket opened after the outage.
     use futures_util::StreamExt;

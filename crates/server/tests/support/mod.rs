@@ -378,17 +378,34 @@ impl Drop for Nats {
 }
 
 /// Waits until `check` holds, up to `limit`; fails the test naming `what` otherwise.
-pub async fn eventually<F, Fut>(limit: Duration, what: &str, mut check: F)
+pub async fn eventually<F, Fut>(limit: Duration, what: &str, check: F)
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,
 {
+    eventually_explained(limit, what, check, || async { String::new() }).await;
+}
+
+/// [`eventually`], adding what `explain` tells at the time of failing to the message.
+pub async fn eventually_explained<F, Fut, E, EFut>(
+    limit: Duration,
+    what: &str,
+    mut check: F,
+    explain: E,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+    E: FnOnce() -> EFut,
+    EFut: std::future::Future<Output = String>,
+{
     let started = Instant::now();
     while !check().await {
-        assert!(
-            started.elapsed() < limit,
-            "{what} did not happen within {limit:?}"
-        );
+        if started.elapsed() >= limit {
+            panic!(
+                "{what} did not happen within {limit:?}; {}",
+                explain().await
+            );
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
