@@ -2,7 +2,8 @@
 //! and the routes that belong to the process rather than to a service.
 //!
 //! In one process, [`app`] nests each service's `router(state)` under one axum app and adds:
-//! request ids (`x-request-id`, generated or passed on), one structured log line per request,
+//! request ids (`x-request-id`, generated or passed on), an access log ([`access_log`]: at DEBUG,
+//! server errors and slow answers at WARN),
 //! Prometheus metrics per route, bearer authentication (the caller lands in the request's
 //! extensions for handlers to extract), JSON errors for unknown routes and panics, body limits
 //! and timeouts. It serves `/healthz`, `/readyz`, `/metrics`, `/api/openapi.json`,
@@ -13,6 +14,7 @@
 //! deployment, forwards the routes of services this process does not run to instances that do
 //! ([`proxy`]). This crate owns no tables and emits no events.
 
+mod access_log;
 mod authn;
 mod docs;
 mod health;
@@ -34,8 +36,6 @@ use axum::Router;
 use beatstream_core::{ApiError, Authenticator, ErrorCode};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
-use tracing::Level;
 
 pub use health::{Probe, ProbeFn};
 pub use metrics::install_recorder;
@@ -112,9 +112,15 @@ pub fn app(parts: AppParts) -> Router {
     });
     let router = Router::new()
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz).with_state(Arc::new(parts.probes)))
+        .route(
+            "/readyz",
+            get(health::readyz).with_state(Arc::new(parts.probes)),
+        )
         .route("/metrics", get(metrics::render).with_state(parts.metrics))
-        .route("/api/openapi.json", get(docs::openapi_json).with_state(openapi_json))
+        .route(
+            "/api/openapi.json",
+            get(docs::openapi_json).with_state(openapi_json),
+        )
         .route("/api/docs", get(docs::docs_page))
         .merge(api)
         .merge(facades)
@@ -123,7 +129,8 @@ pub fn app(parts: AppParts) -> Router {
             async move {
                 // Unknown API routes get the JSON error; every other path is the player's.
                 let path = request.uri().path();
-                if path == "/api" || path.starts_with("/api/") || path.starts_with("/.well-known/") {
+                if path == "/api" || path.starts_with("/api/") || path.starts_with("/.well-known/")
+                {
                     route_not_found().await.into_response()
                 } else {
                     web::serve(web_dir, request).await
@@ -131,23 +138,14 @@ pub fn app(parts: AppParts) -> Router {
             }
         })
         .layer(DefaultBodyLimit::max(parts.max_body_bytes))
-        .layer(axum::middleware::from_fn_with_state(parts.request_timeout, request_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            parts.request_timeout,
+            request_timeout,
+        ))
         // Outside the timeout, so the 408 it makes gets a JSON body too.
         .layer(axum::middleware::map_response(json_error_bodies))
         .layer(CatchPanicLayer::custom(panic_response))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|request: &Request<_>| {
-                    let request_id = request
-                        .headers()
-                        .get(&REQUEST_ID)
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("");
-                    tracing::info_span!("http", method = %request.method(), path = %request.uri().path(), request_id)
-                })
-                .on_request(())
-                .on_response(DefaultOnResponse::new().level(Level::INFO)),
-        )
+        .layer(axum::middleware::from_fn(access_log::log))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid));
     match rate_limit {
