@@ -11,6 +11,7 @@
 //! listener's streaming quality.
 
 mod blocks;
+mod buffers;
 pub mod cache;
 pub mod cover;
 pub mod error;

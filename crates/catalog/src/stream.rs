@@ -238,7 +238,7 @@ enum FileAnswer {
         end: u64,
         size: u64,
         validators: Validators,
-        bytes: Vec<u8>,
+        bytes: bytes::Bytes,
     },
     Stream {
         status: StatusCode,
@@ -372,7 +372,7 @@ fn answer_from_memory(
                 return None;
             }
             let bytes = if length == 0 {
-                Vec::new()
+                bytes::Bytes::new()
             } else {
                 read_cached(file, start, length as usize).filter(|b| b.len() as u64 == length)?
             };
@@ -471,7 +471,7 @@ fn file_chunks(
             return Ok(None);
         }
         let chunk = match read_cached(&file, at, left.min(CACHED_CHUNK as u64) as usize) {
-            Some(chunk) => bytes::Bytes::from(chunk),
+            Some(chunk) => chunk,
             None => {
                 let reader = file.clone();
                 let want = left.min(CHUNK as u64) as usize;
@@ -488,21 +488,18 @@ fn file_chunks(
 /// Up to `want` bytes at `at` if the page cache holds them; `None` otherwise (or at an error,
 /// which the blocking read then reports).
 #[cfg(target_os = "linux")]
-fn read_cached(file: &std::fs::File, at: u64, want: usize) -> Option<Vec<u8>> {
+fn read_cached(file: &std::fs::File, at: u64, want: usize) -> Option<bytes::Bytes> {
     use rustix::io::{preadv2, ReadWriteFlags};
-    let mut buffer = vec![0u8; want];
-    let mut buffers = [std::io::IoSliceMut::new(&mut buffer)];
+    let mut buffer = crate::buffers::take(want);
+    let mut buffers = [std::io::IoSliceMut::new(&mut buffer[..want])];
     match preadv2(file, &mut buffers, at, ReadWriteFlags::NOWAIT) {
-        Ok(read) if read > 0 => {
-            buffer.truncate(read);
-            Some(buffer)
-        }
+        Ok(read) if read > 0 => Some(crate::buffers::into_bytes(buffer, read)),
         _ => None,
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn read_cached(_: &std::fs::File, _: u64, _: usize) -> Option<Vec<u8>> {
+fn read_cached(_: &std::fs::File, _: u64, _: usize) -> Option<bytes::Bytes> {
     None
 }
 
@@ -556,7 +553,7 @@ async fn read_blocking(
                 end,
                 size,
                 validators,
-                bytes,
+                bytes: bytes.into(),
             });
         }
         Ok(FileAnswer::Stream {

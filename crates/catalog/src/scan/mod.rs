@@ -175,6 +175,7 @@ impl Scanner {
         let mut written = WriteCache::default();
         let mut writing: Option<Writing> = None;
         while let Some(read) = incoming.recv().await {
+            tracing::debug!(files = read.len(), elapsed = ?started.elapsed(), "scan: batch read");
             let mut files = Vec::with_capacity(read.len());
             for (file, known_id, result) in read {
                 match result {
@@ -380,10 +381,12 @@ impl BatchWriter {
         progress: ScanProgress,
     ) -> Result<WriteCache, CatalogError> {
         let PreparedBatch { rows, envelopes } = batch;
+        let started = std::time::Instant::now();
         let mut tx = self.store.db().begin_write().await?;
         CatalogStore::write_tracks(&mut tx, &rows, Timestamp::now(), &mut written).await?;
         outbox::append_all(&mut tx, &envelopes).await?;
         tx.commit().await?;
+        tracing::debug!(tracks = rows.len(), elapsed = ?started.elapsed(), "scan: batch written");
         self.generation.bump();
         self.waker.wake();
         let added = rows.iter().filter(|(_, fresh)| *fresh).count() as u64;
