@@ -1,6 +1,9 @@
 //! Giving memory back after a burst of work.
 //!
-//! glibc's allocator keeps what was freed in its heaps for reuse. After one-off work that
+//! The `beatstream` binary allocates with mimalloc, which gives freed pages back by itself
+//! (crates/server/src/allocator.rs); what C code allocates (SQLite) goes to glibc, and so does
+//! everything in programs built without it (the tests). glibc's allocator keeps what was freed
+//! in its heaps for reuse. After one-off work that
 //! builds large temporary structures (training the recommendation model reads every track of
 //! the catalog), a server would hold tens of MB it no longer uses until the next burst. Asking
 //! glibc to trim returns the free pages of every heap to the system.

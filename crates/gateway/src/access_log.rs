@@ -42,3 +42,74 @@ pub async fn log(request: Request, next: Next) -> Response {
     }
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::get;
+    use axum::Router;
+    use tower::ServiceExt;
+
+    /// Log lines written to memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn lines_at(level: tracing::Level, paths: &[&str]) -> String {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(level)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = Router::new()
+            .route("/fine", get(|| async { "fine" }))
+            .route(
+                "/broken",
+                get(|| async { StatusCode::INTERNAL_SERVER_ERROR }),
+            )
+            .layer(axum::middleware::from_fn(super::log));
+        for path in paths {
+            let request = Request::get(*path)
+                .header(super::super::REQUEST_ID, "req-7")
+                .body(Body::empty())
+                .unwrap();
+            app.clone().oneshot(request).await.unwrap();
+        }
+        let bytes = captured.0.lock().unwrap().clone();
+        String::from_utf8(bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn at_info_only_server_errors_are_logged_with_their_request_id() {
+        let lines = lines_at(tracing::Level::INFO, &["/fine", "/broken"]).await;
+        assert_eq!(lines.lines().count(), 1, "{lines}");
+        for part in ["WARN", "server error", "/broken", "status=500", "req-7"] {
+            assert!(lines.contains(part), "{part} missing from {lines}");
+        }
+    }
+
+    #[tokio::test]
+    async fn at_debug_every_request_is_logged() {
+        let lines = lines_at(tracing::Level::DEBUG, &["/fine", "/broken"]).await;
+        assert!(
+            lines.contains("answered") && lines.contains("/fine") && lines.contains("status=200"),
+            "{lines}"
+        );
+        assert!(lines.contains("server error"), "{lines}");
+    }
+}

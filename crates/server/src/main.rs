@@ -8,14 +8,18 @@ use beatstream_server::{allocator, cli, logging, reindex, scan, serve, wiring};
 
 use std::process::ExitCode;
 
+/// mimalloc for everything Rust allocates, with the settings of [`allocator`].
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 fn main() -> ExitCode {
     // Test hooks (see docs/configuration.md): inert unless FAILPOINTS is set.
     let _failpoints = fail::FailScenario::setup();
     let cli = cli::Cli::parse();
-    if matches!(cli.command, cli::Command::Serve(_)) {
-        allocator::limit_arenas();
+    if matches!(cli.command, cli::Command::Serve(_) | cli::Command::Scan(_)) {
+        allocator::settle_allocators();
     }
     let config = match cli.load_config() {
         Ok(config) => config,

@@ -485,23 +485,45 @@ async fn playlists_on_postgres_and_nats() {
     env.finish().await;
 }
 
-/// `serve` runs with glibc's heaps limited (crates/server/src/allocator.rs), in the same
-/// process, unless the variable is set already.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
+/// `serve` runs with the allocators' settings (crates/server/src/allocator.rs) in the same
+/// process, and keeps a variable that is set already.
+#[cfg(target_os = "linux")]
 #[tokio::test]
-async fn serve_limits_the_allocators_heaps_unless_told_otherwise() {
-    let environ = |server: &support::Server| {
+async fn serve_runs_with_the_allocator_settings_unless_told_otherwise() {
+    let environ = |server: &support::Server, name: &str| {
         let raw = std::fs::read(format!("/proc/{}/environ", server.child.id())).unwrap();
         raw.split(|b| *b == 0)
             .map(|v| String::from_utf8_lossy(v).into_owned())
-            .find(|v| v.starts_with("MALLOC_ARENA_MAX="))
+            .find(|v| v.starts_with(&format!("{name}=")))
     };
     let env = Env::embedded().await;
     let server = env.start(&[]);
-    assert_eq!(environ(&server).as_deref(), Some("MALLOC_ARENA_MAX=4"));
+    assert_eq!(
+        environ(&server, "MALLOC_ARENA_MAX").as_deref(),
+        Some("MALLOC_ARENA_MAX=4")
+    );
+    assert_eq!(
+        environ(&server, "MIMALLOC_PURGE_DELAY").as_deref(),
+        Some("MIMALLOC_PURGE_DELAY=0")
+    );
+    assert_eq!(
+        environ(&server, "MIMALLOC_ARENA_EAGER_COMMIT").as_deref(),
+        Some("MIMALLOC_ARENA_EAGER_COMMIT=0")
+    );
     drop(server);
-    let server = env.start(&[("MALLOC_ARENA_MAX", "2")]);
-    assert_eq!(environ(&server).as_deref(), Some("MALLOC_ARENA_MAX=2"));
+    let server = env.start(&[("MALLOC_ARENA_MAX", "2"), ("MIMALLOC_PURGE_DELAY", "10")]);
+    assert_eq!(
+        environ(&server, "MALLOC_ARENA_MAX").as_deref(),
+        Some("MALLOC_ARENA_MAX=2")
+    );
+    assert_eq!(
+        environ(&server, "MIMALLOC_PURGE_DELAY").as_deref(),
+        Some("MIMALLOC_PURGE_DELAY=10")
+    );
+    assert_eq!(
+        environ(&server, "MIMALLOC_ARENA_EAGER_COMMIT").as_deref(),
+        Some("MIMALLOC_ARENA_EAGER_COMMIT=0")
+    );
     drop(server);
     env.finish().await;
 }
