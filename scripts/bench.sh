@@ -43,7 +43,7 @@ echo
 echo "| run | req/s | p50 | p99 |"
 echo "| --- | --- | --- | --- |"
 wrk -t2 -c64 -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me" > "$WORK/me.txt"
-echo "| GET /api/v1/me, 64 connections, log level info (default) | $(summarise "$WORK/me.txt") |"
+echo "| GET /api/v1/me, 64 connections, log level info (default: no access log) | $(summarise "$WORK/me.txt") |"
 RSS_AFTER=$(rss_mb)
 
 cat > "$WORK/login.lua" <<'LUA'
@@ -55,11 +55,11 @@ wrk -t2 -c8 -d"${DURATION}s" --latency -s "$WORK/login.lua" "$BASE/api/v1/auth/l
 echo "| POST /api/v1/auth/login, 8 connections (Argon2id) | $(summarise "$WORK/login.txt") |"
 stop_server
 
-start_server BEATSTREAM_LOG__LEVEL=warn
+start_server BEATSTREAM_LOG__LEVEL=info,access=debug
 TOKEN=$(curl -sf -X POST "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
   -d '{"username":"bench","password":"benchmark password"}' | sed -E 's/.*"access_token":"([^"]+)".*/\1/')
-wrk -t2 -c64 -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me" > "$WORK/me-quiet.txt"
-echo "| GET /api/v1/me, 64 connections, request logging off (warn) | $(summarise "$WORK/me-quiet.txt") |"
+wrk -t2 -c64 -d"${DURATION}s" --latency -H "Authorization: Bearer $TOKEN" "$BASE/api/v1/me" > "$WORK/me-logged.txt"
+echo "| GET /api/v1/me, 64 connections, access log on (info,access=debug) | $(summarise "$WORK/me-logged.txt") |"
 stop_server
 echo
 echo "- RSS after the GET /api/v1/me run: $RSS_AFTER MB"

@@ -3,7 +3,8 @@
 //!
 //! A fresh buffer per answer costs its zeroing, and on glibc freeing a chunk of 64 KiB or more
 //! also merges the allocator's free lists: together 5% of a 64 KiB range request's CPU
-//! (docs/benchmarks.md). At most [`KEPT_BYTES`] wait here.
+//! (docs/benchmarks.md). At most [`KEPT_BYTES`] wait here. Linux only, as the reads from the
+//! page cache that use them.
 
 use std::sync::Mutex;
 
@@ -26,7 +27,7 @@ pub fn take(len: usize) -> Vec<u8> {
         let mut idle = IDLE.lock().unwrap_or_else(|p| p.into_inner());
         let buffer = idle.buffers.pop();
         if let Some(buffer) = &buffer {
-            idle.bytes -= buffer.len();
+            idle.bytes -= buffer.capacity();
         }
         buffer
     };
@@ -35,6 +36,15 @@ pub fn take(len: usize) -> Vec<u8> {
         buffer.resize(len, 0);
     }
     buffer
+}
+
+/// Keeps `buffer` for a later [`take`], unless the idle ones fill their share already.
+pub fn give_back(buffer: Vec<u8>) {
+    let mut idle = IDLE.lock().unwrap_or_else(|p| p.into_inner());
+    if idle.bytes + buffer.capacity() <= KEPT_BYTES {
+        idle.bytes += buffer.capacity();
+        idle.buffers.push(buffer);
+    }
 }
 
 /// `buffer[..len]` as the bytes of a body; the buffer comes back when they are dropped.
@@ -55,12 +65,7 @@ impl AsRef<[u8]> for Filled {
 
 impl Drop for Filled {
     fn drop(&mut self) {
-        let buffer = std::mem::take(&mut self.buffer);
-        let mut idle = IDLE.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.bytes + buffer.len() <= KEPT_BYTES {
-            idle.bytes += buffer.len();
-            idle.buffers.push(buffer);
-        }
+        give_back(std::mem::take(&mut self.buffer));
     }
 }
 
@@ -83,6 +88,9 @@ mod tests {
         // Other tests may take buffers meanwhile: look for this one among the idle ones.
         let idle = IDLE.lock().unwrap();
         assert!(idle.buffers.iter().any(|b| b.as_ptr() == marker));
-        assert_eq!(idle.bytes, idle.buffers.iter().map(Vec::len).sum::<usize>());
+        assert_eq!(
+            idle.bytes,
+            idle.buffers.iter().map(Vec::capacity).sum::<usize>()
+        );
     }
 }

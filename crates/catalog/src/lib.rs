@@ -11,6 +11,7 @@
 //! listener's streaming quality.
 
 mod blocks;
+#[cfg(target_os = "linux")]
 mod buffers;
 pub mod cache;
 pub mod cover;

@@ -494,7 +494,10 @@ fn read_cached(file: &std::fs::File, at: u64, want: usize) -> Option<bytes::Byte
     let mut buffers = [std::io::IoSliceMut::new(&mut buffer[..want])];
     match preadv2(file, &mut buffers, at, ReadWriteFlags::NOWAIT) {
         Ok(read) if read > 0 => Some(crate::buffers::into_bytes(buffer, read)),
-        _ => None,
+        _ => {
+            crate::buffers::give_back(buffer);
+            None
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! Structured logs with `tracing`: human-readable text by default, JSON on request.
 //! `RUST_LOG`, when set, overrides `log.level`.
 //!
-//! Lines go to standard output in batches: a busy server logs a line per request, and writing
+//! Lines go to standard output in batches: a busy server with the access log on
+//! (crates/gateway/src/access_log.rs) logs a line per request, and writing
 //! each one on its own (a system call, with the worker threads queueing on standard output's
 //! lock) cost a tenth of a small request's time. A line waits at most [`FLUSH_EVERY`]; warnings
 //! and errors, and everything before the process ends ([`LogGuard`]), are written at once.
