@@ -218,11 +218,18 @@ async fn sigterm_finishes_and_exits_cleanly() {
     let server = env.start(&[]);
     let client = reqwest::Client::new();
     let url = server.url("/api/v1/auth/signup");
-    // A request in flight when SIGTERM arrives still gets its answer.
+    // A request in flight when SIGTERM arrives still gets its answer. It must have reached the
+    // server first: one that has not is on a connection the server may close unanswered. 100 ms
+    // is ample for that and less than a sign-up takes (it hashes the password with Argon2id);
+    // were the answer back sooner, the test would still pass, only proving less. (With 5 ms, a
+    // busy CI machine once signalled before the client had written its request.) The wait for
+    // the exit runs off this thread, so the client task keeps going meanwhile.
     let in_flight =
         tokio::spawn(async move { post(&client, &url, credentials("mona"), None).await });
-    tokio::time::sleep(Duration::from_millis(5)).await;
-    let status = server.terminate();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let status = tokio::task::spawn_blocking(move || server.terminate())
+        .await
+        .unwrap();
     assert!(status.success(), "exit status {status:?}");
     let (code, _) = in_flight.await.unwrap();
     assert_eq!(code, 201);
