@@ -28,11 +28,7 @@ pub async fn log(request: Request, next: Next) -> Response {
     // Cheap: the URI and header value share the request's buffers.
     let uri = request.uri().clone();
     let request_id = request.headers().get(super::REQUEST_ID).cloned();
-    let upload = request
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("multipart/"));
+    let upload = super::is_upload(&request);
     let request_id = request_id
         .as_ref()
         .and_then(|v| v.to_str().ok())

@@ -189,17 +189,21 @@ async fn json_error_bodies(response: Response) -> Response {
 /// Ends a request that takes longer than `limit` with 408 `timeout`. Uploads (multipart bodies)
 /// are exempt: a large file on a slow link may take longer, and its size is limited anyway.
 /// Only producing the response is timed: a long download streams for as long as it takes.
+/// A multipart body: an upload, which may take long on a slow link (its size is limited).
+fn is_upload(request: &axum::extract::Request) -> bool {
+    request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("multipart/"))
+}
+
 async fn request_timeout(
     axum::extract::State(limit): axum::extract::State<Duration>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let multipart = request
-        .headers()
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("multipart/"));
-    if multipart {
+    if is_upload(&request) {
         return next.run(request).await;
     }
     match tokio::time::timeout(limit, next.run(request)).await {

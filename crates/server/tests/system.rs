@@ -503,33 +503,33 @@ async fn serve_runs_with_the_allocator_settings_unless_told_otherwise() {
             .map(|v| String::from_utf8_lossy(v).into_owned())
             .find(|v| v.starts_with(&format!("{name}=")))
     };
+    let expect = |server: &support::Server, settings: [(&str, &str); 3]| {
+        for (name, value) in settings {
+            assert_eq!(
+                environ(server, name).as_deref(),
+                Some(format!("{name}={value}").as_str())
+            );
+        }
+    };
     let env = Env::embedded().await;
     let server = env.start(&[]);
-    assert_eq!(
-        environ(&server, "MALLOC_ARENA_MAX").as_deref(),
-        Some("MALLOC_ARENA_MAX=4")
-    );
-    assert_eq!(
-        environ(&server, "MIMALLOC_PURGE_DELAY").as_deref(),
-        Some("MIMALLOC_PURGE_DELAY=0")
-    );
-    assert_eq!(
-        environ(&server, "MIMALLOC_ARENA_EAGER_COMMIT").as_deref(),
-        Some("MIMALLOC_ARENA_EAGER_COMMIT=0")
+    expect(
+        &server,
+        [
+            ("MALLOC_ARENA_MAX", "4"),
+            ("MIMALLOC_PURGE_DELAY", "0"),
+            ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
+        ],
     );
     drop(server);
     let server = env.start(&[("MALLOC_ARENA_MAX", "2"), ("MIMALLOC_PURGE_DELAY", "10")]);
-    assert_eq!(
-        environ(&server, "MALLOC_ARENA_MAX").as_deref(),
-        Some("MALLOC_ARENA_MAX=2")
-    );
-    assert_eq!(
-        environ(&server, "MIMALLOC_PURGE_DELAY").as_deref(),
-        Some("MIMALLOC_PURGE_DELAY=10")
-    );
-    assert_eq!(
-        environ(&server, "MIMALLOC_ARENA_EAGER_COMMIT").as_deref(),
-        Some("MIMALLOC_ARENA_EAGER_COMMIT=0")
+    expect(
+        &server,
+        [
+            ("MALLOC_ARENA_MAX", "2"),
+            ("MIMALLOC_PURGE_DELAY", "10"),
+            ("MIMALLOC_ARENA_EAGER_COMMIT", "0"),
+        ],
     );
     drop(server);
     env.finish().await;
