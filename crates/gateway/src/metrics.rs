@@ -1,5 +1,10 @@
 //! Prometheus metrics: `http_requests_total{method,route,status}` and
 //! `http_request_duration_seconds{method,route}` for every matched route.
+//!
+//! The recorder keeps every histogram sample until it is folded into the buckets, which it
+//! does on a scrape or an upkeep. Without a scraper that was about 25 bytes per request for as
+//! long as the process ran (a server at 99 MB reached 165 MB after a benchmark's million
+//! requests), so a thread runs the upkeep every few seconds.
 
 use std::time::Instant;
 
@@ -9,6 +14,8 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 const DURATION: &str = "http_request_duration_seconds";
+/// How often histogram samples are folded into their buckets when nothing scrapes.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Installs the process-wide recorder once; later calls return a handle to the same one.
 pub fn install_recorder() -> PrometheusHandle {
@@ -22,13 +29,29 @@ pub fn install_recorder() -> PrometheusHandle {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(DURATION.to_string()), &buckets)
                 .unwrap_or_else(|_| PrometheusBuilder::new());
-            match builder.install_recorder() {
+            let handle = match builder.install_recorder() {
                 Ok(handle) => handle,
                 // Another recorder is installed (tests building several apps): use a local one.
                 Err(_) => PrometheusBuilder::new().build_recorder().handle(),
-            }
+            };
+            keep_up(handle.clone());
+            handle
         })
         .clone()
+}
+
+/// Runs the recorder's upkeep every [`UPKEEP_EVERY`], for the life of the process, on a thread
+/// of its own (the recorder is process-wide and may be installed before any runtime exists).
+fn keep_up(handle: PrometheusHandle) {
+    let started = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || loop {
+            std::thread::sleep(UPKEEP_EVERY);
+            handle.run_upkeep();
+        });
+    if let Err(e) = started {
+        tracing::warn!(error = %e, "no metrics upkeep thread: histograms grow until scraped");
+    }
 }
 
 pub async fn track(request: Request, next: Next) -> Response {
@@ -56,4 +79,35 @@ pub async fn render(State(handle): State<PrometheusHandle>) -> impl IntoResponse
         )],
         handle.render(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    /// Installing the recorder starts the thread that folds histogram samples into buckets, so
+    /// a server nobody scrapes does not grow with every request.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_recorder_comes_with_its_upkeep_thread() {
+        super::install_recorder();
+        super::install_recorder();
+        let upkeep_threads = || {
+            std::fs::read_dir("/proc/self/task")
+                .unwrap()
+                .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+                .filter(|name| name.trim() == "metrics-upkeep")
+                .count()
+        };
+        // A new thread names itself once it runs.
+        for _ in 0..100 {
+            if upkeep_threads() > 0 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert_eq!(
+            upkeep_threads(),
+            1,
+            "one upkeep thread, however often it is installed"
+        );
+    }
 }
