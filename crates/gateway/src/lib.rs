@@ -186,9 +186,6 @@ async fn json_error_bodies(response: Response) -> Response {
     json
 }
 
-/// Ends a request that takes longer than `limit` with 408 `timeout`. Uploads (multipart bodies)
-/// are exempt: a large file on a slow link may take longer, and its size is limited anyway.
-/// Only producing the response is timed: a long download streams for as long as it takes.
 /// A multipart body: an upload, which may take long on a slow link (its size is limited).
 fn is_upload(request: &axum::extract::Request) -> bool {
     request
@@ -198,6 +195,9 @@ fn is_upload(request: &axum::extract::Request) -> bool {
         .is_some_and(|ct| ct.starts_with("multipart/"))
 }
 
+/// Ends a request that takes longer than `limit` with 408 `timeout`. Uploads (multipart bodies)
+/// are exempt: a large file on a slow link may take longer, and its size is limited anyway.
+/// Only producing the response is timed: a long download streams for as long as it takes.
 async fn request_timeout(
     axum::extract::State(limit): axum::extract::State<Duration>,
     request: axum::extract::Request,
