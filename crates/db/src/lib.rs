@@ -17,6 +17,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
+mod checkpoint;
 pub mod jobs;
 mod sqlite_settings;
 #[cfg(feature = "testing")]
@@ -44,6 +45,8 @@ pub struct Db {
     /// SQLite admits one writer at a time; writers of this process queue here, in order,
     /// instead of in SQLite's busy handler, which sleeps and wakes in growing steps.
     write_queue: Option<Arc<tokio::sync::Mutex<()>>>,
+    /// SQLite: the task that checkpoints the WAL (see [`checkpoint`]).
+    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
 }
 
 /// A write transaction: dereferences to its connection; commit it or drop it to roll back.
@@ -184,16 +187,25 @@ impl Db {
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
                             conn.execute("PRAGMA busy_timeout = 5000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute(checkpoint::NO_AUTOMATIC_CHECKPOINT).await?;
                             Ok(())
                         })
                     })
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
+                let write_queue = Arc::new(tokio::sync::Mutex::new(()));
+                let checkpointer = checkpoint::start(
+                    pool.clone(),
+                    write_queue.clone(),
+                    path.clone(),
+                    service.to_string(),
+                );
                 Ok(Db {
                     pool,
                     backend: Backend::Sqlite,
-                    write_queue: Some(Arc::new(tokio::sync::Mutex::new(()))),
+                    write_queue: Some(write_queue),
+                    _checkpointer: Some(Arc::new(checkpointer)),
                 })
             }
             DbLocation::Postgres { url, schema } => {
@@ -229,6 +241,7 @@ impl Db {
                     pool,
                     backend: Backend::Postgres,
                     write_queue: None,
+                    _checkpointer: None,
                 })
             }
         }
