@@ -13,10 +13,14 @@
 //! copies what is left inside the write turn (little, right after a passive round) and the next
 //! writer starts the WAL from its beginning. That last checkpoint syncs the database file,
 //! which passive rounds that stop short of the WAL's end do not; the task syncs it just before
-//! taking the turn, so that the turn waits only for the few pages written since. The WAL file keeps the length it reached (about
-//! [`RESTART_FRAMES`] pages, 64 MiB, under unbroken writes); SQLite removes it when the last
-//! connection closes.
+//! taking the turn, so that the turn waits only for the few pages written since. It syncs
+//! through a descriptor of its own, opened once and kept until the database closes: closing
+//! any descriptor of a file drops every POSIX lock the process holds on it, SQLite's included.
+//!
+//! The WAL file keeps the length it reached (about [`RESTART_FRAMES`] pages, 64 MiB, under
+//! unbroken writes); SQLite removes it when the last connection closes.
 
+use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,6 +58,15 @@ pub(crate) fn start(
     path: PathBuf,
     service: String,
 ) -> Checkpointer {
+    // Opened once: see the module's documentation.
+    let file = match File::open(&path) {
+        Ok(file) => Some(Arc::new(file)),
+        Err(e) => {
+            let path = path.display().to_string();
+            tracing::warn!(service, path, error = %e, "cannot open the database file to sync it; the WAL's restarts will take longer");
+            None
+        }
+    };
     let task = tokio::spawn(async move {
         let mut every = tokio::time::interval(INTERVAL);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -62,7 +75,7 @@ pub(crate) fn start(
             if pool.is_closed() {
                 return;
             }
-            if let Err(e) = round(&pool, &write_queue, &path).await {
+            if let Err(e) = round(&pool, &write_queue, file.as_ref()).await {
                 if pool.is_closed() {
                     return;
                 }
@@ -78,11 +91,13 @@ pub(crate) fn start(
 async fn round(
     pool: &AnyPool,
     write_queue: &tokio::sync::Mutex<()>,
-    path: &std::path::Path,
+    file: Option<&Arc<File>>,
 ) -> Result<(), sqlx::Error> {
     let frames = passive(pool).await?;
     if frames >= RESTART_FRAMES {
-        sync(path).await?;
+        if let Some(file) = file {
+            sync(file.clone()).await?;
+        }
         let _turn = write_queue.lock().await;
         passive(pool).await?;
     }
@@ -90,9 +105,8 @@ async fn round(
 }
 
 /// Syncs the database file (any descriptor of a file syncs all of its written pages).
-async fn sync(path: &std::path::Path) -> Result<(), sqlx::Error> {
-    let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || std::fs::File::open(path)?.sync_data())
+async fn sync(file: Arc<File>) -> Result<(), sqlx::Error> {
+    tokio::task::spawn_blocking(move || file.sync_data())
         .await
         .map_err(std::io::Error::other)?
         .map_err(sqlx::Error::Io)
