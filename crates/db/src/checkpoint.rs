@@ -14,15 +14,19 @@
 //! writer starts the WAL from its beginning. That last checkpoint syncs the database file,
 //! which passive rounds that stop short of the WAL's end do not; the task syncs it just before
 //! taking the turn, so that the turn waits only for the few pages written since. It syncs
-//! through a descriptor of its own, opened once and kept until the database closes: closing
-//! any descriptor of a file drops every POSIX lock the process holds on it, SQLite's included.
+//! through one descriptor per database file, opened once and never closed: closing any
+//! descriptor of a file drops every POSIX lock the process holds on it, SQLite's included, and
+//! another process could then delete the WAL under this one.
 //!
 //! The WAL file keeps the length it reached (about [`RESTART_FRAMES`] pages, 64 MiB, under
-//! unbroken writes); SQLite removes it when the last connection closes.
+//! unbroken writes); SQLite removes it when the last connection closes. Should the task stop
+//! (its runtime gone while a connection lives on), SQLite's own checkpoint still runs, at
+//! [`BACKSTOP_FRAMES`].
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use sqlx::{AnyPool, Row};
@@ -37,9 +41,20 @@ pub(crate) const RESTART_FRAMES: i64 = 16_384;
 #[cfg(test)]
 pub(crate) const RESTART_FRAMES: i64 = 64;
 
-/// The pragma every SQLite connection runs: no automatic checkpoint. (No `journal_size_limit`
-/// either: it makes the writer that starts the WAL over truncate the file, in the write turn.)
-pub(crate) const NO_AUTOMATIC_CHECKPOINT: &str = "PRAGMA wal_autocheckpoint = 0";
+/// WAL pages at which a commit checkpoints after all, as SQLite does by default at 1,000: far
+/// past [`RESTART_FRAMES`], so only if the task has stopped.
+#[cfg(not(test))]
+const BACKSTOP_FRAMES: i64 = 4 * RESTART_FRAMES;
+/// Out of the tests' reach, so that they see the task's work alone.
+#[cfg(test)]
+const BACKSTOP_FRAMES: i64 = 1_000_000;
+
+/// The pragma every SQLite connection runs: the automatic checkpoint only as a backstop. (No
+/// `journal_size_limit`: it makes the writer that starts the WAL over truncate the file, in the
+/// write turn.)
+pub(crate) fn automatic_checkpoint_pragma() -> String {
+    format!("PRAGMA wal_autocheckpoint = {BACKSTOP_FRAMES}")
+}
 
 /// The checkpoint task of one database; it stops when the last clone of its `Db` is dropped.
 #[derive(Debug)]
@@ -58,9 +73,8 @@ pub(crate) fn start(
     path: PathBuf,
     service: String,
 ) -> Checkpointer {
-    // Opened once: see the module's documentation.
-    let file = match File::open(&path) {
-        Ok(file) => Some(Arc::new(file)),
+    let file = match descriptor(&path) {
+        Ok(file) => Some(file),
         Err(e) => {
             let path = path.display().to_string();
             tracing::warn!(service, path, error = %e, "cannot open the database file to sync it; the WAL's restarts will take longer");
@@ -104,7 +118,25 @@ async fn round(
     Ok(())
 }
 
-/// Syncs the database file (any descriptor of a file syncs all of its written pages).
+/// The process's one descriptor of the database file at `path`, for syncing it (any
+/// descriptor of a file syncs all of its written pages). Never closed: see the module's
+/// documentation.
+fn descriptor(path: &std::path::Path) -> std::io::Result<Arc<File>> {
+    static OPEN: OnceLock<Mutex<HashMap<PathBuf, Arc<File>>>> = OnceLock::new();
+    let mut open = OPEN
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let key = std::fs::canonicalize(path)?;
+    if let Some(file) = open.get(&key) {
+        return Ok(file.clone());
+    }
+    let file = Arc::new(File::open(&key)?);
+    open.insert(key, file.clone());
+    Ok(file)
+}
+
+/// Syncs the database file.
 async fn sync(file: Arc<File>) -> Result<(), sqlx::Error> {
     tokio::task::spawn_blocking(move || file.sync_data())
         .await
@@ -169,7 +201,11 @@ mod tests {
             .fetch_one(db.pool())
             .await
             .unwrap();
-        assert_eq!(automatic, 0, "connections must not checkpoint on commit");
+        assert_eq!(
+            automatic,
+            super::BACKSTOP_FRAMES,
+            "connections checkpoint on commit only as a backstop"
+        );
         let before = size(&path);
         for _ in 0..300 {
             write_row(&db).await;
@@ -188,13 +224,12 @@ mod tests {
         let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
-    /// The WAL header's checkpoint sequence number, which SQLite bumps each time the WAL
-    /// starts over.
+    /// The WAL header's first salt, which SQLite adds one to each time the WAL starts over.
     fn restarts(path: &Path) -> u32 {
         let header = std::fs::read(wal(path)).unwrap_or_default();
         header
-            .get(12..16)
-            .map_or(0, |seq| u32::from_be_bytes(seq.try_into().unwrap()))
+            .get(16..20)
+            .map_or(0, |salt| u32::from_be_bytes(salt.try_into().unwrap()))
     }
 
     /// Under writes that never pause, the WAL still starts over, again and again.
@@ -212,10 +247,10 @@ mod tests {
         }
         let through = rows * ROW as u64;
         let longest = size(&wal(&path));
+        let restarted = restarts(&path).wrapping_sub(first);
         assert!(
-            restarts(&path) >= first + 2,
-            "the WAL started over {} times in {:?}",
-            restarts(&path) - first,
+            restarted >= 2,
+            "the WAL started over {restarted} times in {:?}",
             started.elapsed()
         );
         assert!(

@@ -187,7 +187,8 @@ impl Db {
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
                             conn.execute("PRAGMA busy_timeout = 5000").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
-                            conn.execute(checkpoint::NO_AUTOMATIC_CHECKPOINT).await?;
+                            conn.execute(checkpoint::automatic_checkpoint_pragma().as_str())
+                                .await?;
                             Ok(())
                         })
                     })
