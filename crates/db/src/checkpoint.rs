@@ -157,13 +157,15 @@ mod tests {
     use std::path::{Path, PathBuf};
     use std::time::Instant;
 
+    use crate::testing::TempDir;
     use crate::{Db, DbLocation};
 
     const ROW: usize = 4_000;
 
-    async fn open(name: &str) -> (Db, PathBuf) {
-        let dir = std::env::temp_dir().join(format!("beatstream-db-{}", uuid::Uuid::new_v4()));
-        let path = dir.join(format!("{name}.db"));
+    /// A database with one table, in a folder removed when the returned `TempDir` drops.
+    async fn open(name: &str) -> (Db, PathBuf, TempDir) {
+        let dir = TempDir::new("beatstream-db");
+        let path = dir.path().join(format!("{name}.db"));
         let db = Db::open(&DbLocation::SqliteFile(path.clone()), name, 4)
             .await
             .unwrap();
@@ -171,7 +173,7 @@ mod tests {
             .execute(db.pool())
             .await
             .unwrap();
-        (db, path)
+        (db, path, dir)
     }
 
     /// Writes one row of [`ROW`] bytes, a page of the WAL, in the write turn.
@@ -196,7 +198,7 @@ mod tests {
     /// Commits leave the WAL as it is; the background task copies it into the database file.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_wal_reaches_the_database_file_in_the_background() {
-        let (db, path) = open("background").await;
+        let (db, path, _dir) = open("background").await;
         let automatic: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
             .fetch_one(db.pool())
             .await
@@ -221,7 +223,6 @@ mod tests {
             size(&path),
             before + written
         );
-        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 
     /// The WAL header's first salt, which SQLite adds one to each time the WAL starts over.
@@ -235,7 +236,7 @@ mod tests {
     /// Under writes that never pause, the WAL still starts over, again and again.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn under_unbroken_writes_the_wal_starts_over() {
-        let (db, path) = open("unbroken").await;
+        let (db, path, _dir) = open("unbroken").await;
         write_row(&db).await;
         let first = restarts(&path);
         let started = Instant::now();
@@ -262,6 +263,5 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(count as u64, rows, "every row is kept");
-        let _ = std::fs::remove_dir_all(path.parent().unwrap());
     }
 }

@@ -20,7 +20,7 @@ use sqlx::{AnyPool, Executor};
 mod checkpoint;
 pub mod jobs;
 mod sqlite_settings;
-#[cfg(feature = "testing")]
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 pub use sqlx;

@@ -44,9 +44,9 @@ mod tests {
     /// With the statistics off, SQLite counts nothing, however much its connections allocate.
     #[tokio::test]
     async fn sqlite_keeps_no_allocation_statistics() {
-        let dir = std::env::temp_dir().join(format!("beatstream-db-{}", uuid::Uuid::new_v4()));
+        let dir = crate::testing::TempDir::new("beatstream-db");
         let db = crate::Db::open(
-            &crate::DbLocation::SqliteFile(dir.join("stats.db")),
+            &crate::DbLocation::SqliteFile(dir.path().join("stats.db")),
             "stats",
             2,
         )
@@ -68,6 +68,5 @@ mod tests {
         let counted = unsafe { libsqlite3_sys::sqlite3_memory_used() };
         assert_eq!(counted, 0, "SQLite counted {counted} bytes in use");
         drop(db);
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
