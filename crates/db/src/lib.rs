@@ -41,6 +41,10 @@ pub struct Migrations {
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: AnyPool,
+    /// SQLite: the one connection writes go through. Its page cache stays valid from one
+    /// transaction to the next (a connection drops its cache whenever another one wrote), and
+    /// its prepared statements stay warm. PostgreSQL: the pool itself.
+    writer: AnyPool,
     backend: Backend,
     /// SQLite admits one writer at a time; writers of this process queue here, in order,
     /// instead of in SQLite's busy handler, which sleeps and wakes in growing steps.
@@ -155,6 +159,24 @@ fn redact_password(url: &str) -> String {
 
 static DRIVERS: Once = Once::new();
 
+/// A SQLite pool's options: WAL, and checkpoints left to [`checkpoint`].
+fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = NORMAL").await?;
+                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute(checkpoint::automatic_checkpoint_pragma().as_str())
+                    .await?;
+                Ok(())
+            })
+        })
+}
+
 impl Db {
     /// Opens (creating if needed) the database of `service` at `location`.
     pub async fn open(
@@ -178,20 +200,14 @@ impl Db {
                 }
                 let url = format!("sqlite://{}?mode=rwc", path.display());
                 let options: AnyConnectOptions = url.parse().map_err(connect_err)?;
-                let pool = AnyPoolOptions::new()
-                    .max_connections(max_connections.max(1))
-                    .acquire_timeout(Duration::from_secs(10))
-                    .after_connect(|conn, _meta| {
-                        Box::pin(async move {
-                            conn.execute("PRAGMA journal_mode = WAL").await?;
-                            conn.execute("PRAGMA synchronous = NORMAL").await?;
-                            conn.execute("PRAGMA busy_timeout = 5000").await?;
-                            conn.execute("PRAGMA foreign_keys = ON").await?;
-                            conn.execute(checkpoint::automatic_checkpoint_pragma().as_str())
-                                .await?;
-                            Ok(())
-                        })
-                    })
+                let pool = sqlite_pool_options(max_connections)
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(connect_err)?;
+                let writer = sqlite_pool_options(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
@@ -204,6 +220,7 @@ impl Db {
                 );
                 Ok(Db {
                     pool,
+                    writer,
                     backend: Backend::Sqlite,
                     write_queue: Some(write_queue),
                     _checkpointer: Some(Arc::new(checkpointer)),
@@ -239,6 +256,7 @@ impl Db {
                     .await
                     .map_err(connect_err)?;
                 Ok(Db {
+                    writer: pool.clone(),
                     pool,
                     backend: Backend::Postgres,
                     write_queue: None,
@@ -270,7 +288,7 @@ impl Db {
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         let turn = self.write_turn().await;
         let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
         Ok(WriteTx { tx, _turn: turn })
@@ -296,7 +314,7 @@ impl Db {
         query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
     ) -> Result<sqlx::any::AnyQueryResult, sqlx::Error> {
         let _turn = self.write_turn().await;
-        query.execute(&self.pool).await
+        query.execute(&self.writer).await
     }
 
     /// Begins a write transaction that also excludes every other transaction begun with the
@@ -331,6 +349,7 @@ impl Db {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
 }
@@ -420,5 +439,55 @@ mod tests {
             }
         );
         assert!(!loc.describe().contains("secret"), "{}", loc.describe());
+    }
+
+    /// A TEMP table lives in the connection that made it: every write transaction and every
+    /// `execute_write` sees the one made by the first, however many run at once.
+    #[tokio::test]
+    async fn sqlite_writes_go_through_one_connection() {
+        let dir = testing::TempDir::new("beatstream-db");
+        let db = Db::open(&DbLocation::SqliteFile(dir.path().join("w.db")), "w", 4)
+            .await
+            .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("CREATE TEMP TABLE marker (n INTEGER)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut writers = tokio::task::JoinSet::new();
+        for n in 0..8 {
+            let db = db.clone();
+            writers.spawn(async move {
+                let mut tx = db.begin_write().await.unwrap();
+                sqlx::query("INSERT INTO marker (n) VALUES ($1)")
+                    .bind(n)
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap();
+                tx.commit().await.unwrap();
+            });
+        }
+        while let Some(done) = writers.join_next().await {
+            done.unwrap();
+        }
+        db.execute_write(sqlx::query("INSERT INTO marker (n) VALUES (8)"))
+            .await
+            .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM marker")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(count, 9);
+        drop(tx);
+        // The pool's connections for reads are others: they do not see it.
+        let seen = sqlx::query("SELECT n FROM marker")
+            .fetch_all(db.pool())
+            .await;
+        assert!(
+            seen.is_err(),
+            "a reading connection saw the writer's TEMP table"
+        );
     }
 }
