@@ -1,6 +1,6 @@
 //! Types every Beatstream service shares: ids, the JSON error body and its codes, pagination,
-//! timestamps, JSON extractors that answer bad input in the house error format, and the
-//! authenticated caller.
+//! timestamps, JSON extractors that answer bad input in the house error format, the
+//! authenticated caller, and the runtimes background work and write turns run on.
 //!
 //! This crate owns no data and emits no events.
 
@@ -10,6 +10,7 @@ pub mod extract;
 pub mod ids;
 pub mod memory;
 pub mod page;
+pub mod runtimes;
 pub mod time;
 pub mod validate;
 

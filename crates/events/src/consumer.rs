@@ -1,5 +1,7 @@
 //! The consumer loop: subscribe with a durable group, hand each event to a handler, ack on
 //! success, redeliver later on failure, and resubscribe if the bus drops the subscription.
+//! Consumers run on the background runtime (`beatstream_core::runtimes`) when `serve` started
+//! it.
 
 use std::future::Future;
 use std::ops::ControlFlow;
@@ -103,7 +105,7 @@ where
     ) -> Result<JoinHandle<()>, BusError> {
         let (topic, group) = (self.topic, self.group);
         let first = bus.subscribe(topic, group).await?;
-        Ok(tokio::spawn(async move {
+        Ok(beatstream_core::runtimes::spawn_background(async move {
             let mut subscription = Some(first);
             loop {
                 let current = match subscription.take() {

@@ -420,7 +420,7 @@ impl RealtimeService {
             .await?;
         let service = self.clone();
         let stop = shutdown.clone();
-        let pump = tokio::spawn(async move {
+        let pump = beatstream_core::runtimes::spawn_background(async move {
             let mut feed = Some(first);
             loop {
                 let Some(current) = feed.as_mut() else {

@@ -264,7 +264,7 @@ impl RecommendService {
     /// training is old enough.
     pub fn spawn_trainer(&self, shutdown: CancellationToken) -> JoinHandle<()> {
         let service = self.clone();
-        tokio::spawn(async move {
+        beatstream_core::runtimes::spawn_background(async move {
             let mut last: Option<(Instant, Duration)> = None;
             loop {
                 let settings = service.inner.settings;

@@ -13,6 +13,7 @@ use beatstream_config::Config;
 use crate::wiring;
 
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    beatstream_core::runtimes::start().context("starting the background threads")?;
     let wired = wiring::wire(&config).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

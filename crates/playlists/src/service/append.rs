@@ -89,9 +89,12 @@ impl PlaylistsService {
             reply,
         };
         if self.appends.push(playlist_id, append) {
-            // Its own task, so a client that goes away does not cancel the others' appends.
+            // Its own task, so a client that goes away does not cancel the others' appends, on
+            // the thread for write turns (see `beatstream_core::runtimes`).
             let service = self.clone();
-            tokio::spawn(async move { service.apply_appends().await });
+            beatstream_core::runtimes::spawn_write_turn(
+                async move { service.apply_appends().await },
+            );
         }
         answer
             .await

@@ -64,7 +64,7 @@ impl SearchService {
     /// missing, unreadable, of an older schema, or was never filled from the catalog).
     pub fn spawn_indexer(&self, shutdown: CancellationToken) -> IndexerHandle {
         let service = self.clone();
-        tokio::spawn(async move {
+        beatstream_core::runtimes::spawn_background(async move {
             match service.needs_rebuild().await {
                 Ok(Some(reason)) => {
                     tracing::info!(reason, "search: rebuilding the index");
