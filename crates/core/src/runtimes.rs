@@ -34,23 +34,35 @@ static WRITE_TURNS: OnceLock<Runtime> = OnceLock::new();
 
 /// Starts the background and write-turn runtimes. Later calls do nothing.
 pub fn start() -> std::io::Result<()> {
-    if BACKGROUND.get().is_none() {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(BACKGROUND_THREADS)
-            .thread_name("background")
-            .on_thread_start(|| lower_priority(BACKGROUND_NICE))
-            .enable_all()
-            .build()?;
-        let _ = BACKGROUND.set(runtime);
+    start_once(
+        &BACKGROUND,
+        BACKGROUND_THREADS,
+        "background",
+        BACKGROUND_NICE,
+    )?;
+    start_once(&WRITE_TURNS, 1, "write-turns", 0)
+}
+
+/// Builds `runtime` unless it is built: `threads` workers named `name`, at `nice` (0 leaves
+/// the priority as it is).
+fn start_once(
+    runtime: &OnceLock<Runtime>,
+    threads: usize,
+    name: &str,
+    nice: i32,
+) -> std::io::Result<()> {
+    if runtime.get().is_some() {
+        return Ok(());
     }
-    if WRITE_TURNS.get().is_none() {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("write-turns")
-            .enable_all()
-            .build()?;
-        let _ = WRITE_TURNS.set(runtime);
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
+        .worker_threads(threads)
+        .thread_name(name)
+        .enable_all();
+    if nice != 0 {
+        builder.on_thread_start(move || lower_priority(nice));
     }
+    let _ = runtime.set(builder.build()?);
     Ok(())
 }
 

@@ -46,11 +46,18 @@ pub struct Db {
     /// its prepared statements stay warm. PostgreSQL: the pool itself.
     writer: AnyPool,
     backend: Backend,
+    /// SQLite only.
+    sqlite: Option<SqliteWrites>,
+}
+
+/// What a SQLite database keeps for its writers.
+#[derive(Clone, Debug)]
+struct SqliteWrites {
     /// SQLite admits one writer at a time; writers of this process queue here, in order,
     /// instead of in SQLite's busy handler, which sleeps and wakes in growing steps.
-    write_queue: Option<Arc<tokio::sync::Mutex<()>>>,
-    /// SQLite: the task that checkpoints the WAL (see [`checkpoint`]).
-    _checkpointer: Option<Arc<checkpoint::Checkpointer>>,
+    queue: Arc<tokio::sync::Mutex<()>>,
+    /// The task that checkpoints the WAL (see [`checkpoint`]).
+    _checkpointer: Arc<checkpoint::Checkpointer>,
 }
 
 /// A write transaction: dereferences to its connection; commit it or drop it to roll back.
@@ -211,10 +218,10 @@ impl Db {
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
-                let write_queue = Arc::new(tokio::sync::Mutex::new(()));
+                let queue = Arc::new(tokio::sync::Mutex::new(()));
                 let checkpointer = checkpoint::start(
                     pool.clone(),
-                    write_queue.clone(),
+                    queue.clone(),
                     path.clone(),
                     service.to_string(),
                 );
@@ -222,8 +229,10 @@ impl Db {
                     pool,
                     writer,
                     backend: Backend::Sqlite,
-                    write_queue: Some(write_queue),
-                    _checkpointer: Some(Arc::new(checkpointer)),
+                    sqlite: Some(SqliteWrites {
+                        queue,
+                        _checkpointer: Arc::new(checkpointer),
+                    }),
                 })
             }
             DbLocation::Postgres { url, schema } => {
@@ -259,8 +268,7 @@ impl Db {
                     writer: pool.clone(),
                     pool,
                     backend: Backend::Postgres,
-                    write_queue: None,
-                    _checkpointer: None,
+                    sqlite: None,
                 })
             }
         }
@@ -289,7 +297,7 @@ impl Db {
         let turn = self.write_turn().await;
         let tx = match self.backend {
             Backend::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Postgres => self.writer.begin().await?,
         };
         Ok(WriteTx { tx, _turn: turn })
     }
@@ -300,8 +308,8 @@ impl Db {
     /// of queueing, and would then hold up every writer queued behind it.
     pub async fn write_turn(&self) -> WriteTurn {
         WriteTurn {
-            _turn: match &self.write_queue {
-                Some(queue) => Some(queue.clone().lock_owned().await),
+            _turn: match &self.sqlite {
+                Some(sqlite) => Some(sqlite.queue.clone().lock_owned().await),
                 None => None,
             },
         }
