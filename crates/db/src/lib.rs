@@ -166,11 +166,14 @@ fn redact_password(url: &str) -> String {
 
 static DRIVERS: Once = Once::new();
 
-/// A SQLite pool's options: WAL, and checkpoints left to [`checkpoint`].
+/// A SQLite pool's options: WAL, and checkpoints left to [`checkpoint`]. No ping before each
+/// checkout: a connection to a file in this process cannot drop, and the ping cost a round
+/// trip to the connection's thread on every query.
 fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max_connections.max(1))
         .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
         .after_connect(|conn, _meta| {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
