@@ -35,17 +35,30 @@ pub fn plausible_id(id: &str) -> bool {
 /// The consumer group this service reads events as.
 pub const CONSUMER: &str = "playlists";
 
+/// The service. Cloned for every request (axum hands each handler its own state), so its
+/// parts sit behind one `Arc`: a clone is one reference count, not one per part.
 #[derive(Clone)]
-pub struct PlaylistsService {
+pub struct PlaylistsService(Arc<Parts>);
+
+/// What every clone of [`PlaylistsService`] shares.
+pub struct Parts {
     store: PlaylistsStore,
     waker: OutboxWaker,
     directory: Arc<dyn TrackDirectory>,
-    documents: Arc<Documents>,
-    appends: Arc<append::Appends>,
+    documents: Documents,
+    appends: append::Appends,
     /// Available tracks recently added or played, by id.
-    hot_tracks: Arc<quick_cache::sync::Cache<String, TrackInfo>>,
+    hot_tracks: quick_cache::sync::Cache<String, TrackInfo>,
     /// Counts applied track events, so a read that raced one is not kept in `hot_tracks`.
-    track_events: Arc<AtomicU64>,
+    track_events: AtomicU64,
+}
+
+impl std::ops::Deref for PlaylistsService {
+    type Target = Parts;
+
+    fn deref(&self) -> &Parts {
+        &self.0
+    }
 }
 
 impl PlaylistsService {
@@ -54,15 +67,15 @@ impl PlaylistsService {
         waker: OutboxWaker,
         directory: Arc<dyn TrackDirectory>,
     ) -> Self {
-        PlaylistsService {
+        PlaylistsService(Arc::new(Parts {
             store,
             waker,
             directory,
-            documents: Arc::new(Documents::default()),
-            appends: Arc::default(),
-            hot_tracks: Arc::new(quick_cache::sync::Cache::new(10_000)),
-            track_events: Arc::default(),
-        }
+            documents: Documents::default(),
+            appends: append::Appends::default(),
+            hot_tracks: quick_cache::sync::Cache::new(10_000),
+            track_events: AtomicU64::default(),
+        }))
     }
 
     /// Renderings of whole playlists, per version.
