@@ -23,7 +23,9 @@ DATA="$WORK/data-playlists"
 rm -rf "$DATA"
 BEATSTREAM_CATALOG__WATCH=false "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$DATA" --library "$LIB" > "$WORK/serve-playlists.log" 2>&1 &
 SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true' EXIT
+# Waits for the server to stop, so that a run started right after this one finds its data
+# folder free (a server still shutting down writes its search index there).
+trap 'kill $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 . scripts/lib/fresh-server.sh
 wait_healthy "$BASE"
 TOKEN=$(bench_token "$BASE" signup)
