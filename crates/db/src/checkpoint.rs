@@ -18,22 +18,36 @@
 //! descriptor of a file drops every POSIX lock the process holds on it, SQLite's included, and
 //! another process could then delete the WAL under this one.
 //!
-//! The WAL file keeps the length it reached (about [`RESTART_FRAMES`] pages, 64 MiB, under
-//! unbroken writes); SQLite removes it when the last connection closes. Should the task stop
-//! (its runtime gone while a connection lives on), SQLite's own checkpoint still runs, at
-//! [`BACKSTOP_FRAMES`].
+//! A round runs only if the WAL file changed (its length or modification time) since the last
+//! one, so an idle database costs nothing: no query, only a `stat` every [`INTERVAL`]. Once
+//! writes have stopped for [`QUIET_ROUNDS`] rounds, the task copies the rest of the WAL and
+//! empties the file (`TRUNCATE`), in the write turn, without waiting for readers: a reader
+//! holding an old snapshot makes it give up until the next round. An idle database thus keeps
+//! everything in its main file, and the WAL's disk space (up to about [`RESTART_FRAMES`] pages,
+//! 64 MiB, after unbroken writes) is given back. Should the task stop (its runtime gone while a
+//! connection lives on), SQLite's own checkpoint still runs, at [`BACKSTOP_FRAMES`].
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use sqlx::{AnyPool, Row};
+use sqlx::{AnyPool, Executor, Row};
 use tokio::task::AbortHandle;
 
-/// How often the background checkpoint runs.
+/// How often the background checkpoint looks at the WAL.
 const INTERVAL: Duration = Duration::from_millis(500);
+
+/// Rounds without a write after which the WAL is emptied: 5 s.
+#[cfg(not(test))]
+const QUIET_ROUNDS: u32 = 10;
+#[cfg(test)]
+const QUIET_ROUNDS: u32 = 4;
+
+/// Every connection's busy timeout, in milliseconds (see `sqlite_pool_options`).
+pub(crate) const BUSY_TIMEOUT_MS: u32 = 5_000;
 
 /// WAL pages past which the rest is copied in the write turn, so that the WAL starts over.
 #[cfg(not(test))]
@@ -58,11 +72,83 @@ pub(crate) fn automatic_checkpoint_pragma() -> String {
 
 /// The checkpoint task of one database; it stops when the last clone of its `Db` is dropped.
 #[derive(Debug)]
-pub(crate) struct Checkpointer(AbortHandle);
+pub(crate) struct Checkpointer {
+    task: AbortHandle,
+    /// Rounds that ran a checkpoint (for tests).
+    #[cfg_attr(not(test), allow(dead_code))]
+    rounds: Arc<AtomicU64>,
+}
+
+impl Checkpointer {
+    /// How many rounds have run a checkpoint so far.
+    #[cfg(test)]
+    pub(crate) fn rounds(&self) -> u64 {
+        self.rounds.load(Ordering::Relaxed)
+    }
+}
 
 impl Drop for Checkpointer {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
+    }
+}
+
+/// What the WAL file looked like: its length and when it was last written; `None` if it is
+/// not there.
+type WalState = Option<(u64, SystemTime)>;
+
+fn wal_state(wal: &Path) -> WalState {
+    let meta = std::fs::metadata(wal).ok()?;
+    Some((meta.len(), meta.modified().ok()?))
+}
+
+/// What a round does.
+enum Action {
+    Nothing,
+    /// The WAL changed: copy what can be copied (and start it over if it grew too long).
+    Checkpoint,
+    /// No write for [`QUIET_ROUNDS`] rounds: copy the rest and empty the WAL.
+    Empty,
+}
+
+/// Follows the WAL from round to round.
+struct Watch {
+    /// The WAL as the last round left it.
+    seen: WalState,
+    /// Rounds since it last changed; `None` once it has been emptied after the last write.
+    quiet: Option<u32>,
+}
+
+impl Default for Watch {
+    fn default() -> Self {
+        Watch {
+            seen: None,
+            quiet: Some(0),
+        }
+    }
+}
+
+impl Watch {
+    fn next(&mut self, now: WalState) -> Action {
+        if now != self.seen {
+            self.quiet = Some(0);
+            return Action::Checkpoint;
+        }
+        match self.quiet {
+            None => Action::Nothing,
+            Some(n) if n + 1 < QUIET_ROUNDS => {
+                self.quiet = Some(n + 1);
+                Action::Nothing
+            }
+            Some(_) => Action::Empty,
+        }
+    }
+
+    /// After [`Action::Empty`]: done, or (a reader held an old snapshot) again next round.
+    fn emptied(&mut self, done: bool) {
+        if done {
+            self.quiet = None;
+        }
     }
 }
 
@@ -81,15 +167,28 @@ pub(crate) fn start(
             None
         }
     };
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    let rounds = Arc::new(AtomicU64::new(0));
+    let counted = rounds.clone();
     let task = tokio::spawn(async move {
         let mut every = tokio::time::interval(INTERVAL);
         every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut watch = Watch::default();
         loop {
             every.tick().await;
             if pool.is_closed() {
                 return;
             }
-            if let Err(e) = round(&pool, &write_queue, file.as_ref()).await {
+            let result = match watch.next(wal_state(&wal)) {
+                Action::Nothing => continue,
+                Action::Checkpoint => round(&pool, &write_queue, file.as_ref()).await,
+                Action::Empty => truncate(&pool, &write_queue, file.as_ref())
+                    .await
+                    .map(|emptied| watch.emptied(emptied)),
+            };
+            counted.fetch_add(1, Ordering::Relaxed);
+            watch.seen = wal_state(&wal);
+            if let Err(e) = result {
                 if pool.is_closed() {
                     return;
                 }
@@ -97,7 +196,10 @@ pub(crate) fn start(
             }
         }
     });
-    Checkpointer(task.abort_handle())
+    Checkpointer {
+        task: task.abort_handle(),
+        rounds,
+    }
 }
 
 /// One round: a passive checkpoint, then, if the WAL has grown past [`RESTART_FRAMES`], another
@@ -116,6 +218,36 @@ async fn round(
         passive(pool).await?;
     }
     Ok(())
+}
+
+/// Copies the rest of the WAL into the database file and empties the WAL, in the write turn
+/// (so no writer of this process waits in SQLite's busy handler meanwhile), without waiting for
+/// readers. Returns false if a reader's snapshot kept it from finishing.
+async fn truncate(
+    pool: &AnyPool,
+    write_queue: &tokio::sync::Mutex<()>,
+    file: Option<&Arc<File>>,
+) -> Result<bool, sqlx::Error> {
+    // Most of the WAL is in the database file already: sync it outside the turn.
+    if let Some(file) = file {
+        sync(file.clone()).await?;
+    }
+    let mut conn = pool.acquire().await?;
+    let _turn = write_queue.lock().await;
+    conn.execute("PRAGMA busy_timeout = 0").await?;
+    let checkpoint = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .fetch_one(&mut *conn)
+        .await;
+    let restored = conn
+        .execute(format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").as_str())
+        .await;
+    if restored.is_err() {
+        // Never lend out a connection that gives up at once when the database is busy.
+        drop(conn.detach());
+    }
+    let blocked: i64 = checkpoint?.try_get(0)?;
+    restored?;
+    Ok(blocked == 0)
 }
 
 /// The process's one descriptor of the database file at `path`, for syncing it (any
@@ -223,6 +355,95 @@ mod tests {
             size(&path),
             before + written
         );
+    }
+
+    fn checkpointer(db: &Db) -> &super::Checkpointer {
+        &db.sqlite.as_ref().expect("a SQLite database")._checkpointer
+    }
+
+    /// Waits up to 20 s for `done`; fails with `what` if it does not come.
+    async fn wait_until(done: impl Fn() -> bool, what: &str) {
+        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        while !done() {
+            assert!(Instant::now() < deadline, "{what}: not within 20 s");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn rows(db: &Db) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(db.pool())
+            .await
+            .unwrap()
+    }
+
+    /// Once writes stop, the WAL is copied into the database file and emptied. Then the idle
+    /// database is left alone, until the next write.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn once_writes_stop_the_wal_is_emptied_and_then_left_alone() {
+        let (db, path, _dir) = open("quiet").await;
+        for _ in 0..50 {
+            write_row(&db).await;
+        }
+        assert!(size(&wal(&path)) > 0, "the writes went to the WAL");
+        wait_until(|| size(&wal(&path)) == 0, "the WAL is emptied").await;
+        assert!(
+            size(&path) >= 50 * ROW as u64,
+            "the database file holds the rows"
+        );
+        assert_eq!(rows(&db).await, 50, "every row is kept");
+
+        let rounds = checkpointer(&db).rounds();
+        tokio::time::sleep(super::INTERVAL * (super::QUIET_ROUNDS + 2)).await;
+        assert_eq!(
+            checkpointer(&db).rounds(),
+            rounds,
+            "no checkpoint runs while nothing is written"
+        );
+        write_row(&db).await;
+        wait_until(
+            || checkpointer(&db).rounds() > rounds,
+            "a write wakes the checkpoints",
+        )
+        .await;
+        wait_until(|| size(&wal(&path)) == 0, "the WAL is emptied again").await;
+        assert_eq!(rows(&db).await, 51);
+    }
+
+    /// A reader holding a snapshot that the WAL still serves keeps the WAL from being emptied,
+    /// without holding up writers; once it ends, the WAL is emptied.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reader_holding_a_snapshot_delays_the_emptying_and_holds_up_no_writer() {
+        let (db, path, _dir) = open("reader").await;
+        write_row(&db).await;
+        let mut reader = db.pool().begin().await.unwrap();
+        let seen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM t")
+            .fetch_one(&mut *reader)
+            .await
+            .unwrap();
+        assert_eq!(seen, 1);
+        for _ in 0..20 {
+            write_row(&db).await;
+        }
+        let rounds = checkpointer(&db).rounds();
+        // Long enough for one round after the writes and four tries at emptying the WAL.
+        tokio::time::sleep(super::INTERVAL * (super::QUIET_ROUNDS + 4)).await;
+        assert!(
+            size(&wal(&path)) > 0,
+            "the WAL is kept while a reader's snapshot needs it"
+        );
+        // Were a try to wait for the reader (the busy timeout, 5 s), in the write turn, the
+        // first try would still be under way, and this write would wait for it.
+        assert!(
+            checkpointer(&db).rounds() >= rounds + 3,
+            "each try gives up at once, and the next round tries again"
+        );
+        tokio::time::timeout(std::time::Duration::from_secs(2), write_row(&db))
+            .await
+            .expect("a write is not held up by the checkpoint");
+        reader.rollback().await.unwrap();
+        wait_until(|| size(&wal(&path)) == 0, "the WAL is emptied").await;
+        assert_eq!(rows(&db).await, 1 + 20 + 1);
     }
 
     /// The WAL header's first salt, which SQLite adds one to each time the WAL starts over.

@@ -178,7 +178,10 @@ fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
-                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                conn.execute(
+                    format!("PRAGMA busy_timeout = {}", checkpoint::BUSY_TIMEOUT_MS).as_str(),
+                )
+                .await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 conn.execute(checkpoint::automatic_checkpoint_pragma().as_str())
                     .await?;
