@@ -168,7 +168,7 @@ static DRIVERS: Once = Once::new();
 
 /// A SQLite pool's options: WAL, and checkpoints left to [`checkpoint`]. No ping before each
 /// checkout: a connection to a file in this process cannot drop, and the ping cost a round
-/// trip to the connection's thread on every query.
+/// trip to the connection's thread on every checkout.
 fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(max_connections.max(1))
