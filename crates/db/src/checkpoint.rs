@@ -129,8 +129,16 @@ impl Default for Watch {
 }
 
 impl Watch {
+    /// What to do, given the WAL as it is before the round. (A checkpoint does not write the
+    /// WAL, so a write during the round shows at the next one.)
     fn next(&mut self, now: WalState) -> Action {
-        if now != self.seen {
+        // An emptied WAL is 0 bytes long: anything else is a write since, even one that came
+        // between the emptying and the look at its result.
+        let written_since_emptied =
+            self.quiet.is_none() && now.is_some_and(|(length, _)| length > 0);
+        let changed = now != self.seen || written_since_emptied;
+        self.seen = now;
+        if changed {
             self.quiet = Some(0);
             return Action::Checkpoint;
         }
@@ -144,10 +152,12 @@ impl Watch {
         }
     }
 
-    /// After [`Action::Empty`]: done, or (a reader held an old snapshot) again next round.
-    fn emptied(&mut self, done: bool) {
+    /// After [`Action::Empty`]: done (the WAL now as `now`), or (a reader held an old
+    /// snapshot) again next round.
+    fn emptied(&mut self, done: bool, now: WalState) {
         if done {
             self.quiet = None;
+            self.seen = now;
         }
     }
 }
@@ -184,10 +194,9 @@ pub(crate) fn start(
                 Action::Checkpoint => round(&pool, &write_queue, file.as_ref()).await,
                 Action::Empty => truncate(&pool, &write_queue, file.as_ref())
                     .await
-                    .map(|emptied| watch.emptied(emptied)),
+                    .map(|emptied| watch.emptied(emptied, wal_state(&wal))),
             };
             counted.fetch_add(1, Ordering::Relaxed);
-            watch.seen = wal_state(&wal);
             if let Err(e) = result {
                 if pool.is_closed() {
                     return;
@@ -228,12 +237,15 @@ async fn truncate(
     write_queue: &tokio::sync::Mutex<()>,
     file: Option<&Arc<File>>,
 ) -> Result<bool, sqlx::Error> {
-    // Most of the WAL is in the database file already: sync it outside the turn.
+    // Copy and sync what can be outside the turn (a reader may have held back the last
+    // round), so that the turn waits only for what is left.
+    passive(pool).await?;
     if let Some(file) = file {
         sync(file.clone()).await?;
     }
-    let mut conn = pool.acquire().await?;
+    // The turn before the connection, as every writer takes them.
     let _turn = write_queue.lock().await;
+    let mut conn = pool.acquire().await?;
     conn.execute("PRAGMA busy_timeout = 0").await?;
     let checkpoint = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .fetch_one(&mut *conn)
@@ -363,9 +375,13 @@ mod tests {
 
     /// Waits up to 20 s for `done`; fails with `what` if it does not come.
     async fn wait_until(done: impl Fn() -> bool, what: &str) {
-        let deadline = Instant::now() + std::time::Duration::from_secs(20);
+        wait_within(std::time::Duration::from_secs(20), done, what).await;
+    }
+
+    async fn wait_within(limit: std::time::Duration, done: impl Fn() -> bool, what: &str) {
+        let deadline = Instant::now() + limit;
         while !done() {
-            assert!(Instant::now() < deadline, "{what}: not within 20 s");
+            assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
     }
@@ -393,6 +409,8 @@ mod tests {
         );
         assert_eq!(rows(&db).await, 50, "every row is kept");
 
+        // The emptying round counts itself just after the WAL is seen empty.
+        tokio::time::sleep(super::INTERVAL).await;
         let rounds = checkpointer(&db).rounds();
         tokio::time::sleep(super::INTERVAL * (super::QUIET_ROUNDS + 2)).await;
         assert_eq!(
@@ -426,17 +444,18 @@ mod tests {
             write_row(&db).await;
         }
         let rounds = checkpointer(&db).rounds();
-        // Long enough for one round after the writes and four tries at emptying the WAL.
-        tokio::time::sleep(super::INTERVAL * (super::QUIET_ROUNDS + 4)).await;
+        // One round after the writes, then tries at emptying the WAL from 2 s on, one a round.
+        // Were a try to wait for the reader (the busy timeout, 5 s) in the write turn, the
+        // second would end after 7 s at the earliest, and writers would wait with it.
+        wait_within(
+            std::time::Duration::from_secs(8),
+            || checkpointer(&db).rounds() >= rounds + 3,
+            "each try gives up at once, and the next round tries again",
+        )
+        .await;
         assert!(
             size(&wal(&path)) > 0,
             "the WAL is kept while a reader's snapshot needs it"
-        );
-        // Were a try to wait for the reader (the busy timeout, 5 s), in the write turn, the
-        // first try would still be under way, and this write would wait for it.
-        assert!(
-            checkpointer(&db).rounds() >= rounds + 3,
-            "each try gives up at once, and the next round tries again"
         );
         tokio::time::timeout(std::time::Duration::from_secs(2), write_row(&db))
             .await
@@ -444,6 +463,40 @@ mod tests {
         reader.rollback().await.unwrap();
         wait_until(|| size(&wal(&path)) == 0, "the WAL is emptied").await;
         assert_eq!(rows(&db).await, 1 + 20 + 1);
+    }
+
+    /// The rounds' decisions, from what the WAL looks like before each.
+    #[test]
+    fn a_write_that_lands_as_the_wal_is_emptied_is_not_taken_for_quiet() {
+        use super::{Action, Watch, QUIET_ROUNDS};
+        use std::time::{Duration, SystemTime};
+        let at = |s| Some(SystemTime::UNIX_EPOCH + Duration::from_secs(s));
+        let written = Some((3 * 4096, at(1).unwrap()));
+        let mut watch = Watch::default();
+        assert!(matches!(watch.next(written), Action::Checkpoint));
+        for _ in 1..QUIET_ROUNDS {
+            assert!(matches!(watch.next(written), Action::Nothing));
+        }
+        assert!(matches!(watch.next(written), Action::Empty));
+        // A reader held an old snapshot: try again.
+        watch.emptied(false, written);
+        assert!(matches!(watch.next(written), Action::Empty));
+        // Emptied, but a writer got in before the task looked at the result.
+        let rewritten = Some((4096, at(2).unwrap()));
+        watch.emptied(true, rewritten);
+        assert!(
+            matches!(watch.next(rewritten), Action::Checkpoint),
+            "a WAL that is not empty after the emptying was written since"
+        );
+        // Emptied with nothing after it: left alone from then on.
+        for _ in 0..QUIET_ROUNDS {
+            watch.next(rewritten);
+        }
+        let empty = Some((0, at(3).unwrap()));
+        watch.emptied(true, empty);
+        for _ in 0..(2 * QUIET_ROUNDS) {
+            assert!(matches!(watch.next(empty), Action::Nothing));
+        }
     }
 
     /// The WAL header's first salt, which SQLite adds one to each time the WAL starts over.
