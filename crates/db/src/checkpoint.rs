@@ -20,12 +20,13 @@
 //!
 //! A round runs only if the WAL file changed (its length or modification time) since the last
 //! one, so an idle database costs nothing: no query, only a `stat` every [`INTERVAL`]. Once
-//! writes have stopped for [`QUIET_ROUNDS`] rounds, the task copies the rest of the WAL and
-//! empties the file (`TRUNCATE`), in the write turn, without waiting for readers: a reader
-//! holding an old snapshot makes it give up until the next round. An idle database thus keeps
-//! everything in its main file, and the WAL's disk space (up to about [`RESTART_FRAMES`] pages,
-//! 64 MiB, after unbroken writes) is given back. Should the task stop (its runtime gone while a
-//! connection lives on), SQLite's own checkpoint still runs, at [`BACKSTOP_FRAMES`].
+//! writes have stopped for [`QUIET_ROUNDS`] rounds, the task copies what it can and syncs the
+//! database file, then copies the rest of the WAL and empties the file (`TRUNCATE`), in the
+//! write turn, without waiting for readers: a reader holding an old snapshot makes it give up
+//! until the next round. An idle database thus keeps everything in its main file, and the
+//! WAL's disk space (up to about [`RESTART_FRAMES`] pages, 64 MiB, after unbroken writes) is
+//! given back. Should the task stop (its runtime gone while a connection lives on), SQLite's
+//! own checkpoint still runs, at [`BACKSTOP_FRAMES`].
 
 use std::collections::HashMap;
 use std::fs::File;
