@@ -127,6 +127,10 @@ pub async fn migrate_only(config: &Config) -> anyhow::Result<()> {
 }
 
 pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
+    // Before anything that counts: the services' start-up work (the first scan, its events, the
+    // consumers taking them in) runs while the rest is wired, and what is counted before a
+    // recorder exists is lost.
+    let metrics = beatstream_gateway::install_recorder();
     let discovery = open_discovery(config).await?;
     if !config.roles.contains(Role::Auth) && discovery.is_none() {
         bail!(
@@ -199,7 +203,6 @@ pub async fn wire(config: &Config) -> anyhow::Result<Wired> {
             config.discovery.url
         ));
     }
-    let metrics = beatstream_gateway::install_recorder();
     let router = beatstream_gateway::app(beatstream_gateway::AppParts {
         services: ctx.routers,
         openapi: ctx.openapi,
