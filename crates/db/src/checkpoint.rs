@@ -47,9 +47,6 @@ const QUIET_ROUNDS: u32 = 10;
 #[cfg(test)]
 const QUIET_ROUNDS: u32 = 4;
 
-/// Every connection's busy timeout, in milliseconds (see `sqlite_pool_options`).
-pub(crate) const BUSY_TIMEOUT_MS: u32 = 5_000;
-
 /// WAL pages past which the rest is copied in the write turn, so that the WAL starts over.
 #[cfg(not(test))]
 pub(crate) const RESTART_FRAMES: i64 = 16_384;
@@ -114,7 +111,7 @@ enum Action {
 
 /// Follows the WAL from round to round.
 struct Watch {
-    /// The WAL as the last round left it.
+    /// The WAL as the last round found it (while it has not been emptied).
     seen: WalState,
     /// Rounds since it last changed; `None` once it has been emptied after the last write.
     quiet: Option<u32>,
@@ -133,11 +130,12 @@ impl Watch {
     /// What to do, given the WAL as it is before the round. (A checkpoint does not write the
     /// WAL, so a write during the round shows at the next one.)
     fn next(&mut self, now: WalState) -> Action {
-        // An emptied WAL is 0 bytes long: anything else is a write since, even one that came
-        // between the emptying and the look at its result.
-        let written_since_emptied =
-            self.quiet.is_none() && now.is_some_and(|(length, _)| length > 0);
-        let changed = now != self.seen || written_since_emptied;
+        let changed = match self.quiet {
+            // An emptied WAL is 0 bytes long: anything else is a write since, even one that
+            // came as the emptying ended.
+            None => now.is_some_and(|(length, _)| length > 0),
+            Some(_) => now != self.seen,
+        };
         self.seen = now;
         if changed {
             self.quiet = Some(0);
@@ -153,12 +151,10 @@ impl Watch {
         }
     }
 
-    /// After [`Action::Empty`]: done (the WAL now as `now`), or (a reader held an old
-    /// snapshot) again next round.
-    fn emptied(&mut self, done: bool, now: WalState) {
+    /// After [`Action::Empty`]: done, or (a reader held an old snapshot) again next round.
+    fn emptied(&mut self, done: bool) {
         if done {
             self.quiet = None;
-            self.seen = now;
         }
     }
 }
@@ -195,7 +191,7 @@ pub(crate) fn start(
                 Action::Checkpoint => round(&pool, &write_queue, file.as_ref()).await,
                 Action::Empty => truncate(&pool, &write_queue, file.as_ref())
                     .await
-                    .map(|emptied| watch.emptied(emptied, wal_state(&wal))),
+                    .map(|emptied| watch.emptied(emptied)),
             };
             counted.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = result {
@@ -252,7 +248,7 @@ async fn truncate(
         .fetch_one(&mut *conn)
         .await;
     let restored = conn
-        .execute(format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").as_str())
+        .execute(format!("PRAGMA busy_timeout = {}", crate::BUSY_TIMEOUT_MS).as_str())
         .await;
     if restored.is_err() {
         // Never lend out a connection that gives up at once when the database is busy.
@@ -480,11 +476,11 @@ mod tests {
         }
         assert!(matches!(watch.next(written), Action::Empty));
         // A reader held an old snapshot: try again.
-        watch.emptied(false, written);
+        watch.emptied(false);
         assert!(matches!(watch.next(written), Action::Empty));
         // Emptied, but a writer got in before the task looked at the result.
         let rewritten = Some((4096, at(2).unwrap()));
-        watch.emptied(true, rewritten);
+        watch.emptied(true);
         assert!(
             matches!(watch.next(rewritten), Action::Checkpoint),
             "a WAL that is not empty after the emptying was written since"
@@ -494,7 +490,7 @@ mod tests {
             watch.next(rewritten);
         }
         let empty = Some((0, at(3).unwrap()));
-        watch.emptied(true, empty);
+        watch.emptied(true);
         for _ in 0..(2 * QUIET_ROUNDS) {
             assert!(matches!(watch.next(empty), Action::Nothing));
         }

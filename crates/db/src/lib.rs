@@ -166,6 +166,9 @@ fn redact_password(url: &str) -> String {
 
 static DRIVERS: Once = Once::new();
 
+/// Every SQLite connection's busy timeout, in milliseconds.
+const BUSY_TIMEOUT_MS: u32 = 5_000;
+
 /// A SQLite pool's options: WAL, and checkpoints left to [`checkpoint`]. No ping before each
 /// checkout: a connection to a file in this process cannot drop, and the ping cost a round
 /// trip to the connection's thread on every checkout.
@@ -178,10 +181,8 @@ fn sqlite_pool_options(max_connections: u32) -> AnyPoolOptions {
             Box::pin(async move {
                 conn.execute("PRAGMA journal_mode = WAL").await?;
                 conn.execute("PRAGMA synchronous = NORMAL").await?;
-                conn.execute(
-                    format!("PRAGMA busy_timeout = {}", checkpoint::BUSY_TIMEOUT_MS).as_str(),
-                )
-                .await?;
+                conn.execute(format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}").as_str())
+                    .await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 conn.execute(checkpoint::automatic_checkpoint_pragma().as_str())
                     .await?;
